@@ -1,0 +1,118 @@
+//! The error type of every function: the WIT `token-error`, plus helpers.
+//!
+//! Errors are built from data the component chose to put there: field names,
+//! rules, status codes and the services' own messages (scrubbed of secrets,
+//! see [`crate::secret::scrub`]). They never hold a credential or token.
+
+use std::fmt;
+
+pub use crate::api::{InvalidInput, Service, ServiceError, TokenError as Error, TransportError};
+use crate::http::Url;
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A field (or environment variable) that broke a rule.
+pub fn invalid(field: &str, rule: impl Into<String>) -> Error {
+    Error::InvalidInput(InvalidInput {
+        field: field.to_owned(),
+        rule: rule.into(),
+    })
+}
+
+impl TransportError {
+    /// An error about a request to `url`; only its scheme and authority are kept.
+    pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
+        Self {
+            service,
+            endpoint: url.endpoint(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An answer from `service` at `url` that did not have the expected shape.
+pub fn malformed(service: Service, url: &Url, what: impl Into<String>) -> Error {
+    Error::MalformedResponse(TransportError::new(service, url, what))
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::Kms => "AWS KMS",
+            Service::Sts => "AWS STS",
+            Service::Github => "GitHub",
+            Service::Oidc => "the OIDC token endpoint",
+        })
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, ". {hint}")?;
+        }
+        if let Some(url) = &self.documentation_url {
+            write!(f, " (see {url})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}: {}", self.service, self.endpoint, self.message)
+    }
+}
+
+// wit-bindgen already implements `Display` (as `Debug`) and
+// `std::error::Error` for `token-error`; this is the one-line text for people.
+impl Error {
+    /// A one-line message naming what failed and, where known, what to do.
+    pub fn message(&self) -> String {
+        match self {
+            Error::InvalidInput(e) => format!("invalid {}: {}", e.field, e.rule),
+            Error::CredentialsMissing(why) => format!("no AWS credentials: {why}"),
+            Error::CredentialsRejected(e) => format!("AWS rejected the credentials: {e}"),
+            Error::Kms(e) => format!("AWS KMS refused to sign: {e}"),
+            Error::Sts(e) => format!("AWS STS refused the web identity: {e}"),
+            Error::Github(e) => format!("GitHub refused the request: {e}"),
+            Error::MalformedResponse(e) => format!("unexpected answer from {e}"),
+            Error::Transport(e) => format!("could not reach {e}"),
+            Error::Timeout(e) => format!("timed out waiting for {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_the_parts() {
+        let e = Error::Kms(ServiceError {
+            status: 400,
+            code: Some("DisabledException".into()),
+            message: "key is disabled".into(),
+            request_id: Some("r-1".into()),
+            documentation_url: None,
+            hint: Some("Enable the key".into()),
+        });
+        assert_eq!(
+            e.message(),
+            "AWS KMS refused to sign: HTTP 400 DisabledException: key is disabled (request id r-1). Enable the key"
+        );
+        assert_eq!(
+            invalid("app-id", "must not be empty").message(),
+            "invalid app-id: must not be empty"
+        );
+    }
+}

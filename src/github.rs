@@ -1,0 +1,534 @@
+//! The GitHub REST API calls: installation lookup, token creation, revocation.
+//!
+//! Builders return [`Request`]s; readers turn [`Response`]s into results or
+//! typed errors with GitHub's message, request id and a hint.
+
+use serde::Deserialize;
+
+use crate::api::{Access, Permission};
+use crate::error::{invalid, malformed, Error, Result, Service, ServiceError};
+use crate::http::{Method, Request, Response, Url};
+use crate::secret::{scrub, Secret};
+
+/// GitHub's public API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The REST API version this component speaks.
+pub const API_VERSION: &str = "2022-11-28";
+/// At most this many repositories in one token request.
+pub const MAX_REPOSITORIES: usize = 500;
+
+/// Which installation, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// By id: no lookup needed.
+    Id(u64),
+    /// `GET /users/{owner}/installation` (users and organisations alike).
+    Owner(String),
+    /// `GET /repos/{owner}/{name}/installation`.
+    Repository { owner: String, name: String },
+    /// `GET /enterprises/{slug}/installation`.
+    Enterprise(String),
+}
+
+impl Target {
+    /// The account whose repositories `repositories` names, if there is one.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Target::Owner(owner) | Target::Repository { owner, .. } => Some(owner),
+            Target::Id(_) | Target::Enterprise(_) => None,
+        }
+    }
+}
+
+/// What the token is narrowed to; empty lists mean no narrowing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Bare repository names.
+    pub repositories: Vec<String>,
+    /// Permission names and levels.
+    pub permissions: Vec<Permission>,
+}
+
+/// An installation access token and what it carries.
+#[derive(Debug)]
+pub struct InstallationToken {
+    /// The token: opaque, no assumption on its length or alphabet.
+    pub token: Secret,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+    /// The installation.
+    pub installation_id: u64,
+    /// The permissions granted (levels other than read, write, admin are left out).
+    pub permissions: Vec<Permission>,
+    /// `all` or `selected`.
+    pub repository_selection: String,
+    /// The repositories' names, when GitHub lists them.
+    pub repositories: Vec<String>,
+}
+
+/// A user or organisation login: letters, digits and `-`, not first; at most 39.
+pub fn check_owner(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=39).contains(&name.len())
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            field,
+            "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'",
+        )
+    })
+}
+
+/// A repository name: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
+pub fn check_repository(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=100).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            field,
+            "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)",
+        )
+    })
+}
+
+/// An enterprise slug: lower-case letters, digits and `-`.
+pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && !slug.starts_with('-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            field,
+            "must be an enterprise slug: lower-case letters, digits or '-'",
+        )
+    })
+}
+
+/// A permission name such as `contents` or `pull_requests`.
+pub fn check_permission_name(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            field,
+            "must be a GitHub permission name such as contents or pull_requests",
+        )
+    })
+}
+
+/// `read`, `write` or `admin`.
+pub fn parse_access(level: &str) -> Option<Access> {
+    match level {
+        "read" => Some(Access::Read),
+        "write" => Some(Access::Write),
+        "admin" => Some(Access::Admin),
+        _ => None,
+    }
+}
+
+/// The level's name as GitHub spells it.
+pub fn access_name(access: Access) -> &'static str {
+    match access {
+        Access::Read => "read",
+        Access::Write => "write",
+        Access::Admin => "admin",
+    }
+}
+
+fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request {
+    let mut headers = vec![
+        (
+            "accept".to_owned(),
+            "application/vnd.github+json".to_owned(),
+        ),
+        ("x-github-api-version".to_owned(), API_VERSION.to_owned()),
+        ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
+        (
+            "authorization".to_owned(),
+            format!("Bearer {}", bearer.expose()),
+        ),
+    ];
+    if !body.is_empty() {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    Request {
+        service: Service::Github,
+        method,
+        url,
+        headers,
+        body,
+    }
+}
+
+/// The lookup of the installation for `target`. (For an id, the flow skips
+/// it: the id is all a token request needs.)
+pub fn installation_request(api: &Url, target: &Target, jwt: &Secret) -> Request {
+    let path = match target {
+        Target::Id(id) => format!("/app/installations/{id}"),
+        Target::Owner(owner) => format!("/users/{owner}/installation"),
+        Target::Repository { owner, name } => format!("/repos/{owner}/{name}/installation"),
+        Target::Enterprise(slug) => format!("/enterprises/{slug}/installation"),
+    };
+    request(Method::Get, api.join(&path), jwt, Vec::new())
+}
+
+/// The installation id from a lookup answer.
+pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Installation {
+        id: u64,
+    }
+    if !response.is_success() {
+        return Err(service_error(
+            response,
+            &[jwt],
+            "the App is not installed on this account or repository, or it does not exist",
+        ));
+    }
+    let installation: Installation = parse(api, response, "installation")?;
+    Ok(installation.id)
+}
+
+/// `POST /app/installations/{id}/access_tokens`, narrowed to `scope`.
+pub fn access_token_request(
+    api: &Url,
+    installation_id: u64,
+    scope: &Scope,
+    jwt: &Secret,
+) -> Request {
+    let mut body = serde_json::Map::new();
+    if !scope.repositories.is_empty() {
+        body.insert("repositories".into(), scope.repositories.clone().into());
+    }
+    if !scope.permissions.is_empty() {
+        let permissions = scope
+            .permissions
+            .iter()
+            .map(|p| (p.name.clone(), access_name(p.access).into()));
+        body.insert(
+            "permissions".into(),
+            serde_json::Map::from_iter(permissions).into(),
+        );
+    }
+    let path = format!("/app/installations/{installation_id}/access_tokens");
+    request(
+        Method::Post,
+        api.join(&path),
+        jwt,
+        serde_json::Value::Object(body).to_string().into_bytes(),
+    )
+}
+
+/// The token from an `access_tokens` answer.
+pub fn read_access_token(
+    api: &Url,
+    response: &Response,
+    installation_id: u64,
+    jwt: &Secret,
+) -> Result<InstallationToken> {
+    #[derive(Deserialize)]
+    struct Repository {
+        name: String,
+    }
+    #[derive(Deserialize)]
+    struct AccessToken {
+        token: String,
+        expires_at: String,
+        #[serde(default)]
+        permissions: serde_json::Map<String, serde_json::Value>,
+        #[serde(default)]
+        repository_selection: String,
+        #[serde(default)]
+        repositories: Vec<Repository>,
+    }
+    if !response.is_success() {
+        return Err(service_error(
+            response,
+            &[jwt],
+            "no installation with this id belongs to this App",
+        ));
+    }
+    let answer: AccessToken = parse(api, response, "access token")?;
+    let permissions = answer
+        .permissions
+        .iter()
+        .filter_map(|(name, level)| {
+            let access = parse_access(level.as_str()?)?;
+            Some(Permission {
+                name: name.clone(),
+                access,
+            })
+        })
+        .collect();
+    Ok(InstallationToken {
+        token: Secret::new(answer.token),
+        expires_at: answer.expires_at,
+        installation_id,
+        permissions,
+        repository_selection: answer.repository_selection,
+        repositories: answer.repositories.into_iter().map(|r| r.name).collect(),
+    })
+}
+
+/// `DELETE /installation/token`, authenticated by the token itself.
+pub fn revoke_request(api: &Url, token: &Secret) -> Request {
+    request(
+        Method::Delete,
+        api.join("/installation/token"),
+        token,
+        Vec::new(),
+    )
+}
+
+/// Success (204) or the reason GitHub gives.
+pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
+    if response.is_success() {
+        Ok(())
+    } else {
+        Err(service_error(
+            response,
+            &[token],
+            "the token is already revoked or expired, or is not an installation token",
+        ))
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(api: &Url, response: &'a Response, what: &str) -> Result<T> {
+    serde_json::from_slice(&response.body).map_err(|e| {
+        malformed(
+            Service::Github,
+            api,
+            format!("the {what} answer is not the expected JSON: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct GithubErrorBody {
+    message: Option<String>,
+    documentation_url: Option<String>,
+}
+
+/// A GitHub error answer as a typed error; `not_found` is the hint for 404.
+fn service_error(response: &Response, secrets: &[&Secret], not_found: &str) -> Error {
+    let body: Option<GithubErrorBody> = serde_json::from_slice(&response.body).ok();
+    let message = match body.as_ref().and_then(|b| b.message.as_deref()) {
+        Some(m) => scrub(m, secrets),
+        None => format!(
+            "answer without a GitHub error body (content-type {})",
+            response.header("content-type").unwrap_or("none")
+        ),
+    };
+    let hint = match response.status {
+        404 => Some(not_found),
+        _ => hint(response.status, &message),
+    };
+    Error::Github(ServiceError {
+        status: response.status,
+        code: None,
+        hint: hint.map(str::to_owned),
+        message,
+        request_id: response.header("x-github-request-id").map(str::to_owned),
+        documentation_url: body.and_then(|b| b.documentation_url),
+    })
+}
+
+fn hint(status: u16, message: &str) -> Option<&'static str> {
+    Some(match status {
+        401 if message.contains("Integration not found") => {
+            "no GitHub App has this app-id: check the App ID or Client ID, and github-api-url for GitHub Enterprise Server"
+        }
+        401 if message.contains("'Issued at'") || message.contains("'Expiration time'") => {
+            "GitHub refused the JWT's times: check this machine's clock"
+        }
+        401 => "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App",
+        403 => "the App or its installation may be suspended, or a rate limit was hit",
+        422 if message.contains("permissions") => {
+            "request only permissions the App has been granted (and the installation has accepted)"
+        }
+        422 if message.contains("repositor") => {
+            "every repository must exist under the owner and be accessible to the installation"
+        }
+        500..=599 => "GitHub is having trouble: retry later",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> Url {
+        Url::parse("https://ghe.example.com/api/v3").unwrap()
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("x-github-request-id".into(), "GH:1".into())],
+            body: body.into(),
+        }
+    }
+
+    fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+        req.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn lookups_use_the_documented_paths() {
+        let jwt = Secret::new("j.w.t");
+        let paths: Vec<String> = [
+            Target::Owner("octo-org".into()),
+            Target::Repository {
+                owner: "octo".into(),
+                name: "hello.rs".into(),
+            },
+            Target::Enterprise("acme".into()),
+            Target::Id(7),
+        ]
+        .iter()
+        .map(|t| installation_request(&api(), t, &jwt).url.path)
+        .collect();
+        assert_eq!(
+            paths,
+            [
+                "/api/v3/users/octo-org/installation",
+                "/api/v3/repos/octo/hello.rs/installation",
+                "/api/v3/enterprises/acme/installation",
+                "/api/v3/app/installations/7"
+            ]
+        );
+        let req = installation_request(&api(), &Target::Owner("o".into()), &jwt);
+        assert_eq!(header(&req, "authorization"), Some("Bearer j.w.t"));
+        assert_eq!(header(&req, "accept"), Some("application/vnd.github+json"));
+        assert_eq!(header(&req, "x-github-api-version"), Some(API_VERSION));
+        assert!(header(&req, "user-agent")
+            .unwrap()
+            .starts_with("github-app-kms-token/"));
+    }
+
+    #[test]
+    fn access_token_body_carries_the_scope() {
+        let jwt = Secret::new("jwt");
+        let req = access_token_request(&api(), 42, &Scope::default(), &jwt);
+        assert_eq!(
+            (req.method, req.url.path.as_str()),
+            (Method::Post, "/api/v3/app/installations/42/access_tokens")
+        );
+        assert_eq!(req.body, b"{}");
+        let scope = Scope {
+            repositories: vec!["a".into(), "b".into()],
+            permissions: vec![Permission {
+                name: "contents".into(),
+                access: Access::Read,
+            }],
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&access_token_request(&api(), 42, &scope, &jwt).body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"repositories": ["a", "b"], "permissions": {"contents": "read"}})
+        );
+    }
+
+    #[test]
+    fn reads_an_access_token() {
+        let body = r#"{"token":"ghs_x.y.z","expires_at":"2026-11-25T21:00:00Z","permissions":{"contents":"read","issues":"write","odd":"none"},
+            "repository_selection":"selected","repositories":[{"id":1,"name":"widgets"}]}"#;
+        let t = read_access_token(&api(), &response(201, body), 42, &Secret::new("jwt")).unwrap();
+        assert_eq!(t.token.expose(), "ghs_x.y.z");
+        assert_eq!(
+            (
+                t.installation_id,
+                t.expires_at.as_str(),
+                t.repository_selection.as_str()
+            ),
+            (42, "2026-11-25T21:00:00Z", "selected")
+        );
+        assert_eq!(t.repositories, ["widgets"]);
+        assert_eq!(
+            t.permissions,
+            [
+                Permission {
+                    name: "contents".into(),
+                    access: Access::Read
+                },
+                Permission {
+                    name: "issues".into(),
+                    access: Access::Write
+                }
+            ]
+        );
+        assert!(!format!("{t:?}").contains("ghs_"));
+    }
+
+    #[test]
+    fn errors_carry_message_request_id_and_hint() {
+        let jwt = Secret::new("eyJ.secret.jwt");
+        let body = r#"{"message":"Integration not found for eyJ.secret.jwt","documentation_url":"https://docs.github.com/rest"}"#;
+        let Error::Github(e) = read_installation(&api(), &response(401, body), &jwt).unwrap_err()
+        else {
+            panic!()
+        };
+        assert_eq!((e.status, e.request_id.as_deref()), (401, Some("GH:1")));
+        assert_eq!(e.message, "Integration not found for [redacted]");
+        assert!(e.hint.unwrap().contains("app-id"));
+        assert_eq!(
+            e.documentation_url.as_deref(),
+            Some("https://docs.github.com/rest")
+        );
+
+        let Error::Github(e) =
+            read_installation(&api(), &response(404, r#"{"message":"Not Found"}"#), &jwt)
+                .unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(e.hint.unwrap().contains("not installed"));
+
+        let body =
+            r#"{"message":"The permissions requested are not granted to this installation."}"#;
+        let Error::Github(e) =
+            read_access_token(&api(), &response(422, body), 1, &jwt).unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(e.hint.unwrap().contains("granted"));
+
+        let err = read_access_token(&api(), &response(201, "<html>"), 1, &jwt).unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedResponse(ref e) if e.service == Service::Github && e.endpoint == "https://ghe.example.com")
+        );
+    }
+
+    #[test]
+    fn name_rules() {
+        assert!(check_owner("o", "octo-org").is_ok());
+        for bad in ["", "-x", "a/b", "a b", &"x".repeat(40)] {
+            assert!(check_owner("o", bad).is_err(), "{bad}");
+        }
+        assert!(check_repository("r", "hello_world.rs-2").is_ok());
+        for bad in ["", ".", "..", "o/r", "a b", &"x".repeat(101)] {
+            assert!(check_repository("r", bad).is_err(), "{bad}");
+        }
+        assert!(
+            check_enterprise("e", "acme-corp").is_ok() && check_enterprise("e", "Acme").is_err()
+        );
+        assert!(
+            check_permission_name("p", "pull_requests").is_ok()
+                && check_permission_name("p", "Contents").is_err()
+        );
+        assert_eq!(parse_access("write"), Some(Access::Write));
+        assert_eq!(parse_access("owner"), None);
+    }
+}

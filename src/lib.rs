@@ -1,0 +1,40 @@
+//! github-app-kms-token: a WebAssembly component that mints GitHub App
+//! installation tokens while the App's private key never leaves AWS KMS.
+//!
+//! The layout follows the data flow:
+//!
+//! - pure logic, no I/O: [`config`] (request fields and environment, validated),
+//!   [`jwt`] (the App JWT), [`credentials`] (AWS credentials), [`kms`] (the
+//!   SigV4-signed `Sign` request and its answer), [`github`] (GitHub API
+//!   requests and answers), [`http`] (requests and responses as data);
+//! - [`mint`]: the flow that strings them together over a [`http::Transport`];
+//! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
+//! - [`issuer`]: the WIT export, which only translates.
+
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod github;
+pub mod http;
+pub mod issuer;
+pub mod jwt;
+pub mod kms;
+pub mod mint;
+pub mod secret;
+pub mod wasi_http;
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "component",
+        additional_derives: [PartialEq, Eq],
+    });
+    use super::issuer::Component;
+    export!(Component);
+}
+
+/// The types of the WIT interface `github-app-kms:token/issuer`.
+pub use bindings::exports::github_app_kms::token::issuer as api;
+
+/// The project's name and version, sent as GitHub's required `User-Agent`.
+pub const USER_AGENT: &str = concat!("github-app-kms-token/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,78 @@
+//! The flow: App JWT signed by KMS, installation lookup, token, revocation.
+//!
+//! Each step builds a request with a pure module, sends it through a
+//! [`Transport`], and reads the answer with the same module.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{JwtSettings, TokenSettings};
+use crate::credentials::AwsCredentials;
+use crate::error::Result;
+use crate::github::{self, InstallationToken, Scope, Target};
+use crate::http::{Transport, Url};
+use crate::jwt::{AppJwt, UnsignedJwt};
+use crate::kms;
+use crate::secret::Secret;
+
+/// Signs an App JWT for `settings.app` with one KMS `Sign` call.
+pub fn app_jwt(
+    settings: &JwtSettings,
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<AppJwt> {
+    let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let unsigned = UnsignedJwt::new(&settings.app, unix_now);
+    let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
+    let response = http.send(request)?;
+    let signature = kms::read_sign_response(&settings.kms.endpoint, &response, credentials)?;
+    Ok(unsigned.sign(&signature))
+}
+
+/// Mints an installation token: one KMS call, then GitHub.
+pub fn installation_token(
+    settings: &TokenSettings,
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<InstallationToken> {
+    let jwt = app_jwt(&settings.jwt, credentials, http, now)?;
+    token_with_jwt(
+        &settings.api,
+        &settings.target,
+        &settings.scope,
+        &jwt.token,
+        http,
+    )
+}
+
+/// Mints an installation token with an App JWT already signed, so one JWT
+/// can serve several installations.
+pub fn token_with_jwt(
+    api: &Url,
+    target: &Target,
+    scope: &Scope,
+    jwt: &Secret,
+    http: &impl Transport,
+) -> Result<InstallationToken> {
+    let installation_id = match target {
+        Target::Id(id) => *id,
+        _ => github::read_installation(
+            api,
+            &http.send(github::installation_request(api, target, jwt))?,
+            jwt,
+        )?,
+    };
+    let response = http.send(github::access_token_request(
+        api,
+        installation_id,
+        scope,
+        jwt,
+    ))?;
+    github::read_access_token(api, &response, installation_id, jwt)
+}
+
+/// Revokes an installation token.
+pub fn revoke(api: &Url, token: &Secret, http: &impl Transport) -> Result<()> {
+    github::read_revoke(&http.send(github::revoke_request(api, token))?, token)
+}

@@ -1,0 +1,187 @@
+//! The one module that does I/O: [`Request`]s sent through `wasi:http/outgoing-handler`.
+
+use std::time::Duration;
+
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions,
+};
+use wasi::io::streams::StreamError;
+
+use crate::error::{malformed, Error, Result, TransportError};
+use crate::http::{self, Request, Response, Scheme, Transport};
+
+/// Answers larger than this are refused rather than buffered.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Connect, first-byte and between-bytes timeout of every request.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// wasi-http output streams take at most this much per write.
+const WRITE_CHUNK: usize = 4096;
+
+/// [`Transport`] over the host's `wasi:http/outgoing-handler`.
+pub struct WasiHttp;
+
+impl Transport for WasiHttp {
+    fn send(&self, request: Request) -> Result<Response> {
+        let fail = |message: String| {
+            Error::Transport(TransportError::new(request.service, &request.url, message))
+        };
+        let failed = |code: ErrorCode| from_error_code(&request, code);
+
+        let entries: Vec<(String, Vec<u8>)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
+            .collect();
+        let headers = Fields::from_list(&entries)
+            .map_err(|e| fail(format!("a header was refused: {e:?}")))?;
+        let outgoing = OutgoingRequest::new(headers);
+        let method = match request.method {
+            http::Method::Get => wasi::http::types::Method::Get,
+            http::Method::Post => wasi::http::types::Method::Post,
+            http::Method::Delete => wasi::http::types::Method::Delete,
+        };
+        let scheme = match request.url.scheme {
+            Scheme::Http => wasi::http::types::Scheme::Http,
+            Scheme::Https => wasi::http::types::Scheme::Https,
+        };
+        let invalid_url = |_| fail("the host refused the URL".into());
+        outgoing.set_method(&method).map_err(invalid_url)?;
+        outgoing.set_scheme(Some(&scheme)).map_err(invalid_url)?;
+        outgoing
+            .set_authority(Some(&request.url.authority))
+            .map_err(invalid_url)?;
+        outgoing
+            .set_path_with_query(Some(request.url.path_or_root()))
+            .map_err(invalid_url)?;
+
+        let body = outgoing
+            .body()
+            .map_err(|_| fail("no request body".into()))?;
+        let future = outgoing_handler::handle(outgoing, Some(options())).map_err(failed)?;
+
+        // A host that denies the request closes the body stream; the reason
+        // then arrives on the response future, so a write error is only
+        // reported if the future has none.
+        let written = write_body(body, &request.body);
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(failed(code)),
+            Some(Err(())) | None => return Err(fail("the response was already taken".into())),
+        };
+        written.map_err(|e| fail(format!("could not send the body: {e}")))?;
+        read_response(&request, response)
+    }
+}
+
+/// Timeouts for one request; a host that does not support one keeps its default.
+fn options() -> RequestOptions {
+    let options = RequestOptions::new();
+    let nanos = Some(TIMEOUT.as_nanos() as u64);
+    // `Err(())` means the host does not support the option: not a failure.
+    let _ = options.set_connect_timeout(nanos);
+    let _ = options.set_first_byte_timeout(nanos);
+    let _ = options.set_between_bytes_timeout(nanos);
+    options
+}
+
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), String> {
+    let stream = body.write().map_err(|_| "no body stream".to_owned())?;
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| stream_error(&e))?;
+    }
+    drop(stream);
+    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))
+}
+
+fn read_response(request: &Request, response: IncomingResponse) -> Result<Response> {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                name.to_ascii_lowercase(),
+                String::from_utf8_lossy(&value).into_owned(),
+            )
+        })
+        .collect();
+    let incoming = response
+        .consume()
+        .map_err(|_| reading_failed(request, "no response body".into()))?;
+    let stream = incoming
+        .stream()
+        .map_err(|_| reading_failed(request, "no response body stream".into()))?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(match wasi::http::types::http_error_code(&e) {
+                    Some(code) => from_error_code(request, code),
+                    None => reading_failed(request, e.to_debug_string()),
+                });
+            }
+        }
+        if body.len() > MAX_RESPONSE_BYTES {
+            return Err(malformed(
+                request.service,
+                &request.url,
+                format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
+            ));
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn reading_failed(request: &Request, message: String) -> Error {
+    Error::Transport(TransportError::new(
+        request.service,
+        &request.url,
+        format!("could not read the answer: {message}"),
+    ))
+}
+
+fn stream_error(e: &StreamError) -> String {
+    match e {
+        StreamError::Closed => "the stream was closed".into(),
+        StreamError::LastOperationFailed(e) => e.to_debug_string(),
+    }
+}
+
+/// A wasi-http error code as `timeout` or `transport`, in words.
+fn from_error_code(request: &Request, code: ErrorCode) -> Error {
+    let error = |message: &str| TransportError::new(request.service, &request.url, message);
+    match code {
+        ErrorCode::DnsTimeout => Error::Timeout(error("DNS lookup timed out")),
+        ErrorCode::ConnectionTimeout => Error::Timeout(error("connecting timed out")),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+            Error::Timeout(error("no answer in time"))
+        }
+        ErrorCode::ConnectionWriteTimeout => Error::Timeout(error("sending timed out")),
+        ErrorCode::ConnectionRefused => Error::Transport(error("connection refused")),
+        ErrorCode::ConnectionTerminated => {
+            Error::Transport(error("connection closed by the server"))
+        }
+        ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => {
+            Error::Transport(error("host not found"))
+        }
+        ErrorCode::HttpRequestDenied => Error::Transport(error(
+            "the host denied this request (is the endpoint on its allow-list of outbound hosts?)",
+        )),
+        ErrorCode::TlsCertificateError => {
+            Error::Transport(error("the server's TLS certificate was refused"))
+        }
+        ErrorCode::HttpResponseIncomplete => Error::Transport(error("the answer ended early")),
+        other => Error::Transport(error(&format!("{other:?}"))),
+    }
+}
