@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::api::{Installation, TokenRequest};
-use crate::error::{invalid, Result};
+use crate::error::{Result, invalid};
 use crate::github::{self, Scope, Target};
 use crate::http::Url;
 use crate::jwt::AppId;
@@ -203,7 +203,7 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
 fn target(given: Option<&Installation>, env: &Env) -> Result<(Target, Option<String>)> {
     let target = match given {
         Some(Installation::Id(0)) => {
-            return Err(invalid("installation", "an installation id is never 0"))
+            return Err(invalid("installation", "an installation id is never 0"));
         }
         Some(Installation::Id(id)) => Target::Id(*id),
         Some(Installation::Owner(owner)) => {

@@ -1,7 +1,7 @@
 //! AWS credentials for signing the KMS request.
 
 use crate::config::Env;
-use crate::error::{invalid, Error, Result};
+use crate::error::{Error, Result, invalid};
 use crate::secret::Secret;
 
 /// An access key pair, with a session token for temporary credentials.

@@ -6,9 +6,9 @@
 use serde::Deserialize;
 
 use crate::api::{Access, Permission};
-use crate::error::{invalid, malformed, Error, Result, Service, ServiceError};
+use crate::error::{Error, Result, Service, ServiceError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
-use crate::secret::{scrub, Secret};
+use crate::secret::{Secret, scrub};
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -348,7 +348,9 @@ fn hint(status: u16, message: &str) -> Option<&'static str> {
         401 if message.contains("'Issued at'") || message.contains("'Expiration time'") => {
             "GitHub refused the JWT's times: check this machine's clock"
         }
-        401 => "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App",
+        401 => {
+            "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App"
+        }
         403 => "the App or its installation may be suspended, or a rate limit was hit",
         422 if message.contains("permissions") => {
             "request only permissions the App has been granted (and the installation has accepted)"
@@ -412,9 +414,11 @@ mod tests {
         assert_eq!(header(&req, "authorization"), Some("Bearer j.w.t"));
         assert_eq!(header(&req, "accept"), Some("application/vnd.github+json"));
         assert_eq!(header(&req, "x-github-api-version"), Some(API_VERSION));
-        assert!(header(&req, "user-agent")
-            .unwrap()
-            .starts_with("github-app-kms-token/"));
+        assert!(
+            header(&req, "user-agent")
+                .unwrap()
+                .starts_with("github-app-kms-token/")
+        );
     }
 
     #[test]

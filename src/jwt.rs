@@ -3,10 +3,10 @@
 //! The signature itself comes from KMS ([`crate::kms`]); this module only
 //! builds the signing input and puts the three parts together.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::{invalid, Result};
+use crate::error::{Result, invalid};
 use crate::secret::Secret;
 
 /// How far `iat` is backdated, against clock drift (GitHub's advice).

@@ -5,14 +5,14 @@
 
 use std::time::SystemTime;
 
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 use crate::credentials::AwsCredentials;
-use crate::error::{invalid, malformed, Error, Result, Service, ServiceError};
+use crate::error::{Error, Result, Service, ServiceError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
 use crate::secret::scrub;
 
@@ -327,10 +327,16 @@ fn hint(code: &str) -> Option<&'static str> {
             "check AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) and this machine's clock"
         }
         "ExpiredTokenException" => "the temporary credentials have expired: obtain fresh ones",
-        "AccessDeniedException" => "the IAM policy and the key policy must allow kms:Sign on this key for this identity",
-        "NotFoundException" => "no such key or alias in this account and region: check kms-key-id and aws-region",
+        "AccessDeniedException" => {
+            "the IAM policy and the key policy must allow kms:Sign on this key for this identity"
+        }
+        "NotFoundException" => {
+            "no such key or alias in this account and region: check kms-key-id and aws-region"
+        }
         "DisabledException" => "the key is disabled: enable it in KMS",
-        "KMSInvalidStateException" => "the key is not usable now (pending deletion or import): check its state in KMS",
+        "KMSInvalidStateException" => {
+            "the key is not usable now (pending deletion or import): check its state in KMS"
+        }
         "InvalidKeyUsageException" => {
             "the key must be an asymmetric RSA_2048 key with key usage SIGN_VERIFY holding the App's private key"
         }

@@ -8,7 +8,7 @@ use wasi::http::types::{
 };
 use wasi::io::streams::StreamError;
 
-use crate::error::{malformed, Error, Result, TransportError};
+use crate::error::{Error, Result, TransportError, malformed};
 use crate::http::{self, Request, Response, Scheme, Transport};
 
 /// Answers larger than this are refused rather than buffered.

@@ -1,1 +1,210 @@
+//! Embedding the github-app-kms-token component in wasmtime: the model for
+//! plugin hosts.
+//!
+//! [`Host`] compiles the component once and links WASI and `wasi:http`;
+//! [`Host::instance`] gives a fresh instance with its own environment, whose
+//! outgoing requests may only reach the hosts on the allow-list. Calls go
+//! through bindings generated from the project's `wit/` folder.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::error::Context;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../../wit", world: "component" });
+}
+
+pub use bindings::exports::github_app_kms::token::issuer::{
+    Access, AppJwt, AppJwtRequest, Installation, InstallationToken, Permission, RepositoryRef,
+    RevokeRequest, ServiceError, TokenError, TokenRequest, TransportError,
+};
+
+/// Receives one line per outgoing HTTP exchange: method, URL, status (never a header or body).
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The compiled component, ready to instantiate.
+pub struct Host {
+    engine: Engine,
+    pre: bindings::ComponentPre<State>,
+    allowed_hosts: Arc<[String]>,
+    log: Log,
+}
+
+impl Host {
+    /// Compiles the component at `wasm`. Outgoing requests may reach only
+    /// `allowed_hosts` (`host` or `host:port`); each exchange goes to `log`.
+    pub fn new(wasm: &Path, allowed_hosts: Vec<String>, log: Log) -> wasmtime::Result<Host> {
+        let engine = Engine::default();
+        let component = wasmtime::component::Component::from_file(&engine, wasm)
+            .with_context(|| format!("loading {}", wasm.display()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        let pre = bindings::ComponentPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Host {
+            engine,
+            pre,
+            allowed_hosts: allowed_hosts.into(),
+            log,
+        })
+    }
+
+    /// A fresh instance that sees `env` (and nothing else of the host).
+    pub fn instance(&self, env: &[(String, String)]) -> wasmtime::Result<Instance> {
+        let output = MemoryOutputPipe::new(64 * 1024);
+        let wasi = WasiCtx::builder()
+            .envs(env)
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        let hooks = Hooks {
+            allowed_hosts: self.allowed_hosts.clone(),
+            log: self.log.clone(),
+        };
+        let state = State {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks,
+        };
+        let mut store = Store::new(&self.engine, state);
+        let component = self.pre.instantiate(&mut store)?;
+        Ok(Instance {
+            store,
+            component,
+            output,
+        })
+    }
+}
+
+/// One instance of the component.
+pub struct Instance {
+    store: Store<State>,
+    component: bindings::Component,
+    output: MemoryOutputPipe,
+}
+
+impl Instance {
+    /// Calls `get-installation-token`.
+    pub fn get_installation_token(
+        &mut self,
+        request: &TokenRequest,
+    ) -> wasmtime::Result<Result<InstallationToken, TokenError>> {
+        self.component
+            .github_app_kms_token_issuer()
+            .call_get_installation_token(&mut self.store, request)
+    }
+
+    /// Calls `create-app-jwt`.
+    pub fn create_app_jwt(
+        &mut self,
+        request: &AppJwtRequest,
+    ) -> wasmtime::Result<Result<AppJwt, TokenError>> {
+        self.component
+            .github_app_kms_token_issuer()
+            .call_create_app_jwt(&mut self.store, request)
+    }
+
+    /// Calls `revoke-installation-token`.
+    pub fn revoke_installation_token(
+        &mut self,
+        request: &RevokeRequest,
+    ) -> wasmtime::Result<Result<(), TokenError>> {
+        self.component
+            .github_app_kms_token_issuer()
+            .call_revoke_installation_token(&mut self.store, request)
+    }
+
+    /// Everything the component wrote to stdout and stderr.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.contents()).into_owned()
+    }
+}
+
+struct State {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: Hooks,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Enforces the allow-list and logs each exchange.
+struct Hooks {
+    allowed_hosts: Arc<[String]>,
+    log: Log,
+}
+
+impl Hooks {
+    fn allows(&self, uri: &http::Uri) -> bool {
+        let Some(authority) = uri.authority() else {
+            return false;
+        };
+        self.allowed_hosts.iter().any(|allowed| {
+            allowed == authority.as_str()
+                || (authority.port().is_none() && allowed == authority.host())
+        })
+    }
+}
+
+type SendResult = wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+)>;
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let line = format!("{} {}", request.method(), request.uri());
+        let allowed = self.allows(request.uri());
+        let log = self.log.clone();
+        Box::new(async move {
+            if !allowed {
+                log(&format!("{line} -> denied (not on the allow-list)"));
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
+            match wasmtime_wasi_http::default_send_request(request, options).await {
+                Ok((response, io)) => {
+                    log(&format!("{line} -> {}", response.status().as_u16()));
+                    let io: Box<dyn Future<Output = _> + Send> = Box::new(io);
+                    Ok((response.map(BodyExt::boxed_unsync), io))
+                }
+                Err(e) => {
+                    log(&format!("{line} -> {e}"));
+                    Err(e)
+                }
+            }
+        })
+    }
+}

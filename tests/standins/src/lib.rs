@@ -1,1 +1,34 @@
+//! Local stand-ins of AWS KMS and the GitHub API, for tests and `make demo`.
+//!
+//! They check what the real services check: the KMS stand-in verifies every
+//! SigV4 signature with the known secret and signs with a real RSA key; the
+//! GitHub stand-in verifies the App JWT with that key's public half. Both
+//! listen on 127.0.0.1 on ports the OS picks, and stop when dropped.
 
+pub mod github;
+pub mod kms;
+pub mod server;
+pub mod sigv4;
+pub mod time;
+pub mod world;
+
+use std::sync::OnceLock;
+
+use rand::RngCore;
+use rsa::RsaPrivateKey;
+
+/// `n` random bytes, hex-encoded.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A fresh RSA-2048 key, generated once per process (generation takes a moment).
+pub fn rsa_key() -> RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")
+    })
+    .clone()
+}

@@ -1,0 +1,419 @@
+//! A GitHub API stand-in: verifies the App JWT as GitHub does, serves the
+//! installation lookups, mints tokens honouring the requested scope, and
+//! revokes them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::RsaPublicKey;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::server::{Request, Response, Server};
+use crate::{random_hex, time};
+
+/// An installation of the App.
+#[derive(Clone, Debug)]
+pub struct Installation {
+    /// Its id.
+    pub id: u64,
+    /// The account (user or organisation) it is on.
+    pub account: String,
+    /// The enterprise it is on, for enterprise installations.
+    pub enterprise: Option<String>,
+    /// The repositories it can access.
+    pub repositories: Vec<String>,
+    /// Its permissions: name to level.
+    pub permissions: BTreeMap<String, String>,
+}
+
+/// A token the stand-in minted.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The token.
+    pub token: String,
+    /// For which installation.
+    pub installation_id: u64,
+    /// The permissions granted.
+    pub permissions: BTreeMap<String, String>,
+    /// The repositories it is limited to (empty: all).
+    pub repositories: Vec<String>,
+    /// Whether it has been revoked.
+    pub revoked: bool,
+}
+
+/// What the stand-in saw of one request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// Method and path.
+    pub method: String,
+    /// The path, prefix included.
+    pub path: String,
+    /// The headers.
+    pub headers: Vec<(String, String)>,
+    /// The status it answered.
+    pub status: u16,
+}
+
+/// An answer to give instead of the real one, for requests whose path ends with `path_suffix`.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// Which route, e.g. `/access_tokens` or `/installation`.
+    pub path_suffix: String,
+    /// HTTP status.
+    pub status: u16,
+    /// GitHub's `message`.
+    pub message: String,
+}
+
+struct State {
+    prefix: String,
+    app_id: u64,
+    client_id: String,
+    public_key: RsaPublicKey,
+    installations: Vec<Installation>,
+    issued: Mutex<Vec<Issued>>,
+    seen: Mutex<Vec<Seen>>,
+    jwts: Mutex<Vec<String>>,
+    fault: Mutex<Option<Fault>>,
+}
+
+/// A running GitHub stand-in.
+pub struct Github {
+    server: Server,
+    state: Arc<State>,
+}
+
+impl Github {
+    /// Starts a stand-in for App `app_id` / `client_id` whose JWTs verify
+    /// with `public_key`, serving under `prefix` (`""`, or `/api/v3` as GHES).
+    pub fn start(
+        prefix: &str,
+        app_id: u64,
+        client_id: &str,
+        public_key: RsaPublicKey,
+        installations: Vec<Installation>,
+    ) -> Github {
+        let state = Arc::new(State {
+            prefix: prefix.to_owned(),
+            app_id,
+            client_id: client_id.to_owned(),
+            public_key,
+            installations,
+            issued: Mutex::new(Vec::new()),
+            seen: Mutex::new(Vec::new()),
+            jwts: Mutex::new(Vec::new()),
+            fault: Mutex::new(None),
+        });
+        let handler_state = state.clone();
+        let server = Server::start(move |request| {
+            let response = handle(&handler_state, &request);
+            handler_state.seen.lock().unwrap().push(Seen {
+                method: request.method.clone(),
+                path: request.path().to_owned(),
+                headers: request.headers.clone(),
+                status: response.status,
+            });
+            response
+                .with_header(
+                    "x-github-request-id",
+                    format!("{}:{}", &random_hex(4), &random_hex(6)),
+                )
+                .with_header("date", time::http_date(time::now()))
+        });
+        Github { server, state }
+    }
+
+    /// The API base URL, for `GITHUB_API_URL`.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.server.url(), self.state.prefix)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn authority(&self) -> String {
+        self.server.authority()
+    }
+
+    /// Every token minted so far.
+    pub fn issued(&self) -> Vec<Issued> {
+        self.state.issued.lock().unwrap().clone()
+    }
+
+    /// Every request seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().unwrap().clone()
+    }
+
+    /// Every JWT presented so far (valid or not).
+    pub fn jwts(&self) -> Vec<String> {
+        self.state.jwts.lock().unwrap().clone()
+    }
+
+    /// Answers matching requests with this error from now on (`None` heals).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *self.state.fault.lock().unwrap() = fault;
+    }
+}
+
+fn error(status: u16, message: &str) -> Response {
+    let docs = "https://docs.github.com/rest";
+    Response::json(
+        status,
+        "application/json; charset=utf-8",
+        &json!({ "message": message, "documentation_url": docs, "status": status.to_string() }),
+    )
+}
+
+fn handle(state: &State, request: &Request) -> Response {
+    if request.header("user-agent").is_none_or(str::is_empty) {
+        return error(
+            403,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        );
+    }
+    if request
+        .header("x-github-api-version")
+        .is_some_and(|v| v != "2022-11-28")
+    {
+        return error(400, "Unsupported API version");
+    }
+    let Some(path) = request.path().strip_prefix(state.prefix.as_str()) else {
+        return error(404, "Not Found");
+    };
+    if let Some(fault) = state
+        .fault
+        .lock()
+        .unwrap()
+        .clone()
+        .filter(|f| path.ends_with(&f.path_suffix))
+    {
+        return error(fault.status, &fault.message);
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("DELETE", ["installation", "token"]) => revoke(state, request),
+        (method, _) => match verify_jwt(state, request) {
+            Err(response) => response,
+            Ok(()) => match (method, segments.as_slice()) {
+                ("GET", ["users", owner, "installation"]) => found(
+                    state
+                        .installations
+                        .iter()
+                        .find(|i| i.account.eq_ignore_ascii_case(owner) && i.enterprise.is_none()),
+                ),
+                ("GET", ["repos", owner, repo, "installation"]) => {
+                    found(state.installations.iter().find(|i| {
+                        i.account.eq_ignore_ascii_case(owner)
+                            && i.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo))
+                    }))
+                }
+                ("GET", ["enterprises", slug, "installation"]) => found(
+                    state
+                        .installations
+                        .iter()
+                        .find(|i| i.enterprise.as_deref() == Some(*slug)),
+                ),
+                ("GET", ["app", "installations", id]) => found(installation(state, id)),
+                ("POST", ["app", "installations", id, "access_tokens"]) => {
+                    match installation(state, id) {
+                        Some(installation) => access_token(state, installation, &request.body),
+                        None => error(404, "Not Found"),
+                    }
+                }
+                _ => error(404, "Not Found"),
+            },
+        },
+    }
+}
+
+fn installation<'a>(state: &'a State, id: &str) -> Option<&'a Installation> {
+    state.installations.iter().find(|i| i.id.to_string() == id)
+}
+
+fn found(installation: Option<&Installation>) -> Response {
+    match installation {
+        Some(i) => Response::json(
+            200,
+            "application/json; charset=utf-8",
+            &json!({ "id": i.id, "account": { "login": i.account }, "permissions": i.permissions, "repository_selection": "selected" }),
+        ),
+        None => error(404, "Not Found"),
+    }
+}
+
+/// GitHub's checks of an App JWT: RS256 signature, `iat` not ahead, `exp` not
+/// past and at most 10 minutes after `iat`, `iss` the App ID or Client ID.
+fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
+    let unauthorized = |m: &str| error(401, m);
+    let jwt = request
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
+    state.jwts.lock().unwrap().push(jwt.to_owned());
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return Err(unauthorized("A JSON web token could not be decoded"));
+    };
+    let decode = |part: &str| -> Option<Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+    };
+    let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {
+        return Err(unauthorized("A JSON web token could not be decoded"));
+    };
+    if header["alg"] != "RS256" {
+        return Err(unauthorized("A JSON web token could not be decoded"));
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .and_then(|s| Signature::try_from(s.as_slice()).ok())
+        .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
+    let signing_input = &jwt[..jwt.rfind('.').unwrap_or(0)];
+    VerifyingKey::<Sha256>::new(state.public_key.clone())
+        .verify(signing_input.as_bytes(), &signature)
+        .map_err(|_| unauthorized("A JSON web token could not be decoded"))?;
+    let now = time::now();
+    let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
+        return Err(unauthorized(
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+        ));
+    };
+    if iat > now + 60 {
+        return Err(unauthorized(
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+        ));
+    }
+    if exp <= now {
+        return Err(unauthorized(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+        ));
+    }
+    if exp - iat > 600 {
+        return Err(unauthorized(
+            "'Expiration time' claim ('exp') is too far in the future",
+        ));
+    }
+    let iss_ok = claims["iss"].as_u64() == Some(state.app_id)
+        || claims["iss"].as_str() == Some(state.client_id.as_str());
+    if !iss_ok {
+        return Err(unauthorized("Integration not found"));
+    }
+    Ok(())
+}
+
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "read" => 1,
+        "write" => 2,
+        "admin" => 3,
+        _ => 0,
+    }
+}
+
+fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Response {
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) => return error(400, "Problems parsing JSON"),
+        }
+    };
+    let mut repositories = Vec::new();
+    for name in body["repositories"].as_array().into_iter().flatten() {
+        let Some(name) = name.as_str().and_then(|n| {
+            installation
+                .repositories
+                .iter()
+                .find(|r| r.eq_ignore_ascii_case(n))
+        }) else {
+            return error(
+                422,
+                "There is at least one repository that does not exist or is not accessible to the parent installation.",
+            );
+        };
+        repositories.push(name.clone());
+    }
+    let mut permissions = BTreeMap::new();
+    for (name, level) in body["permissions"].as_object().into_iter().flatten() {
+        let granted = installation
+            .permissions
+            .get(name)
+            .map_or(0, |l| level_rank(l));
+        let level = level.as_str().unwrap_or("");
+        if level_rank(level) == 0 || level_rank(level) > granted {
+            return error(
+                422,
+                "The permissions requested are not granted to this installation.",
+            );
+        }
+        permissions.insert(name.clone(), level.to_owned());
+    }
+    if permissions.is_empty() {
+        permissions = installation.permissions.clone();
+    }
+    let token = opaque_token();
+    state.issued.lock().unwrap().push(Issued {
+        token: token.clone(),
+        installation_id: installation.id,
+        permissions: permissions.clone(),
+        repositories: repositories.clone(),
+        revoked: false,
+    });
+    let (selection, listed) = if repositories.is_empty() {
+        ("all", &installation.repositories)
+    } else {
+        ("selected", &repositories)
+    };
+    let listed: Vec<Value> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, name)| json!({ "id": i + 1, "name": name, "full_name": format!("{}/{name}", installation.account) }))
+        .collect();
+    Response::json(
+        201,
+        "application/json; charset=utf-8",
+        &json!({
+            "token": token,
+            "expires_at": time::rfc3339(time::now() + 3600),
+            "permissions": permissions,
+            "repository_selection": selection,
+            "repositories": listed,
+        }),
+    )
+}
+
+/// A token shaped like GitHub's newer ones: long, with dots.
+fn opaque_token() -> String {
+    let body = random_hex(250);
+    format!("ghs_{}.{}.{}", &body[..200], &body[200..400], &body[400..])
+}
+
+fn revoke(state: &State, request: &Request) -> Response {
+    let presented = request
+        .header("authorization")
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("token "))
+        })
+        .unwrap_or("");
+    let mut issued = state.issued.lock().unwrap();
+    match issued
+        .iter_mut()
+        .find(|t| t.token == presented && !t.revoked)
+    {
+        Some(token) => {
+            token.revoked = true;
+            Response {
+                status: 204,
+                headers: vec![],
+                body: vec![],
+            }
+        }
+        None => error(401, "Bad credentials"),
+    }
+}

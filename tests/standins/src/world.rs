@@ -1,0 +1,120 @@
+//! A ready-made world: a KMS stand-in holding a fresh App key, a GitHub
+//! stand-in with a few installations, and the environment that points the
+//! component at them.
+
+use std::collections::BTreeMap;
+
+use crate::github::{Github, Installation};
+use crate::kms::{ALIAS, Kms};
+use crate::sigv4::Credential;
+use crate::{random_hex, rsa_key};
+
+/// The App's numeric id.
+pub const APP_ID: u64 = 4242;
+/// The App's Client ID.
+pub const CLIENT_ID: &str = "Iv23liStandIn4242";
+/// The KMS stand-in's region.
+pub const REGION: &str = "eu-west-1";
+
+/// Both stand-ins and the credentials they accept.
+pub struct World {
+    /// The KMS stand-in.
+    pub kms: Kms,
+    /// The GitHub stand-in.
+    pub github: Github,
+    /// Temporary AWS credentials (with a session token) the KMS stand-in accepts.
+    pub credential: Credential,
+}
+
+fn permissions(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The installations the GitHub stand-in knows.
+pub fn installations() -> Vec<Installation> {
+    vec![
+        Installation {
+            id: 1001,
+            account: "octo-org".into(),
+            enterprise: None,
+            repositories: vec!["widgets".into(), "gadgets".into(), "docs".into()],
+            permissions: permissions(&[
+                ("contents", "write"),
+                ("issues", "write"),
+                ("metadata", "read"),
+                ("pull_requests", "write"),
+            ]),
+        },
+        Installation {
+            id: 1002,
+            account: "octocat".into(),
+            enterprise: None,
+            repositories: vec!["hello-world".into()],
+            permissions: permissions(&[("contents", "read"), ("metadata", "read")]),
+        },
+        Installation {
+            id: 1003,
+            account: "acme-corp".into(),
+            enterprise: Some("acme".into()),
+            repositories: vec![],
+            permissions: permissions(&[("organization_administration", "read")]),
+        },
+    ]
+}
+
+impl World {
+    /// Starts both stand-ins; GitHub's API under `prefix` (`""`, or `/api/v3` as GHES).
+    pub fn start(prefix: &str) -> World {
+        let credential = Credential {
+            access_key_id: format!("ASIA{}", random_hex(8).to_uppercase()),
+            secret_access_key: random_hex(20),
+            session_token: Some(format!("IQoJb3JpZ2luX2VjE{}", random_hex(120))),
+        };
+        let kms = Kms::start(REGION, vec![credential.clone()], rsa_key());
+        let github = Github::start(prefix, APP_ID, CLIENT_ID, kms.public_key(), installations());
+        World {
+            kms,
+            github,
+            credential,
+        }
+    }
+
+    /// The environment that points the component at the stand-ins.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let c = &self.credential;
+        [
+            ("APP_ID", APP_ID.to_string()),
+            ("KMS_KEY_ID", ALIAS.to_owned()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),
+            (
+                "AWS_SESSION_TOKEN",
+                c.session_token.clone().unwrap_or_default(),
+            ),
+            ("AWS_ENDPOINT_URL_KMS", self.kms.url()),
+            ("GITHUB_API_URL", self.github.url()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// The hosts the component needs to reach.
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        vec![self.kms.authority(), self.github.authority()]
+    }
+
+    /// Every secret in play: AWS secret and session token, every JWT
+    /// presented, every token minted. None may appear in any error or log.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.credential.secret_access_key.clone()];
+        secrets.extend(self.credential.session_token.clone());
+        secrets.extend(self.github.jwts());
+        secrets.extend(self.github.issued().into_iter().map(|t| t.token));
+        secrets
+    }
+}
