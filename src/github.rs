@@ -189,7 +189,10 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
         return Err(service_error(
             response,
             &[jwt],
-            "the App is not installed on this account or repository, or it does not exist",
+            &[(
+                404,
+                "the App is not installed on this account or repository, or it does not exist",
+            )],
         ));
     }
     let installation: Installation = parse(api, response, "installation")?;
@@ -252,7 +255,7 @@ pub fn read_access_token(
         return Err(service_error(
             response,
             &[jwt],
-            "no installation with this id belongs to this App",
+            &[(404, "no installation with this id belongs to this App")],
         ));
     }
     let answer: AccessToken = parse(api, response, "access token")?;
@@ -295,7 +298,10 @@ pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
         Err(service_error(
             response,
             &[token],
-            "the token is already revoked or expired, or is not an installation token",
+            &[(
+                401,
+                "the token is already revoked or expired, or is not an installation token",
+            )],
         ))
     }
 }
@@ -316,8 +322,9 @@ struct GithubErrorBody {
     documentation_url: Option<String>,
 }
 
-/// A GitHub error answer as a typed error; `not_found` is the hint for 404.
-fn service_error(response: &Response, secrets: &[&Secret], not_found: &str) -> Error {
+/// A GitHub error answer as a typed error. `hints` are the call's own hints
+/// by status, taking precedence over the general ones.
+fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'static str)]) -> Error {
     let body: Option<GithubErrorBody> = serde_json::from_slice(&response.body).ok();
     let message = match body.as_ref().and_then(|b| b.message.as_deref()) {
         Some(m) => scrub(m, secrets),
@@ -326,10 +333,11 @@ fn service_error(response: &Response, secrets: &[&Secret], not_found: &str) -> E
             response.header("content-type").unwrap_or("none")
         ),
     };
-    let hint = match response.status {
-        404 => Some(not_found),
-        _ => hint(response.status, &message),
-    };
+    let hint = hints
+        .iter()
+        .find(|(status, _)| *status == response.status)
+        .map(|(_, hint)| *hint)
+        .or_else(|| hint(response.status, &message));
     Error::Github(ServiceError {
         status: response.status,
         code: None,

@@ -29,7 +29,10 @@ mod bindings {
         world: "component",
         additional_derives: [PartialEq, Eq],
     });
+    // Exported only in the component: a native cdylib cannot carry WIT names.
+    #[cfg(target_arch = "wasm32")]
     use super::issuer::Component;
+    #[cfg(target_arch = "wasm32")]
     export!(Component);
 }
 

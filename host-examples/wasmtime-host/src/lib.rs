@@ -41,7 +41,7 @@ pub struct Host {
 
 impl Host {
     /// Compiles the component at `wasm`. Outgoing requests may reach only
-    /// `allowed_hosts` (`host` or `host:port`); each exchange goes to `log`.
+    /// `allowed_hosts`: `host` (any port) or `host:port`. Each exchange goes to `log`.
     pub fn new(wasm: &Path, allowed_hosts: Vec<String>, log: Log) -> wasmtime::Result<Host> {
         let engine = Engine::default();
         let component = wasmtime::component::Component::from_file(&engine, wasm)
@@ -167,10 +167,9 @@ impl Hooks {
         let Some(authority) = uri.authority() else {
             return false;
         };
-        self.allowed_hosts.iter().any(|allowed| {
-            allowed == authority.as_str()
-                || (authority.port().is_none() && allowed == authority.host())
-        })
+        self.allowed_hosts
+            .iter()
+            .any(|allowed| allowed == authority.as_str() || allowed == authority.host())
     }
 }
 

@@ -254,28 +254,8 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
         .and_then(|a| a.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
     state.jwts.lock().unwrap().push(jwt.to_owned());
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let [header, claims, signature] = parts[..] else {
-        return Err(unauthorized("A JSON web token could not be decoded"));
-    };
-    let decode = |part: &str| -> Option<Value> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-    };
-    let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {
-        return Err(unauthorized("A JSON web token could not be decoded"));
-    };
-    if header["alg"] != "RS256" {
-        return Err(unauthorized("A JSON web token could not be decoded"));
-    }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .ok()
-        .and_then(|s| Signature::try_from(s.as_slice()).ok())
+    let claims = verify_rs256(&state.public_key, jwt)
         .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
-    let signing_input = &jwt[..jwt.rfind('.').unwrap_or(0)];
-    VerifyingKey::<Sha256>::new(state.public_key.clone())
-        .verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| unauthorized("A JSON web token could not be decoded"))?;
     let now = time::now();
     let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
         return Err(unauthorized(
@@ -303,6 +283,26 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
         return Err(unauthorized("Integration not found"));
     }
     Ok(())
+}
+
+/// The claims of `jwt` if it is an RS256 JWT whose signature verifies with `public_key`.
+pub fn verify_rs256(public_key: &RsaPublicKey, jwt: &str) -> Option<Value> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return None;
+    };
+    let decode = |part: &str| -> Option<Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+    };
+    if decode(header)?["alg"] != "RS256" {
+        return None;
+    }
+    let signature = Signature::try_from(URL_SAFE_NO_PAD.decode(signature).ok()?.as_slice()).ok()?;
+    let signing_input = &jwt[..jwt.rfind('.')?];
+    VerifyingKey::<Sha256>::new(public_key.clone())
+        .verify(signing_input.as_bytes(), &signature)
+        .ok()?;
+    decode(claims)
 }
 
 fn level_rank(level: &str) -> u8 {

@@ -1,0 +1,96 @@
+//! Shared by the integration tests: the built component, loaded once into
+//! the wasmtime host example, and the stand-ins' world.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use standins::world::World;
+pub use wasmtime_host::*;
+
+/// `dist/github-app-kms-token.wasm`, as `make build` writes it.
+pub fn wasm_path() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `make build` (or `make test`) first",
+        path.display()
+    );
+    path
+}
+
+/// Every line the host logged, across tests in this binary.
+pub fn log_lines() -> Arc<Mutex<Vec<String>>> {
+    static LINES: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
+    LINES.get_or_init(Default::default).clone()
+}
+
+/// The component, compiled once per test binary. Allows loopback only.
+pub fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let lines = log_lines();
+        let log: Log = Arc::new(move |line| lines.lock().unwrap().push(line.to_owned()));
+        Host::new(&wasm_path(), vec!["127.0.0.1".into()], log).expect("the component loads")
+    })
+}
+
+/// A token request with only `installation` set.
+pub fn request(installation: Option<Installation>) -> TokenRequest {
+    TokenRequest {
+        app_id: None,
+        kms_key_id: None,
+        aws_region: None,
+        installation,
+        repositories: vec![],
+        permissions: vec![],
+        github_api_url: None,
+    }
+}
+
+/// `owner(name)`.
+pub fn owner(name: &str) -> Option<Installation> {
+    Some(Installation::Owner(name.into()))
+}
+
+/// A permission.
+pub fn permission(name: &str, access: Access) -> Permission {
+    Permission {
+        name: name.into(),
+        access,
+    }
+}
+
+/// `world.env()` with `changes` applied (a `None` value removes the variable).
+pub fn env_with(world: &World, changes: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
+    let mut env = world.env();
+    for (name, value) in changes {
+        env.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            env.push((name.to_string(), value.to_string()));
+        }
+    }
+    env
+}
+
+/// Calls `get-installation-token` in a fresh instance; returns the result
+/// and what the component printed.
+pub fn mint(
+    env: &[(String, String)],
+    request: &TokenRequest,
+) -> (Result<InstallationToken, TokenError>, String) {
+    let mut instance = host().instance(env).expect("instantiates");
+    let result = instance.get_installation_token(request).expect("no trap");
+    (result, instance.output())
+}
+
+/// The service error inside a `kms`, `github`, `sts` or `credentials-rejected` error.
+pub fn service_error(error: &TokenError) -> &ServiceError {
+    match error {
+        TokenError::Kms(e)
+        | TokenError::Github(e)
+        | TokenError::Sts(e)
+        | TokenError::CredentialsRejected(e) => e,
+        other => panic!("not a service error: {other:?}"),
+    }
+}
