@@ -11,10 +11,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::aws;
 use crate::credentials::AwsCredentials;
-use crate::error::{Error, Result, Service, ServiceError, invalid, malformed};
+use crate::error::{Error, Result, Service, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
-use crate::secret::scrub;
 
 /// The signing algorithm GitHub's RS256 needs.
 pub const SIGNING_ALGORITHM: &str = "RSASSA_PKCS1_V1_5_SHA_256";
@@ -232,14 +232,6 @@ struct SignOutput {
     signature: String,
 }
 
-#[derive(Deserialize)]
-struct AwsErrorBody {
-    #[serde(rename = "__type")]
-    kind: Option<String>,
-    #[serde(alias = "Message")]
-    message: Option<String>,
-}
-
 /// The signature bytes from a `Sign` answer, or the error it reports.
 /// `credentials` are scrubbed from any message AWS sends back.
 pub fn read_sign_response(
@@ -248,7 +240,12 @@ pub fn read_sign_response(
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
     if !response.is_success() {
-        return Err(service_error(response, &credentials.secrets()));
+        return Err(aws::error(
+            response,
+            &credentials.secrets(),
+            hint,
+            Error::Kms,
+        ));
     }
     let output: SignOutput = serde_json::from_slice(&response.body).map_err(|e| {
         malformed(
@@ -271,51 +268,6 @@ pub fn read_sign_response(
         ));
     }
     Ok(signature)
-}
-
-/// AWS error codes that mean the credentials themselves were refused.
-const CREDENTIAL_ERRORS: &[&str] = &[
-    "UnrecognizedClientException",
-    "InvalidSignatureException",
-    "IncompleteSignatureException",
-    "MissingAuthenticationTokenException",
-    "ExpiredTokenException",
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-];
-
-/// Turns an AWS JSON error answer into `credentials-rejected` or `kms`.
-fn service_error(response: &Response, secrets: &[&crate::secret::Secret]) -> Error {
-    let body: Option<AwsErrorBody> = serde_json::from_slice(&response.body).ok();
-    // `__type` may be `com.amazonaws.kms#NotFoundException` or carry a `:url` suffix.
-    let code = body.as_ref().and_then(|b| b.kind.as_deref()).map(|t| {
-        let t = t.rsplit('#').next().unwrap_or(t);
-        t.split(':').next().unwrap_or(t).to_owned()
-    });
-    let message = match body.as_ref().and_then(|b| b.message.as_deref()) {
-        Some(m) => scrub(m, secrets),
-        None => format!(
-            "answer without an AWS error body (content-type {})",
-            response.header("content-type").unwrap_or("none")
-        ),
-    };
-    let error = ServiceError {
-        status: response.status,
-        hint: code.as_deref().and_then(hint).map(str::to_owned),
-        code,
-        message,
-        request_id: response.header("x-amzn-requestid").map(str::to_owned),
-        documentation_url: None,
-    };
-    if error
-        .code
-        .as_deref()
-        .is_some_and(|c| CREDENTIAL_ERRORS.contains(&c))
-    {
-        Error::CredentialsRejected(error)
-    } else {
-        Error::Kms(error)
-    }
 }
 
 fn hint(code: &str) -> Option<&'static str> {

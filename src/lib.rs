@@ -4,13 +4,14 @@
 //! The layout follows the data flow:
 //!
 //! - pure logic, no I/O: [`config`] (request fields and environment, validated),
-//!   [`jwt`] (the App JWT), [`credentials`] (AWS credentials), [`kms`] (the
+//!   [`jwt`] (the App JWT), [`aws`] (AWS error answers), [`credentials`] (AWS credentials), [`kms`] (the
 //!   SigV4-signed `Sign` request and its answer), [`github`] (GitHub API
 //!   requests and answers), [`http`] (requests and responses as data);
 //! - [`mint`]: the flow that strings them together over a [`http::Transport`];
 //! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
 //! - [`issuer`]: the WIT export, which only translates.
 
+pub mod aws;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -32,3 +32,6 @@ pub fn rsa_key() -> RsaPrivateKey {
     })
     .clone()
 }
+
+/// The `rsa` crate the stand-ins use, for tests that handle keys themselves.
+pub use rsa;

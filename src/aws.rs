@@ -1,0 +1,148 @@
+//! AWS error answers, as the JSON protocols (KMS) and the query/XML
+//! protocols (STS, and some proxies and emulators) send them.
+
+use serde::Deserialize;
+
+use crate::error::{Error, ServiceError};
+use crate::http::Response;
+use crate::secret::{Secret, scrub};
+
+/// AWS error codes that mean the credentials themselves were refused.
+const CREDENTIAL_ERRORS: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+];
+
+#[derive(Deserialize)]
+struct JsonError {
+    #[serde(rename = "__type")]
+    kind: Option<String>,
+    #[serde(alias = "Message")]
+    message: Option<String>,
+}
+
+/// The error code and message of an AWS error body, JSON or XML.
+fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
+    if let Ok(json) = serde_json::from_slice::<JsonError>(body) {
+        // `__type` may be `com.amazonaws.kms#NotFoundException` or carry a `:url` suffix.
+        let code = json.kind.map(|t| {
+            let t = t.rsplit('#').next().unwrap_or(&t);
+            t.split(':').next().unwrap_or(t).to_owned()
+        });
+        return (code, json.message);
+    }
+    let text = String::from_utf8_lossy(body);
+    (xml_text(&text, "Code"), xml_text(&text, "Message"))
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`, unescaped.
+pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = xml[start..].find(&format!("</{tag}>"))?;
+    let text = &xml[start..start + len];
+    Some(
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// An AWS error answer as `credentials-rejected`, or as `otherwise` (e.g.
+/// [`Error::Kms`]). `secrets` are scrubbed from the message, since AWS may
+/// echo the signed request back; `hint` suggests what to do for a code.
+pub fn error(
+    response: &Response,
+    secrets: &[&Secret],
+    hint: fn(&str) -> Option<&'static str>,
+    otherwise: fn(ServiceError) -> Error,
+) -> Error {
+    let (code, message) = code_and_message(&response.body);
+    let message = match message {
+        Some(m) => scrub(&m, secrets),
+        None => format!(
+            "answer without an AWS error body (content-type {})",
+            response.header("content-type").unwrap_or("none")
+        ),
+    };
+    let error = ServiceError {
+        status: response.status,
+        hint: code.as_deref().and_then(hint).map(str::to_owned),
+        code,
+        message,
+        request_id: response.header("x-amzn-requestid").map(str::to_owned),
+        documentation_url: None,
+    };
+    if error
+        .code
+        .as_deref()
+        .is_some_and(|c| CREDENTIAL_ERRORS.contains(&c))
+    {
+        Error::CredentialsRejected(error)
+    } else {
+        otherwise(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("x-amzn-requestid".into(), "r-1".into())],
+            body: body.into(),
+        }
+    }
+
+    fn no_hint(_: &str) -> Option<&'static str> {
+        None
+    }
+
+    #[test]
+    fn reads_json_and_xml_errors() {
+        let xml = r#"<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>
+            <Message>a &amp; b &lt;c&gt;</Message></Error><RequestId>x</RequestId></ErrorResponse>"#;
+        let Error::CredentialsRejected(e) = error(&response(403, xml), &[], no_hint, Error::Kms)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (Some("SignatureDoesNotMatch"), "a & b <c>")
+        );
+
+        let json =
+            r#"{"__type":"com.amazonaws.kms#DisabledException:http://internal","message":"off"}"#;
+        let Error::Kms(e) = error(&response(400, json), &[], no_hint, Error::Kms) else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                e.code.as_deref(),
+                e.message.as_str(),
+                e.request_id.as_deref()
+            ),
+            (Some("DisabledException"), "off", Some("r-1"))
+        );
+
+        let Error::Sts(e) = error(
+            &response(502, "<html>bad gateway</html>"),
+            &[],
+            no_hint,
+            Error::Sts,
+        ) else {
+            panic!()
+        };
+        assert_eq!(e.code, None);
+        assert!(e.message.contains("without an AWS error body"));
+    }
+}
