@@ -52,13 +52,13 @@ impl Url {
         {
             return Err("must have a host of letters, digits, '-', '.' and an optional :port");
         }
-        if let Some((_, port)) = authority
+        // `[::1]` is an IPv6 host without a port; `[::1]:80` and `host:80` have one.
+        let port = authority
             .rsplit_once(':')
             .filter(|_| !authority.ends_with(']'))
-        {
-            if port.parse::<u16>().is_err() {
-                return Err("must have a numeric port below 65536");
-            }
+            .map(|(_, port)| port);
+        if port.is_some_and(|port| port.parse::<u16>().is_err()) {
+            return Err("must have a numeric port below 65536");
         }
         if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err("must not have a query, a fragment or spaces");

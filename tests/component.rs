@@ -282,7 +282,7 @@ fn bad_input_is_refused_before_any_request() {
         f(&mut r);
         r
     };
-    let cases: Vec<(TokenRequest, Vec<(String, String)>, &str)> = vec![
+    let cases: Vec<(TokenRequest, Env, &str)> = vec![
         (
             with(|r| r.app_id = Some(String::new())),
             env.clone(),
@@ -495,13 +495,7 @@ fn kms_errors_keep_code_message_and_request_id() {
 #[test]
 fn github_errors_keep_status_message_request_id_and_hint() {
     let world = World::start("");
-    let cases: Vec<(
-        Vec<(String, String)>,
-        TokenRequest,
-        Option<GithubFault>,
-        u16,
-        &str,
-    )> = vec![
+    let cases: Vec<(Env, TokenRequest, Option<GithubFault>, u16, &str)> = vec![
         (
             env_with(&world, &[("APP_ID", Some("999"))]),
             request(owner("octo-org")),

@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use standins::world::World;
 pub use wasmtime_host::*;
 
+/// Environment variables for an instance.
+pub type Env = Vec<(String, String)>;
+
 /// `dist/github-app-kms-token.wasm`, as `make build` writes it.
 pub fn wasm_path() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token.wasm");
@@ -62,7 +65,7 @@ pub fn permission(name: &str, access: Access) -> Permission {
 }
 
 /// `world.env()` with `changes` applied (a `None` value removes the variable).
-pub fn env_with(world: &World, changes: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
+pub fn env_with(world: &World, changes: &[(&str, Option<&str>)]) -> Env {
     let mut env = world.env();
     for (name, value) in changes {
         env.retain(|(k, _)| k != name);

@@ -417,3 +417,104 @@ fn revoke(state: &State, request: &Request) -> Response {
         None => error(401, "Bad credentials"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::pkcs1v15::SigningKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+
+    fn jwt(key: &rsa::RsaPrivateKey, alg: &str, claims: Value) -> String {
+        let enc = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let input = format!("{}.{}", enc(json!({"alg": alg, "typ": "JWT"})), enc(claims));
+        let signature = SigningKey::<Sha256>::new(key.clone())
+            .sign(input.as_bytes())
+            .to_vec();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn status(github: &Github, jwt: &str) -> u16 {
+        let request = Request {
+            method: "GET".into(),
+            target: "/users/octocat/installation".into(),
+            headers: vec![
+                ("user-agent".into(), "test".into()),
+                ("authorization".into(), format!("Bearer {jwt}")),
+            ],
+            body: vec![],
+        };
+        handle(&github.state, &request).status
+    }
+
+    #[test]
+    fn verifies_jwts_as_github_does() {
+        let key = crate::rsa_key();
+        let github = Github::start(
+            "",
+            7,
+            "Iv1.seven",
+            key.to_public_key(),
+            crate::world::installations(),
+        );
+        let now = time::now();
+        let good = json!({"iat": now - 60, "exp": now + 540, "iss": 7});
+        assert_eq!(status(&github, &jwt(&key, "RS256", good.clone())), 200);
+        assert_eq!(
+            status(
+                &github,
+                &jwt(
+                    &key,
+                    "RS256",
+                    json!({"iat": now - 60, "exp": now + 540, "iss": "Iv1.seven"})
+                )
+            ),
+            200
+        );
+
+        let other_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+        let refused = [
+            jwt(&other_key, "RS256", good.clone()), // wrong key
+            jwt(&key, "HS256", good.clone()),       // wrong algorithm
+            jwt(
+                &key,
+                "RS256",
+                json!({"iat": now + 120, "exp": now + 600, "iss": 7}),
+            ), // iat ahead
+            jwt(
+                &key,
+                "RS256",
+                json!({"iat": now - 700, "exp": now - 10, "iss": 7}),
+            ), // expired
+            jwt(
+                &key,
+                "RS256",
+                json!({"iat": now - 60, "exp": now + 600, "iss": 7}),
+            ), // lives > 10 min
+            jwt(
+                &key,
+                "RS256",
+                json!({"iat": now - 60, "exp": now + 540, "iss": 8}),
+            ), // unknown App
+            "not.a.jwt".into(),
+        ];
+        for token in refused {
+            assert_eq!(status(&github, &token), 401);
+        }
+        let mut no_agent = Request {
+            method: "GET".into(),
+            target: "/".into(),
+            headers: vec![],
+            body: vec![],
+        };
+        assert_eq!(
+            handle(&github.state, &no_agent).status,
+            403,
+            "GitHub requires a User-Agent"
+        );
+        no_agent.headers.push(("user-agent".into(), "x".into()));
+        no_agent
+            .headers
+            .push(("x-github-api-version".into(), "1999-01-01".into()));
+        assert_eq!(handle(&github.state, &no_agent).status, 400);
+    }
+}

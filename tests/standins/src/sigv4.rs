@@ -165,13 +165,15 @@ pub fn verify(
             ));
         }
     }
-    if let Some(claimed) = request.header("x-amz-content-sha256") {
-        if claimed != hex::encode(Sha256::digest(&request.body)) {
-            return Err(reject(
-                "InvalidSignatureException",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
-        }
+    let body_hash = hex::encode(Sha256::digest(&request.body));
+    if request
+        .header("x-amz-content-sha256")
+        .is_some_and(|claimed| claimed != body_hash)
+    {
+        return Err(reject(
+            "InvalidSignatureException",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
     }
 
     let canonical = canonical_request(request, &signed).ok_or_else(|| {
@@ -310,6 +312,115 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const NOW: i64 = 1_795_640_400; // 2026-11-25T21:00:00Z
+
+    fn credentials() -> Vec<Credential> {
+        vec![Credential {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: SECRET.into(),
+            session_token: Some("session-token".into()),
+        }]
+    }
+
+    /// A request signed correctly at `at` for `region`/`kms`, with the session token.
+    fn signed(at: &str, region: &str) -> Request {
+        let mut request = Request {
+            method: "POST".into(),
+            target: "/".into(),
+            headers: vec![
+                ("host".into(), "127.0.0.1:4566".into()),
+                ("x-amz-date".into(), at.into()),
+                ("x-amz-security-token".into(), "session-token".into()),
+                ("x-amz-target".into(), "TrentService.Sign".into()),
+            ],
+            body: br#"{"KeyId":"alias/github-app"}"#.to_vec(),
+        };
+        let signed = ["host", "x-amz-date", "x-amz-security-token", "x-amz-target"];
+        let canonical = canonical_request(&request, &signed).unwrap();
+        let date = &at[..8];
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{at}\n{date}/{region}/kms/aws4_request\n{}",
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        );
+        let signature = signature_hex(SECRET, date, region, "kms", &sts);
+        request.headers.push((
+            "authorization".into(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/{date}/{region}/kms/aws4_request, SignedHeaders={}, Signature={signature}",
+                signed.join(";")
+            ),
+        ));
+        request
+    }
+
+    fn code(request: &Request) -> Option<&'static str> {
+        verify(request, &credentials(), "eu-west-1", "kms", NOW)
+            .err()
+            .map(|r| r.code)
+    }
+
+    #[test]
+    fn accepts_a_good_signature_and_refuses_each_broken_part() {
+        assert_eq!(code(&signed("20261125T210000Z", "eu-west-1")), None);
+
+        let mut tampered = signed("20261125T210000Z", "eu-west-1");
+        tampered.body = br#"{"KeyId":"alias/other"}"#.to_vec();
+        assert_eq!(
+            code(&tampered),
+            Some("InvalidSignatureException"),
+            "tampered body"
+        );
+
+        assert_eq!(
+            code(&signed("20261125T205400Z", "eu-west-1")),
+            Some("InvalidSignatureException"),
+            "stale timestamp"
+        );
+        assert_eq!(
+            code(&signed("20261125T210000Z", "us-east-1")),
+            Some("InvalidSignatureException"),
+            "wrong region"
+        );
+
+        let mut no_token = signed("20261125T210000Z", "eu-west-1");
+        no_token
+            .headers
+            .retain(|(n, _)| n != "x-amz-security-token");
+        assert_eq!(
+            code(&no_token),
+            Some("UnrecognizedClientException"),
+            "missing session token"
+        );
+
+        let mut other_service = signed("20261125T210000Z", "eu-west-1");
+        for (name, value) in &mut other_service.headers {
+            if name == "authorization" {
+                *value = value.replace("/kms/", "/s3/");
+            }
+        }
+        assert_eq!(
+            code(&other_service),
+            Some("InvalidSignatureException"),
+            "wrong service"
+        );
+
+        let mut bad_sig = signed("20261125T210000Z", "eu-west-1");
+        bad_sig.headers.last_mut().unwrap().1.pop();
+        bad_sig.headers.last_mut().unwrap().1.push('0');
+        let rejection = verify(&bad_sig, &credentials(), "eu-west-1", "kms", NOW).unwrap_err();
+        assert!(
+            rejection
+                .message
+                .contains("x-amz-security-token:session-token"),
+            "echoes the canonical request like AWS"
+        );
+
+        let mut unsigned = signed("20261125T210000Z", "eu-west-1");
+        unsigned.headers.retain(|(n, _)| n != "authorization");
+        assert_eq!(code(&unsigned), Some("MissingAuthenticationTokenException"));
+    }
 
     /// The example from AWS's SigV4 documentation ("GET /?Param2=value2&Param1=value1").
     #[test]
