@@ -12,6 +12,7 @@ WASM_TOOLS_VERSION := 1.263.0
 VENV      := target/venv
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
+SHELL     := bash
 
 .PHONY: build demo test tools lint wit clean
 
@@ -22,8 +23,9 @@ build:
 	cp target/$(TARGET)/release/github_app_kms_token.wasm $(WASM)
 	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
 
+# With OWNER (and APP_ID, KMS_KEY_ID, AWS_* credentials) set, the same host mints a real token.
 demo: build
-	cargo run --quiet -p wasmtime-host --bin demo -- $(WASM)
+	cargo run --quiet -p wasmtime-host -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
 
 # Tools the tests drive: the wasmtime CLI, wasm-tools, and moto (KMS) in a venv.
 tools:
@@ -44,8 +46,9 @@ wit: build
 
 test: tools build lint
 	wasm-tools validate $(WASM)
-	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
-		cargo test --workspace
+	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
+		cargo test --workspace 2>&1 | tee target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
 
 clean:
 	cargo clean

@@ -1,20 +1,28 @@
-//! Mints a real installation token through the component.
+//! `wasmtime-host`: mints an installation token through the component.
 //!
 //! ```text
+//! wasmtime-host --demo [--wasm PATH]
+//!     the whole flow against local stand-ins of KMS and GitHub (`make demo`)
 //! APP_ID=… KMS_KEY_ID=… AWS_REGION=… AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
-//!   wasmtime-host [--wasm dist/github-app-kms-token.wasm] [--allow HOST]… --owner OWNER
+//!   wasmtime-host [--wasm PATH] [--allow HOST]... (--owner OWNER | --installation-id N)
+//!     a real token: printed alone on stdout, details on stderr
 //! ```
 //!
 //! The component sees only the variables in [`FORWARDED_ENV`], and may reach
-//! only `api.github.com`, `kms.$AWS_REGION.amazonaws.com`, the hosts of any
-//! endpoint variables set, and hosts given with `--allow`.
+//! only `api.github.com`, `kms.$AWS_REGION.amazonaws.com`, the hosts of the
+//! endpoint variables that are set, and hosts given with `--allow`. Each HTTP
+//! exchange is logged as one line: method, URL, status.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use standins::world::World;
 use wasmtime::bail;
 use wasmtime::error::Context;
-use wasmtime_host::{Host, Installation, TokenRequest};
+use wasmtime_host::{
+    Access, AppJwtRequest, Host, Installation, InstallationToken, Permission, RevokeRequest,
+    TokenRequest,
+};
 
 /// The environment variables passed to the component.
 const FORWARDED_ENV: &[&str] = &[
@@ -31,13 +39,19 @@ const FORWARDED_ENV: &[&str] = &[
     "GITHUB_REPOSITORY",
 ];
 
+const USAGE: &str = "usage: wasmtime-host [--wasm PATH] (--demo | [--allow HOST]... [--owner OWNER | --installation-id N])";
+
 fn main() -> wasmtime::Result<()> {
     let mut wasm = PathBuf::from("dist/github-app-kms-token.wasm");
     let mut allowed_hosts = vec!["api.github.com".to_owned()];
     let mut installation = None;
+    let mut demo_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{arg} needs a value; {USAGE}"))
+        };
         match arg.as_str() {
             "--wasm" => wasm = value()?.into(),
             "--allow" => allowed_hosts.push(value()?),
@@ -47,12 +61,43 @@ fn main() -> wasmtime::Result<()> {
                     value()?.parse::<u64>().context("--installation-id")?,
                 ))
             }
-            _ => bail!(
-                "usage: wasmtime-host [--wasm PATH] [--allow HOST]... [--owner OWNER | --installation-id N]"
-            ),
+            "--demo" => demo_mode = true,
+            _ => bail!("{USAGE}"),
         }
     }
+    if demo_mode {
+        demo(&wasm)
+    } else {
+        mint(&wasm, allowed_hosts, installation)
+    }
+}
 
+fn log_to_stderr() -> wasmtime_host::Log {
+    Arc::new(|line| eprintln!("http: {line}"))
+}
+
+fn token_request(
+    installation: Option<Installation>,
+    repositories: &[&str],
+    permissions: Vec<Permission>,
+) -> TokenRequest {
+    TokenRequest {
+        app_id: None,
+        kms_key_id: None,
+        aws_region: None,
+        installation,
+        repositories: repositories.iter().map(|r| r.to_string()).collect(),
+        permissions,
+        github_api_url: None,
+    }
+}
+
+/// A real token, with the host's own environment.
+fn mint(
+    wasm: &std::path::Path,
+    mut allowed_hosts: Vec<String>,
+    installation: Option<Installation>,
+) -> wasmtime::Result<()> {
     let env: Vec<(String, String)> = FORWARDED_ENV
         .iter()
         .filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?)))
@@ -61,33 +106,129 @@ fn main() -> wasmtime::Result<()> {
         allowed_hosts.push(format!("kms.{region}.amazonaws.com"));
     }
     for name in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "GITHUB_API_URL"] {
-        if let Some(authority) = std::env::var(name)
+        let url = std::env::var(name).unwrap_or_default();
+        if let Some(authority) = url
+            .parse::<http::Uri>()
             .ok()
-            .and_then(|url| Some(url.parse::<http::Uri>().ok()?.authority()?.to_string()))
+            .and_then(|uri| Some(uri.authority()?.to_string()))
         {
             allowed_hosts.push(authority);
         }
     }
-
-    let host = Host::new(&wasm, allowed_hosts, Arc::new(|line| eprintln!("{line}")))?;
-    let request = TokenRequest {
-        app_id: None,
-        kms_key_id: None,
-        aws_region: None,
-        installation,
-        repositories: vec![],
-        permissions: vec![],
-        github_api_url: None,
-    };
-    match host.instance(&env)?.get_installation_token(&request)? {
+    let host = Host::new(wasm, allowed_hosts, log_to_stderr())?;
+    match host
+        .instance(&env)?
+        .get_installation_token(&token_request(installation, &[], vec![]))?
+    {
         Ok(token) => {
-            eprintln!(
-                "installation {} token expires at {}",
-                token.installation_id, token.expires_at
-            );
+            describe(&token, &mut std::io::stderr());
             println!("{}", token.token);
             Ok(())
         }
         Err(e) => bail!("{e:?}"),
     }
+}
+
+/// The whole flow against stand-ins started in this process.
+fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
+    println!(
+        "starting stand-ins of AWS KMS and GitHub on 127.0.0.1 (generating a fresh RSA-2048 key)…"
+    );
+    let world = World::start("");
+    println!("  KMS    {}  key {}", world.kms.url(), world.kms.key_arn());
+    println!(
+        "  GitHub {}  App {}",
+        world.github.url(),
+        standins::world::APP_ID
+    );
+    let host = Host::new(
+        wasm,
+        world.allowed_hosts(),
+        Arc::new(|line| println!("  http: {line}")),
+    )?;
+
+    println!("\nget-installation-token: owner octo-org, repository widgets, contents: read");
+    let request = token_request(
+        Some(Installation::Owner("octo-org".into())),
+        &["widgets"],
+        vec![Permission {
+            name: "contents".into(),
+            access: Access::Read,
+        }],
+    );
+    let token = match host
+        .instance(&world.env())?
+        .get_installation_token(&request)?
+    {
+        Ok(token) => token,
+        Err(e) => bail!("get-installation-token failed: {e:?}"),
+    };
+    describe(&token, &mut std::io::stdout());
+
+    println!("\ncreate-app-jwt");
+    let jwt_request = AppJwtRequest {
+        app_id: None,
+        kms_key_id: None,
+        aws_region: None,
+    };
+    match host.instance(&world.env())?.create_app_jwt(&jwt_request)? {
+        Ok(jwt) => println!(
+            "  jwt {}, valid from {} to {}",
+            shorten(&jwt.jwt),
+            jwt.issued_at,
+            jwt.expires_at
+        ),
+        Err(e) => bail!("create-app-jwt failed: {e:?}"),
+    }
+
+    println!("\nrevoke-installation-token");
+    let revoke = RevokeRequest {
+        token: token.token.clone(),
+        github_api_url: None,
+    };
+    match host
+        .instance(&world.env())?
+        .revoke_installation_token(&revoke)?
+    {
+        Ok(()) => println!("  revoked"),
+        Err(e) => bail!("revoke-installation-token failed: {e:?}"),
+    }
+    println!(
+        "\nKMS made {} signatures; the private key never left the KMS stand-in.",
+        world.kms.signatures()
+    );
+    Ok(())
+}
+
+fn shorten(secret: &str) -> String {
+    format!(
+        "{}… ({} characters)",
+        &secret[..secret.len().min(8)],
+        secret.len()
+    )
+}
+
+fn describe(token: &InstallationToken, out: &mut impl std::io::Write) {
+    let permissions: Vec<String> = token
+        .permissions
+        .iter()
+        .map(|p| {
+            let level = match p.access {
+                Access::Read => "read",
+                Access::Write => "write",
+                Access::Admin => "admin",
+            };
+            format!("{}: {level}", p.name)
+        })
+        .collect();
+    let _ = writeln!(out, "  token                {}", shorten(&token.token));
+    let _ = writeln!(out, "  expires-at           {}", token.expires_at);
+    let _ = writeln!(out, "  installation-id      {}", token.installation_id);
+    let _ = writeln!(out, "  permissions          {}", permissions.join(", "));
+    let _ = writeln!(out, "  repository-selection {}", token.repository_selection);
+    let _ = writeln!(
+        out,
+        "  repositories         {}",
+        token.repositories.join(", ")
+    );
 }
