@@ -23,8 +23,9 @@ const CREDENTIAL_ERRORS: &[&str] = &[
 struct JsonError {
     #[serde(rename = "__type")]
     kind: Option<String>,
-    #[serde(alias = "Message")]
     message: Option<String>,
+    #[serde(rename = "Message")]
+    capital_message: Option<String>,
 }
 
 /// The error code and message of an AWS error body, JSON or XML.
@@ -35,7 +36,7 @@ fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
             let t = t.rsplit('#').next().unwrap_or(&t);
             t.split(':').next().unwrap_or(t).to_owned()
         });
-        return (code, json.message);
+        return (code, json.message.or(json.capital_message));
     }
     let text = String::from_utf8_lossy(body);
     (xml_text(&text, "Code"), xml_text(&text, "Message"))
@@ -132,6 +133,15 @@ mod tests {
                 e.request_id.as_deref()
             ),
             (Some("DisabledException"), "off", Some("r-1"))
+        );
+
+        let both = r#"{"__type":"AccessDeniedException","message":"lower","Message":"upper"}"#;
+        let Error::Kms(e) = error(&response(400, both), &[], no_hint, Error::Kms) else {
+            panic!()
+        };
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (Some("AccessDeniedException"), "lower")
         );
 
         let Error::Sts(e) = error(

@@ -5,6 +5,7 @@
 //! variable it came from) and the rule it broke.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::api::{Installation, TokenRequest};
 use crate::error::{Result, invalid};
@@ -140,6 +141,23 @@ pub struct TokenSettings {
     pub scope: Scope,
 }
 
+/// Default deadline of each request phase (connect, first byte, between bytes).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+/// Each request phase's timeout: `TOKEN_TIMEOUT_SECONDS` (1 to 3600), else 30 s.
+pub fn timeout(env: &Env) -> Result<Duration> {
+    let Some(text) = env.get("TOKEN_TIMEOUT_SECONDS") else {
+        return Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+    };
+    match text.parse::<u64>() {
+        Ok(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
+        _ => Err(invalid(
+            "TOKEN_TIMEOUT_SECONDS",
+            "must be a whole number of seconds from 1 to 3600",
+        )),
+    }
+}
+
 /// Resolves and validates a `token-request`.
 pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings> {
     let jwt = jwt_settings(
@@ -151,13 +169,11 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
     let api = github_api(request.github_api_url.as_deref(), env)?;
     let (target, default_repository) = target(request.installation.as_ref(), env)?;
 
-    let mut repositories: Vec<String> = Vec::new();
-    for name in &request.repositories {
+    let mut repositories = request.repositories.clone();
+    for name in &repositories {
         github::check_repository("repositories", name)?;
-        if !repositories.contains(name) {
-            repositories.push(name.clone());
-        }
     }
+    check_unique("repositories", repositories.iter().map(String::as_str))?;
     if repositories.len() > github::MAX_REPOSITORIES {
         return Err(invalid(
             "repositories",
@@ -174,18 +190,13 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
         repositories.extend(default_repository);
     }
 
-    for (i, permission) in request.permissions.iter().enumerate() {
+    for permission in &request.permissions {
         github::check_permission_name("permissions", &permission.name)?;
-        if request.permissions[..i]
-            .iter()
-            .any(|p| p.name == permission.name)
-        {
-            return Err(invalid(
-                "permissions",
-                format!("names {} more than once", permission.name),
-            ));
-        }
     }
+    check_unique(
+        "permissions",
+        request.permissions.iter().map(|p| p.name.as_str()),
+    )?;
     let scope = Scope {
         repositories,
         permissions: request.permissions.clone(),
@@ -198,14 +209,29 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
     })
 }
 
+/// `invalid-input` for `field` if `names` holds a name twice.
+fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    match names.into_iter().find(|name| !seen.insert(*name)) {
+        Some(twice) => Err(invalid(field, format!("names {twice} more than once"))),
+        None => Ok(()),
+    }
+}
+
+/// An installation id: GitHub's ids start at 1.
+fn installation_id(field: &str, id: u64) -> Result<u64> {
+    if id == 0 {
+        Err(invalid(field, "must be a positive installation id"))
+    } else {
+        Ok(id)
+    }
+}
+
 /// The installation to mint for, and the repository to scope to when it
 /// came from `GITHUB_REPOSITORY`.
 fn target(given: Option<&Installation>, env: &Env) -> Result<(Target, Option<String>)> {
     let target = match given {
-        Some(Installation::Id(0)) => {
-            return Err(invalid("installation", "an installation id is never 0"));
-        }
-        Some(Installation::Id(id)) => Target::Id(*id),
+        Some(Installation::Id(id)) => Target::Id(installation_id("installation", *id)?),
         Some(Installation::Owner(owner)) => {
             github::check_owner("installation.owner", owner)?;
             Target::Owner(owner.clone())
@@ -229,11 +255,10 @@ fn target(given: Option<&Installation>, env: &Env) -> Result<(Target, Option<Str
 
 fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
     if let Some(id) = env.get("INSTALLATION_ID") {
-        let id = id.parse().ok().filter(|&id| id != 0);
-        return Ok((
-            Target::Id(id.ok_or_else(|| invalid("INSTALLATION_ID", "must be a positive integer"))?),
-            None,
-        ));
+        let id = id
+            .parse()
+            .map_err(|_| invalid("INSTALLATION_ID", "must be a positive integer"))?;
+        return Ok((Target::Id(installation_id("INSTALLATION_ID", id)?), None));
     }
     if let Some(owner) = env.get("OWNER") {
         github::check_owner("OWNER", owner)?;
@@ -494,6 +519,44 @@ mod tests {
         for (r, field) in cases {
             assert_eq!(field_of(token_settings(&r, &env())), field);
         }
+        let duplicate = TokenRequest {
+            repositories: vec!["a".into(), "a".into()],
+            ..request()
+        };
+        assert_eq!(field_of(token_settings(&duplicate, &env())), "repositories");
+        for (var, value) in [
+            ("INSTALLATION_ID", "0"),
+            ("INSTALLATION_ID", "12ab"),
+            ("OWNER", "not an owner"),
+            ("GITHUB_REPOSITORY", "no-slash"),
+            ("GITHUB_REPOSITORY", "octo/bad name"),
+        ] {
+            let env = Env::from_pairs([
+                ("APP_ID", "42"),
+                ("KMS_KEY_ID", KEY),
+                ("AWS_REGION", "eu-west-1"),
+                (var, value),
+            ]);
+            assert_eq!(
+                field_of(token_settings(
+                    &TokenRequest {
+                        installation: None,
+                        ..request()
+                    },
+                    &env
+                )),
+                var
+            );
+        }
+        for (var, value) in [
+            ("AWS_REGION", "Ireland"),
+            ("GITHUB_API_URL", "ftp://x"),
+            ("KMS_KEY_ID", "key"),
+        ] {
+            let mut bad = env();
+            bad.0.insert(var.into(), value.into());
+            assert_eq!(field_of(token_settings(&request(), &bad)), var);
+        }
         let no_region = Env::from_pairs([("APP_ID", "42"), ("KMS_KEY_ID", KEY)]);
         assert_eq!(
             field_of(token_settings(&request(), &no_region)),
@@ -509,5 +572,25 @@ mod tests {
         );
         bad_env.0.insert("APP_ID".into(), "not an id".into());
         assert_eq!(field_of(token_settings(&request(), &bad_env)), "APP_ID");
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeout_defaults_and_bounds() {
+        assert_eq!(timeout(&Env::default()).unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", "5")])).unwrap(),
+            Duration::from_secs(5)
+        );
+        for bad in ["0", "-1", "3601", "5s"] {
+            assert!(
+                timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", bad)])).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -25,7 +25,12 @@ pub enum Target {
     /// `GET /users/{owner}/installation` (users and organisations alike).
     Owner(String),
     /// `GET /repos/{owner}/{name}/installation`.
-    Repository { owner: String, name: String },
+    Repository {
+        /// The repository's owner.
+        owner: String,
+        /// The repository's name.
+        name: String,
+    },
     /// `GET /enterprises/{slug}/installation`.
     Enterprise(String),
 }
@@ -49,9 +54,9 @@ pub struct Scope {
     pub permissions: Vec<Permission>,
 }
 
-/// An installation access token and what it carries.
+/// An installation access token as minted, and what it carries.
 #[derive(Debug)]
-pub struct InstallationToken {
+pub struct MintedToken {
     /// The token: opaque, no assumption on its length or alphabet.
     pub token: Secret,
     /// RFC 3339 expiry.
@@ -66,17 +71,25 @@ pub struct InstallationToken {
     pub repositories: Vec<String>,
 }
 
+/// `Ok` if `ok`, else `invalid-input` for `field` with `rule`.
+fn check(ok: bool, field: &str, rule: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(field, rule))
+    }
+}
+
 /// A user or organisation login: letters, digits and `-`, not first; at most 39.
 pub fn check_owner(field: &str, name: &str) -> Result<()> {
     let ok = (1..=39).contains(&name.len())
         && !name.starts_with('-')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    ok.then_some(()).ok_or_else(|| {
-        invalid(
-            field,
-            "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'",
-        )
-    })
+    check(
+        ok,
+        field,
+        "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'",
+    )
 }
 
 /// A repository name: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
@@ -87,12 +100,9 @@ pub fn check_repository(field: &str, name: &str) -> Result<()> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    ok.then_some(()).ok_or_else(|| {
-        invalid(
-            field,
-            "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)",
-        )
-    })
+    let rule =
+        "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)";
+    check(ok, field, rule)
 }
 
 /// An enterprise slug: lower-case letters, digits and `-`.
@@ -102,12 +112,11 @@ pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    ok.then_some(()).ok_or_else(|| {
-        invalid(
-            field,
-            "must be an enterprise slug: lower-case letters, digits or '-'",
-        )
-    })
+    check(
+        ok,
+        field,
+        "must be an enterprise slug: lower-case letters, digits or '-'",
+    )
 }
 
 /// A permission name such as `contents` or `pull_requests`.
@@ -115,12 +124,21 @@ pub fn check_permission_name(field: &str, name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    ok.then_some(()).ok_or_else(|| {
-        invalid(
-            field,
-            "must be a GitHub permission name such as contents or pull_requests",
-        )
-    })
+    check(
+        ok,
+        field,
+        "must be a GitHub permission name such as contents or pull_requests",
+    )
+}
+
+/// An installation token as a header can carry it: 1 to 4096 visible ASCII characters.
+pub fn check_token(field: &str, token: &str) -> Result<()> {
+    let ok = (1..=4096).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
+    check(
+        ok,
+        field,
+        "must be an installation token: 1 to 4096 visible ASCII characters",
+    )
 }
 
 /// `read`, `write` or `admin`.
@@ -235,7 +253,7 @@ pub fn read_access_token(
     response: &Response,
     installation_id: u64,
     jwt: &Secret,
-) -> Result<InstallationToken> {
+) -> Result<MintedToken> {
     #[derive(Deserialize)]
     struct Repository {
         name: String,
@@ -270,7 +288,7 @@ pub fn read_access_token(
             })
         })
         .collect();
-    Ok(InstallationToken {
+    Ok(MintedToken {
         token: Secret::new(answer.token),
         expires_at: answer.expires_at,
         installation_id,

@@ -43,22 +43,10 @@ impl Url {
         if authority.is_empty() {
             return Err("must name a host");
         }
-        if authority.contains('@') {
-            return Err("must not contain user info");
-        }
-        if !authority
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
-        {
-            return Err("must have a host of letters, digits, '-', '.' and an optional :port");
-        }
-        // `[::1]` is an IPv6 host without a port; `[::1]:80` and `host:80` have one.
-        let port = authority
-            .rsplit_once(':')
-            .filter(|_| !authority.ends_with(']'))
-            .map(|(_, port)| port);
-        if port.is_some_and(|port| port.parse::<u16>().is_err()) {
-            return Err("must have a numeric port below 65536");
+        if !valid_authority(authority) {
+            return Err(
+                "must have a host name or IP address and an optional numeric :port (no user info)",
+            );
         }
         if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err("must not have a query, a fragment or spaces");
@@ -95,6 +83,32 @@ impl Url {
             &self.path
         }
     }
+}
+
+/// `host[:port]` or `[ipv6][:port]`: no user info, a port below 65536.
+fn valid_authority(authority: &str) -> bool {
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => {
+            !ipv6.is_empty()
+                && ipv6
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        }
+    };
+    let port_ok = |p: &str| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    };
+    host_ok && port.is_none_or(port_ok)
 }
 
 impl std::fmt::Display for Url {
@@ -208,6 +222,11 @@ mod tests {
             "https://host/?q=1",
             "https://host/a b",
             "https://ho st",
+            "http://::1",
+            "http://ho[st",
+            "http://a]b",
+            "http://[::1]x",
+            "http://host:",
         ] {
             assert!(Url::parse(bad).is_err(), "{bad} was accepted");
         }

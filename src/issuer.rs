@@ -6,9 +6,10 @@ use crate::api::{
     AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest,
 };
 use crate::config::{self, Env};
+use crate::error::Result;
 use crate::secret::Secret;
 use crate::wasi_http::WasiHttp;
-use crate::{credentials, github, jwt, mint};
+use crate::{credentials, github, mint};
 
 /// The component's implementation of the `issuer` interface.
 pub struct Component;
@@ -17,10 +18,17 @@ impl Guest for Component {
     fn get_installation_token(request: TokenRequest) -> Result<InstallationToken, TokenError> {
         let env = Env::from_host();
         let settings = config::token_settings(&request, &env)?;
+        let http = transport(&env)?;
         let credentials = credentials::from_env(&env)?;
-        let token =
-            mint::installation_token(&settings, &credentials, &WasiHttp, SystemTime::now())?;
-        Ok(to_wit_token(token))
+        let minted = mint::installation_token(&settings, &credentials, &http, SystemTime::now())?;
+        Ok(InstallationToken {
+            token: minted.token.expose().to_owned(),
+            expires_at: minted.expires_at,
+            installation_id: minted.installation_id,
+            permissions: minted.permissions,
+            repository_selection: minted.repository_selection,
+            repositories: minted.repositories,
+        })
     }
 
     fn create_app_jwt(request: AppJwtRequest) -> Result<AppJwt, TokenError> {
@@ -31,33 +39,27 @@ impl Guest for Component {
             request.aws_region.as_deref(),
             &env,
         )?;
+        let http = transport(&env)?;
         let credentials = credentials::from_env(&env)?;
-        let jwt::AppJwt {
-            token,
-            issued_at,
-            expires_at,
-        } = mint::app_jwt(&settings, &credentials, &WasiHttp, SystemTime::now())?;
+        let signed = mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?;
         Ok(AppJwt {
-            jwt: token.expose().to_owned(),
-            issued_at,
-            expires_at,
+            jwt: signed.token.expose().to_owned(),
+            issued_at: signed.issued_at,
+            expires_at: signed.expires_at,
         })
     }
 
     fn revoke_installation_token(request: RevokeRequest) -> Result<(), TokenError> {
+        let env = Env::from_host();
+        github::check_token("token", &request.token)?;
         let token = Secret::new(request.token);
-        let api = config::github_api(request.github_api_url.as_deref(), &Env::from_host())?;
-        mint::revoke(&api, &token, &WasiHttp)
+        let api = config::github_api(request.github_api_url.as_deref(), &env)?;
+        mint::revoke(&api, &token, &transport(&env)?)
     }
 }
 
-fn to_wit_token(t: github::InstallationToken) -> InstallationToken {
-    InstallationToken {
-        token: t.token.expose().to_owned(),
-        expires_at: t.expires_at,
-        installation_id: t.installation_id,
-        permissions: t.permissions,
-        repository_selection: t.repository_selection,
-        repositories: t.repositories,
-    }
+fn transport(env: &Env) -> Result<WasiHttp> {
+    Ok(WasiHttp {
+        timeout: config::timeout(env)?,
+    })
 }

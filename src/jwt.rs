@@ -68,7 +68,7 @@ pub struct UnsignedJwt {
 
 /// A signed App JWT.
 #[derive(Debug)]
-pub struct AppJwt {
+pub struct SignedJwt {
     /// The compact JWT.
     pub token: Secret,
     /// The `iat` claim.
@@ -103,13 +103,13 @@ impl UnsignedJwt {
     }
 
     /// The compact JWT with `signature` (RSASSA-PKCS1-v1_5 SHA-256) appended.
-    pub fn sign(self, signature: &[u8]) -> AppJwt {
+    pub fn sign(self, signature: &[u8]) -> SignedJwt {
         let token = format!(
             "{}.{}",
             self.signing_input,
             URL_SAFE_NO_PAD.encode(signature)
         );
-        AppJwt {
+        SignedJwt {
             token: Secret::new(token),
             issued_at: self.issued_at,
             expires_at: self.expires_at,

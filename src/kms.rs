@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::aws;
 use crate::credentials::AwsCredentials;
-use crate::error::{Error, Result, Service, invalid, malformed};
+use crate::error::{Error, Result, Service, TransportError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
 
 /// The signing algorithm GitHub's RS256 needs.
@@ -190,8 +190,10 @@ pub fn sign_request(
         "github-app-kms-token",
     )
     .into();
-    let cannot_sign =
-        |e: &dyn std::fmt::Display| invalid("kms endpoint", format!("cannot be signed: {e}"));
+    let cannot_sign = |e: &dyn std::fmt::Display| {
+        let message = format!("the request could not be signed: {e}");
+        Error::Transport(TransportError::new(Service::Kms, &key.endpoint, message))
+    };
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(key.region.as_str())
@@ -293,6 +295,9 @@ fn hint(code: &str) -> Option<&'static str> {
             "the key must be an asymmetric RSA_2048 key with key usage SIGN_VERIFY holding the App's private key"
         }
         "ThrottlingException" => "KMS is throttling requests: retry later",
+        "KMSInternalException" | "DependencyTimeoutException" => {
+            "KMS had a transient failure: retry later"
+        }
         _ => return None,
     })
 }

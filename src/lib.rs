@@ -14,6 +14,7 @@
 // The error type is the WIT `token-error`, handed to the host by value;
 // errors end a call, so their size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
+#![warn(missing_docs)]
 
 pub mod aws;
 pub mod config;
@@ -28,6 +29,8 @@ pub mod mint;
 pub mod secret;
 pub mod wasi_http;
 
+// Generated from `wit/`, whose comments document the types.
+#[allow(missing_docs)]
 mod bindings {
     wit_bindgen::generate!({
         path: "wit",

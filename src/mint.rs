@@ -8,9 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::{JwtSettings, TokenSettings};
 use crate::credentials::AwsCredentials;
 use crate::error::Result;
-use crate::github::{self, InstallationToken, Scope, Target};
+use crate::github::{self, MintedToken, Scope, Target};
 use crate::http::{Transport, Url};
-use crate::jwt::{AppJwt, UnsignedJwt};
+use crate::jwt::{SignedJwt, UnsignedJwt};
 use crate::kms;
 use crate::secret::Secret;
 
@@ -20,7 +20,7 @@ pub fn app_jwt(
     credentials: &AwsCredentials,
     http: &impl Transport,
     now: SystemTime,
-) -> Result<AppJwt> {
+) -> Result<SignedJwt> {
     let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let unsigned = UnsignedJwt::new(&settings.app, unix_now);
     let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
@@ -35,7 +35,7 @@ pub fn installation_token(
     credentials: &AwsCredentials,
     http: &impl Transport,
     now: SystemTime,
-) -> Result<InstallationToken> {
+) -> Result<MintedToken> {
     let jwt = app_jwt(&settings.jwt, credentials, http, now)?;
     token_with_jwt(
         &settings.api,
@@ -54,7 +54,7 @@ pub fn token_with_jwt(
     scope: &Scope,
     jwt: &Secret,
     http: &impl Transport,
-) -> Result<InstallationToken> {
+) -> Result<MintedToken> {
     let installation_id = match target {
         Target::Id(id) => *id,
         _ => github::read_installation(

@@ -13,28 +13,31 @@ use crate::http::{self, Request, Response, Scheme, Transport};
 
 /// Answers larger than this are refused rather than buffered.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// Connect, first-byte and between-bytes timeout of every request.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// wasi-http output streams take at most this much per write.
 const WRITE_CHUNK: usize = 4096;
 
 /// [`Transport`] over the host's `wasi:http/outgoing-handler`.
-pub struct WasiHttp;
+pub struct WasiHttp {
+    /// Connect, first-byte and between-bytes timeout of every request.
+    pub timeout: Duration,
+}
 
 impl Transport for WasiHttp {
     fn send(&self, request: Request) -> Result<Response> {
-        let fail = |message: String| {
+        let transport_error = |message: &str| {
             Error::Transport(TransportError::new(request.service, &request.url, message))
         };
-        let failed = |code: ErrorCode| from_error_code(&request, code);
 
+        // A known length, so that no body goes out chunked.
+        let length = (request.method != http::Method::Get).then_some(request.body.len());
         let entries: Vec<(String, Vec<u8>)> = request
             .headers
             .iter()
             .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
+            .chain(length.map(|l| ("content-length".to_owned(), l.to_string().into_bytes())))
             .collect();
         let headers = Fields::from_list(&entries)
-            .map_err(|e| fail(format!("a header was refused: {e:?}")))?;
+            .map_err(|e| transport_error(&format!("a header was refused: {e:?}")))?;
         let outgoing = OutgoingRequest::new(headers);
         let method = match request.method {
             http::Method::Get => wasi::http::types::Method::Get,
@@ -45,7 +48,7 @@ impl Transport for WasiHttp {
             Scheme::Http => wasi::http::types::Scheme::Http,
             Scheme::Https => wasi::http::types::Scheme::Https,
         };
-        let invalid_url = |_| fail("the host refused the URL".into());
+        let invalid_url = |_| transport_error("the host refused the URL");
         outgoing.set_method(&method).map_err(invalid_url)?;
         outgoing.set_scheme(Some(&scheme)).map_err(invalid_url)?;
         outgoing
@@ -57,8 +60,9 @@ impl Transport for WasiHttp {
 
         let body = outgoing
             .body()
-            .map_err(|_| fail("no request body".into()))?;
-        let future = outgoing_handler::handle(outgoing, Some(options())).map_err(failed)?;
+            .map_err(|_| transport_error("no request body"))?;
+        let future = outgoing_handler::handle(outgoing, Some(options(self.timeout)))
+            .map_err(|code| from_error_code(&request, code))?;
 
         // A host that denies the request closes the body stream; the reason
         // then arrives on the response future, so a write error is only
@@ -67,18 +71,18 @@ impl Transport for WasiHttp {
         future.subscribe().block();
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(code))) => return Err(failed(code)),
-            Some(Err(())) | None => return Err(fail("the response was already taken".into())),
+            Some(Ok(Err(code))) => return Err(from_error_code(&request, code)),
+            Some(Err(())) | None => return Err(transport_error("the response was already taken")),
         };
-        written.map_err(|e| fail(format!("could not send the body: {e}")))?;
+        written.map_err(|e| transport_error(&format!("could not send the body: {e}")))?;
         read_response(&request, response)
     }
 }
 
 /// Timeouts for one request; a host that does not support one keeps its default.
-fn options() -> RequestOptions {
+fn options(timeout: Duration) -> RequestOptions {
     let options = RequestOptions::new();
-    let nanos = Some(TIMEOUT.as_nanos() as u64);
+    let nanos = Some(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
     // `Err(())` means the host does not support the option: not a failure.
     let _ = options.set_connect_timeout(nanos);
     let _ = options.set_first_byte_timeout(nanos);
@@ -110,12 +114,16 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
             )
         })
         .collect();
+    let reading_failed = |message: &str| {
+        let message = format!("could not read the answer: {message}");
+        Error::Transport(TransportError::new(request.service, &request.url, message))
+    };
     let incoming = response
         .consume()
-        .map_err(|_| reading_failed(request, "no response body".into()))?;
+        .map_err(|_| reading_failed("no response body"))?;
     let stream = incoming
         .stream()
-        .map_err(|_| reading_failed(request, "no response body stream".into()))?;
+        .map_err(|_| reading_failed("no response body stream"))?;
     let mut body = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
@@ -124,7 +132,7 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
             Err(StreamError::LastOperationFailed(e)) => {
                 return Err(match wasi::http::types::http_error_code(&e) {
                     Some(code) => from_error_code(request, code),
-                    None => reading_failed(request, e.to_debug_string()),
+                    None => reading_failed(&e.to_debug_string()),
                 });
             }
         }
@@ -141,14 +149,6 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
         headers,
         body,
     })
-}
-
-fn reading_failed(request: &Request, message: String) -> Error {
-    Error::Transport(TransportError::new(
-        request.service,
-        &request.url,
-        format!("could not read the answer: {message}"),
-    ))
 }
 
 fn stream_error(e: &StreamError) -> String {

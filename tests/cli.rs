@@ -87,5 +87,10 @@ fn errors_are_printed_as_typed_values() {
     let call = r#"get-installation-token({repositories: [], permissions: [{name: "contents", access: owner}]})"#;
     let output = invoke(&world.env(), call);
     assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("expected a enum { read, write, admin }; got owner"),
+        "{stderr}"
+    );
     assert!(world.github.seen().is_empty() && world.kms.signatures() == 0);
 }

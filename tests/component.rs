@@ -450,7 +450,8 @@ fn kms_errors_keep_code_message_and_request_id() {
         (400, "DisabledException", "disabled"),
         (400, "KMSInvalidStateException", "state"),
         (400, "InvalidKeyUsageException", "SIGN_VERIFY"),
-        (500, "KMSInternalException", ""),
+        (500, "KMSInternalException", "retry"),
+        (503, "DependencyTimeoutException", "retry"),
     ];
     for (status, code, hint) in cases {
         world.kms.set_fault(Some(KmsFault {
@@ -473,7 +474,7 @@ fn kms_errors_keep_code_message_and_request_id() {
         );
         assert!(e.request_id.as_deref().is_some_and(|id| id.len() == 36));
         assert!(
-            e.hint.as_deref().unwrap_or("").contains(hint),
+            e.hint.as_deref().is_some_and(|h| h.contains(hint)),
             "{code}: {:?}",
             e.hint
         );
@@ -492,83 +493,159 @@ fn kms_errors_keep_code_message_and_request_id() {
     );
 }
 
+/// One GitHub failure: how to cause it, and what the error must say.
+struct GithubCase {
+    env: Env,
+    request: TokenRequest,
+    fault: Option<(&'static str, u16, &'static str)>,
+    status: u16,
+    message: &'static str,
+    hint: &'static str,
+}
+
 #[test]
 fn github_errors_keep_status_message_request_id_and_hint() {
     let world = World::start("");
-    let cases: Vec<(Env, TokenRequest, Option<GithubFault>, u16, &str)> = vec![
-        (
-            env_with(&world, &[("APP_ID", Some("999"))]),
-            request(owner("octo-org")),
-            None,
-            401,
-            "app-id",
-        ),
-        (
-            world.env(),
+    let case = |request, fault, status, message, hint| GithubCase {
+        env: world.env(),
+        request,
+        fault,
+        status,
+        message,
+        hint,
+    };
+    let octo_org = || request(owner("octo-org"));
+    let cases = vec![
+        GithubCase {
+            env: env_with(&world, &[("APP_ID", Some("999"))]),
+            ..case(octo_org(), None, 401, "Integration not found", "app-id")
+        },
+        case(
             request(owner("nobody")),
             None,
             404,
+            "Not Found",
             "not installed",
         ),
-        (
-            world.env(),
+        case(
+            request(Some(Installation::Id(9999))),
+            None,
+            404,
+            "Not Found",
+            "no installation with this id",
+        ),
+        case(
             TokenRequest {
                 permissions: vec![permission("contents", Access::Admin)],
                 ..request(owner("octocat"))
             },
             None,
             422,
-            "permissions",
+            "The permissions requested are not granted to this installation.",
+            "granted",
         ),
-        (
-            world.env(),
+        case(
             TokenRequest {
                 repositories: vec!["secret-repo".into()],
-                ..request(owner("octo-org"))
+                ..octo_org()
             },
             None,
             422,
+            "There is at least one repository that does not exist or is not accessible to the parent installation.",
             "repository",
         ),
-        (
-            world.env(),
-            request(owner("octo-org")),
-            Some(GithubFault {
-                path_suffix: "/installation".into(),
-                status: 403,
-                message: "Forbidden".into(),
-            }),
+        case(
+            octo_org(),
+            Some(("/installation", 403, "Forbidden")),
             403,
+            "Forbidden",
             "suspended",
         ),
-        (
-            world.env(),
-            request(owner("octo-org")),
-            Some(GithubFault {
-                path_suffix: "/access_tokens".into(),
-                status: 502,
-                message: "Server Error".into(),
-            }),
+        case(
+            octo_org(),
+            Some(("/installation", 503, "Unavailable")),
+            503,
+            "Unavailable",
+            "retry",
+        ),
+        case(
+            octo_org(),
+            Some(("/access_tokens", 502, "Server Error")),
             502,
+            "Server Error",
             "retry",
         ),
     ];
-    for (env, req, fault, status, hint) in cases {
-        world.github.set_fault(fault);
-        let err = mint(&env, &req).0.unwrap_err();
+    for c in cases {
+        world
+            .github
+            .set_fault(c.fault.map(|(path_suffix, status, message)| GithubFault {
+                path_suffix: path_suffix.into(),
+                status,
+                message: message.into(),
+            }));
+        let err = mint(&c.env, &c.request).0.unwrap_err();
         assert!(matches!(err, TokenError::Github(_)), "{err:?}");
         let e = service_error(&err);
-        assert_eq!(e.status, status, "{e:?}");
+        assert_eq!(
+            (e.status, e.message.as_str(), e.code.as_deref()),
+            (c.status, c.message, None)
+        );
         assert!(
             e.request_id.is_some() && e.documentation_url.is_some(),
             "{e:?}"
         );
         assert!(
-            e.hint.as_deref().unwrap_or("").contains(hint),
-            "{status}: {:?}",
+            e.hint.as_deref().is_some_and(|h| h.contains(c.hint)),
+            "{}: {:?}",
+            c.status,
             e.hint
         );
     }
+}
+
+#[test]
+fn a_silent_endpoint_times_out() {
+    let world = World::start("");
+    let silent = standins::server::Silent::start();
+    for (var, service) in [
+        ("AWS_ENDPOINT_URL_KMS", Service::Kms),
+        ("GITHUB_API_URL", Service::Github),
+    ] {
+        let env = env_with(
+            &world,
+            &[
+                (var, Some(&silent.url())),
+                ("TOKEN_TIMEOUT_SECONDS", Some("1")),
+            ],
+        );
+        match mint(&env, &request(owner("octo-org"))).0 {
+            Err(TokenError::Timeout(e)) => {
+                assert_eq!(
+                    (e.service, e.endpoint.as_str()),
+                    (service, silent.url().as_str())
+                );
+            }
+            other => panic!("{var}: expected a timeout, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn revoke_refuses_a_token_no_header_could_carry() {
+    let world = World::start("");
+    let mut instance = host().instance(&world.env()).unwrap();
+    for token in ["", "ghs_abc\r\nx-injected: 1", "ghs_ünïcode"] {
+        let revoke = RevokeRequest {
+            token: token.into(),
+            github_api_url: None,
+        };
+        match instance.revoke_installation_token(&revoke).unwrap() {
+            Err(TokenError::InvalidInput(e)) => assert_eq!(e.field, "token"),
+            other => panic!("{token:?}: {other:?}"),
+        }
+    }
+    assert!(world.github.seen().is_empty());
 }
 
 #[test]

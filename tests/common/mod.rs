@@ -77,16 +77,42 @@ pub fn env_with(world: &World, changes: &[(&str, Option<&str>)]) -> Env {
 }
 
 /// Calls `get-installation-token` in a fresh instance; returns the result
-/// and what the component printed.
+/// and what the component printed. Every call is also a leak check.
 pub fn mint(
     env: &[(String, String)],
     request: &TokenRequest,
 ) -> (Result<InstallationToken, TokenError>, String) {
     let mut instance = host().instance(env).expect("instantiates");
     let result = instance.get_installation_token(request).expect("no trap");
-    (result, instance.output())
+    let output = instance.output();
+    let mut texts = vec![output.clone()];
+    if let Err(e) = &result {
+        texts.push(format!("{e:?}"));
+    }
+    assert_no_secret(env, &texts);
+    (result, output)
 }
 
+/// Fails if a secret appears in `texts` or the host's log: any secret the
+/// stand-ins handed out or saw (credentials, JWT signatures, tokens), and
+/// the AWS secret key and session token in `env`.
+pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
+    let mut secrets = standins::remembered();
+    secrets.extend(
+        env.iter()
+            .filter(|(name, _)| name == "AWS_SECRET_ACCESS_KEY" || name == "AWS_SESSION_TOKEN")
+            .map(|(_, value)| value.clone()),
+    );
+    let log = log_lines().lock().unwrap().clone();
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        for text in texts.iter().chain(&log) {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into: {text}"
+            );
+        }
+    }
+}
 /// The service error inside a `kms`, `github`, `sts` or `credentials-rejected` error.
 pub fn service_error(error: &TokenError) -> &ServiceError {
     match error {

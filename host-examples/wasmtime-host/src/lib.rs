@@ -25,7 +25,7 @@ mod bindings {
 
 pub use bindings::exports::github_app_kms::token::issuer::{
     Access, AppJwt, AppJwtRequest, Installation, InstallationToken, Permission, RepositoryRef,
-    RevokeRequest, ServiceError, TokenError, TokenRequest, TransportError,
+    RevokeRequest, Service, ServiceError, TokenError, TokenRequest, TransportError,
 };
 
 /// Receives one line per outgoing HTTP exchange: method, URL, status (never a header or body).

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The component sees only the variables in [`FORWARDED_ENV`], and may reach
-//! only `api.github.com`, `kms.$AWS_REGION.amazonaws.com`, the hosts of the
+//! only `api.github.com`, KMS in the key's region, the hosts of the
 //! endpoint variables that are set, and hosts given with `--allow`. Each HTTP
 //! exchange is logged as one line: method, URL, status.
 
@@ -102,9 +102,7 @@ fn mint(
         .iter()
         .filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?)))
         .collect();
-    if let Ok(region) = std::env::var("AWS_REGION") {
-        allowed_hosts.push(format!("kms.{region}.amazonaws.com"));
-    }
+    allowed_hosts.extend(kms_host());
     for name in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "GITHUB_API_URL"] {
         let url = std::env::var(name).unwrap_or_default();
         if let Some(authority) = url
@@ -127,6 +125,23 @@ fn mint(
         }
         Err(e) => bail!("{e:?}"),
     }
+}
+
+/// KMS's public endpoint for the key's region, found as the component finds
+/// it: the region of a key ARN, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+fn kms_host() -> Option<String> {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let arn_region = var("KMS_KEY_ID")
+        .and_then(|key| Some(key.strip_prefix("arn:")?.split(':').nth(2)?.to_owned()));
+    let region = arn_region
+        .or_else(|| var("AWS_REGION"))
+        .or_else(|| var("AWS_DEFAULT_REGION"))?;
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    Some(format!("kms.{region}.{domain}"))
 }
 
 /// The whole flow against stand-ins started in this process.
@@ -200,12 +215,9 @@ fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// A secret, as a log may show it: its length only.
 fn shorten(secret: &str) -> String {
-    format!(
-        "{}… ({} characters)",
-        &secret[..secret.len().min(8)],
-        secret.len()
-    )
+    format!("[{} characters, not shown]", secret.len())
 }
 
 fn describe(token: &InstallationToken, out: &mut impl std::io::Write) {

@@ -184,49 +184,45 @@ fn handle(state: &State, request: &Request) -> Response {
     let Some(path) = request.path().strip_prefix(state.prefix.as_str()) else {
         return error(404, "Not Found");
     };
-    if let Some(fault) = state
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if request.method == "DELETE" && segments == ["installation", "token"] {
+        return revoke(state, request);
+    }
+    if let Err(refusal) = verify_jwt(state, request) {
+        return refusal;
+    }
+    // Faults come after the JWT check, as GitHub's own errors would.
+    if let Some(f) = state
         .fault
         .lock()
         .unwrap()
         .clone()
         .filter(|f| path.ends_with(&f.path_suffix))
     {
-        return error(fault.status, &fault.message);
+        return error(f.status, &f.message);
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let installations = &state.installations;
     match (request.method.as_str(), segments.as_slice()) {
-        ("DELETE", ["installation", "token"]) => revoke(state, request),
-        (method, _) => match verify_jwt(state, request) {
-            Err(response) => response,
-            Ok(()) => match (method, segments.as_slice()) {
-                ("GET", ["users", owner, "installation"]) => found(
-                    state
-                        .installations
-                        .iter()
-                        .find(|i| i.account.eq_ignore_ascii_case(owner) && i.enterprise.is_none()),
-                ),
-                ("GET", ["repos", owner, repo, "installation"]) => {
-                    found(state.installations.iter().find(|i| {
-                        i.account.eq_ignore_ascii_case(owner)
-                            && i.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo))
-                    }))
-                }
-                ("GET", ["enterprises", slug, "installation"]) => found(
-                    state
-                        .installations
-                        .iter()
-                        .find(|i| i.enterprise.as_deref() == Some(*slug)),
-                ),
-                ("GET", ["app", "installations", id]) => found(installation(state, id)),
-                ("POST", ["app", "installations", id, "access_tokens"]) => {
-                    match installation(state, id) {
-                        Some(installation) => access_token(state, installation, &request.body),
-                        None => error(404, "Not Found"),
-                    }
-                }
-                _ => error(404, "Not Found"),
-            },
+        ("GET", ["users", owner, "installation"]) => found(
+            installations
+                .iter()
+                .find(|i| i.account.eq_ignore_ascii_case(owner) && i.enterprise.is_none()),
+        ),
+        ("GET", ["repos", owner, repo, "installation"]) => found(installations.iter().find(|i| {
+            i.account.eq_ignore_ascii_case(owner)
+                && i.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo))
+        })),
+        ("GET", ["enterprises", slug, "installation"]) => found(
+            installations
+                .iter()
+                .find(|i| i.enterprise.as_deref() == Some(*slug)),
+        ),
+        ("GET", ["app", "installations", id]) => found(installation(state, id)),
+        ("POST", ["app", "installations", id, "access_tokens"]) => match installation(state, id) {
+            Some(installation) => access_token(state, installation, &request.body),
+            None => error(404, "Not Found"),
         },
+        _ => error(404, "Not Found"),
     }
 }
 
@@ -254,6 +250,7 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
         .and_then(|a| a.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
     state.jwts.lock().unwrap().push(jwt.to_owned());
+    crate::remember(jwt);
     let claims = verify_rs256(&state.public_key, jwt)
         .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
     let now = time::now();
@@ -262,7 +259,7 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
             "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
         ));
     };
-    if iat > now + 60 {
+    if iat > now {
         return Err(unauthorized(
             "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
         ));
@@ -357,6 +354,7 @@ fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Resp
         permissions = installation.permissions.clone();
     }
     let token = opaque_token();
+    crate::remember(&token);
     state.issued.lock().unwrap().push(Issued {
         token: token.clone(),
         installation_id: installation.id,

@@ -12,7 +12,7 @@ pub mod sigv4;
 pub mod time;
 pub mod world;
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use rand::RngCore;
 use rsa::RsaPrivateKey;
@@ -22,6 +22,19 @@ pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0; n];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Records a secret the stand-ins handed out or saw (credentials, JWTs, the
+/// signatures that end them, installation tokens), for leak checks.
+pub fn remember(secret: &str) {
+    SECRETS.lock().unwrap().push(secret.to_owned());
+}
+
+/// Every secret recorded so far in this process.
+pub fn remembered() -> Vec<String> {
+    SECRETS.lock().unwrap().clone()
 }
 
 /// A fresh RSA-2048 key, generated once per process (generation takes a moment).

@@ -130,6 +130,11 @@ fn serve(stream: TcpStream, handler: &Handler) {
     let response = match read_request(&mut reader) {
         Ok(Some(request)) => handler(request),
         Ok(None) => return,
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Response {
+            status: 411,
+            headers: vec![],
+            body: b"length required".to_vec(),
+        },
         Err(_) => Response {
             status: 400,
             headers: vec![],
@@ -182,21 +187,16 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
             .find(|(k, _)| k == n)
             .map(|(_, v): &(String, String)| v.clone())
     };
+    // Chunked request bodies are refused, as some AWS endpoints and proxies
+    // do: a client must say how long its body is.
+    if header("transfer-encoding").is_some() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "chunked body",
+        ));
+    }
     let mut body = Vec::new();
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| bad("chunk"))?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(len) = header("content-length") {
+    if let Some(len) = header("content-length") {
         let len: usize = len.parse().map_err(|_| bad("content-length"))?;
         body.resize(len, 0);
         reader.read_exact(&mut body)?;
@@ -219,9 +219,49 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        411 => "Length Required",
         422 => "Unprocessable Entity",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
+    }
+}
+
+/// A server that accepts connections and never answers: for timeouts.
+/// Stops (closing every connection) when dropped.
+pub struct Silent {
+    server: Server,
+}
+
+impl Silent {
+    /// Listens on 127.0.0.1 on a port the OS picks.
+    pub fn start() -> Silent {
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    held.lock().unwrap().push(stream);
+                }
+            }
+        });
+        Silent {
+            server: Server {
+                addr,
+                stop,
+                thread: Some(thread),
+            },
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.server.url()
     }
 }

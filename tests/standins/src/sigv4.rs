@@ -120,7 +120,7 @@ pub fn verify(
             ),
         ));
     }
-    if !amz_date.starts_with(date) {
+    if amz_date.get(..8) != Some(date) {
         return Err(reject(
             "InvalidSignatureException",
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP",
@@ -140,6 +140,26 @@ pub fn verify(
     }
 
     let signed: Vec<&str> = signed_headers.split(';').collect();
+    if !signed.is_sorted()
+        || signed
+            .iter()
+            .any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        return Err(reject(
+            "InvalidSignatureException",
+            "SignedHeaders must be lower case and sorted",
+        ));
+    }
+    if let Some((unsigned, _)) = request
+        .headers
+        .iter()
+        .find(|(name, _)| name.starts_with("x-amz-") && !signed.contains(&name.as_str()))
+    {
+        return Err(reject(
+            "InvalidSignatureException",
+            format!("'{unsigned}' must be a signed header"),
+        ));
+    }
     for required in ["host", "x-amz-date"] {
         if !signed.contains(&required) {
             return Err(reject(
@@ -415,6 +435,16 @@ mod tests {
                 .message
                 .contains("x-amz-security-token:session-token"),
             "echoes the canonical request like AWS"
+        );
+
+        let mut extra = signed("20261125T210000Z", "eu-west-1");
+        extra
+            .headers
+            .push(("x-amz-extra".into(), "not signed".into()));
+        assert_eq!(
+            code(&extra),
+            Some("InvalidSignatureException"),
+            "unsigned x-amz- header"
         );
 
         let mut unsigned = signed("20261125T210000Z", "eu-west-1");

@@ -73,6 +73,8 @@ impl World {
             secret_access_key: random_hex(20),
             session_token: Some(format!("IQoJb3JpZ2luX2VjE{}", random_hex(120))),
         };
+        crate::remember(&credential.secret_access_key);
+        crate::remember(credential.session_token.as_deref().unwrap_or_default());
         let kms = Kms::start(REGION, vec![credential.clone()], rsa_key());
         let github = Github::start(prefix, APP_ID, CLIENT_ID, kms.public_key(), installations());
         World {
