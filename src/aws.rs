@@ -81,11 +81,7 @@ pub fn error(
         request_id: response.header("x-amzn-requestid").map(str::to_owned),
         documentation_url: None,
     };
-    if error
-        .code
-        .as_deref()
-        .is_some_and(|c| CREDENTIAL_ERRORS.contains(&c))
-    {
+    if error.code.as_deref().is_some_and(|c| CREDENTIAL_ERRORS.contains(&c)) {
         Error::CredentialsRejected(error)
     } else {
         otherwise(error)
@@ -97,11 +93,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-amzn-requestid".into(), "r-1".into())],
-            body: body.into(),
-        }
+        Response { status, headers: vec![("x-amzn-requestid".into(), "r-1".into())], body: body.into() }
     }
 
     fn no_hint(_: &str) -> Option<&'static str> {
@@ -112,44 +104,24 @@ mod tests {
     fn reads_json_and_xml_errors() {
         let xml = r#"<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>
             <Message>a &amp; b &lt;c&gt;</Message></Error><RequestId>x</RequestId></ErrorResponse>"#;
-        let Error::CredentialsRejected(e) = error(&response(403, xml), &[], no_hint, Error::Kms)
-        else {
+        let Error::CredentialsRejected(e) = error(&response(403, xml), &[], no_hint, Error::Kms) else {
             panic!()
         };
-        assert_eq!(
-            (e.code.as_deref(), e.message.as_str()),
-            (Some("SignatureDoesNotMatch"), "a & b <c>")
-        );
+        assert_eq!((e.code.as_deref(), e.message.as_str()), (Some("SignatureDoesNotMatch"), "a & b <c>"));
 
-        let json =
-            r#"{"__type":"com.amazonaws.kms#DisabledException:http://internal","message":"off"}"#;
-        let Error::Kms(e) = error(&response(400, json), &[], no_hint, Error::Kms) else {
-            panic!()
-        };
+        let json = r#"{"__type":"com.amazonaws.kms#DisabledException:http://internal","message":"off"}"#;
+        let Error::Kms(e) = error(&response(400, json), &[], no_hint, Error::Kms) else { panic!() };
         assert_eq!(
-            (
-                e.code.as_deref(),
-                e.message.as_str(),
-                e.request_id.as_deref()
-            ),
+            (e.code.as_deref(), e.message.as_str(), e.request_id.as_deref()),
             (Some("DisabledException"), "off", Some("r-1"))
         );
 
         let both = r#"{"__type":"AccessDeniedException","message":"lower","Message":"upper"}"#;
-        let Error::Kms(e) = error(&response(400, both), &[], no_hint, Error::Kms) else {
-            panic!()
-        };
-        assert_eq!(
-            (e.code.as_deref(), e.message.as_str()),
-            (Some("AccessDeniedException"), "lower")
-        );
+        let Error::Kms(e) = error(&response(400, both), &[], no_hint, Error::Kms) else { panic!() };
+        assert_eq!((e.code.as_deref(), e.message.as_str()), (Some("AccessDeniedException"), "lower"));
 
-        let Error::Sts(e) = error(
-            &response(502, "<html>bad gateway</html>"),
-            &[],
-            no_hint,
-            Error::Sts,
-        ) else {
+        let Error::Sts(e) = error(&response(502, "<html>bad gateway</html>"), &[], no_hint, Error::Sts)
+        else {
             panic!()
         };
         assert_eq!(e.code, None);

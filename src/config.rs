@@ -27,21 +27,13 @@ impl Env {
     }
 
     /// An environment made of `pairs` (for tests and embedders).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Env {
-        Env(pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
+        Env(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 
     /// The value of `name`, unless it is unset or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// The first of `names` that is set, with its name (for error messages).
@@ -87,22 +79,14 @@ pub fn jwt_settings(
 
     let region = match (region, key_id.arn_region()) {
         (Some(given), Some(arn)) if given != arn.as_str() => {
-            return Err(invalid(
-                "aws-region",
-                format!("differs from the key ARN's region {}", arn.as_str()),
-            ));
+            return Err(invalid("aws-region", format!("differs from the key ARN's region {}", arn.as_str())));
         }
         (Some(given), _) => Region::parse("aws-region", given)?,
         (None, Some(arn)) => arn.clone(),
         (None, None) => {
-            let (var, value) = env
-                .first(&["AWS_REGION", "AWS_DEFAULT_REGION"])
-                .ok_or_else(|| {
-                    invalid(
-                        "aws-region",
-                        "is required: give it, use a key ARN, or set AWS_REGION",
-                    )
-                })?;
+            let (var, value) = env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]).ok_or_else(|| {
+                invalid("aws-region", "is required: give it, use a key ARN, or set AWS_REGION")
+            })?;
             Region::parse(var, value)?
         }
     };
@@ -111,14 +95,7 @@ pub fn jwt_settings(
         Some((var, url)) => Url::parse(url).map_err(|rule| invalid(var, rule))?,
         None => kms::default_endpoint(&region),
     };
-    Ok(JwtSettings {
-        app,
-        kms: KmsKey {
-            key_id,
-            region,
-            endpoint,
-        },
-    })
+    Ok(JwtSettings { app, kms: KmsKey { key_id, region, endpoint } })
 }
 
 /// The GitHub API base URL: the request's, else `GITHUB_API_URL`, else GitHub's.
@@ -151,10 +128,7 @@ pub fn timeout(env: &Env) -> Result<Duration> {
     };
     match text.parse::<u64>() {
         Ok(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
-        _ => Err(invalid(
-            "TOKEN_TIMEOUT_SECONDS",
-            "must be a whole number of seconds from 1 to 3600",
-        )),
+        _ => Err(invalid("TOKEN_TIMEOUT_SECONDS", "must be a whole number of seconds from 1 to 3600")),
     }
 }
 
@@ -175,10 +149,7 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
     }
     check_unique("repositories", repositories.iter().map(String::as_str))?;
     if repositories.len() > github::MAX_REPOSITORIES {
-        return Err(invalid(
-            "repositories",
-            format!("at most {} names", github::MAX_REPOSITORIES),
-        ));
+        return Err(invalid("repositories", format!("at most {} names", github::MAX_REPOSITORIES)));
     }
     if !repositories.is_empty() && target.owner().is_none() {
         return Err(invalid(
@@ -193,20 +164,9 @@ pub fn token_settings(request: &TokenRequest, env: &Env) -> Result<TokenSettings
     for permission in &request.permissions {
         github::check_permission_name("permissions", &permission.name)?;
     }
-    check_unique(
-        "permissions",
-        request.permissions.iter().map(|p| p.name.as_str()),
-    )?;
-    let scope = Scope {
-        repositories,
-        permissions: request.permissions.clone(),
-    };
-    Ok(TokenSettings {
-        jwt,
-        api,
-        target,
-        scope,
-    })
+    check_unique("permissions", request.permissions.iter().map(|p| p.name.as_str()))?;
+    let scope = Scope { repositories, permissions: request.permissions.clone() };
+    Ok(TokenSettings { jwt, api, target, scope })
 }
 
 /// `invalid-input` for `field` if `names` holds a name twice.
@@ -220,11 +180,7 @@ fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result
 
 /// An installation id: GitHub's ids start at 1.
 fn installation_id(field: &str, id: u64) -> Result<u64> {
-    if id == 0 {
-        Err(invalid(field, "must be a positive installation id"))
-    } else {
-        Ok(id)
-    }
+    if id == 0 { Err(invalid(field, "must be a positive installation id")) } else { Ok(id) }
 }
 
 /// The installation to mint for, and the repository to scope to when it
@@ -239,10 +195,7 @@ fn target(given: Option<&Installation>, env: &Env) -> Result<(Target, Option<Str
         Some(Installation::Repository(r)) => {
             github::check_owner("installation.repository.owner", &r.owner)?;
             github::check_repository("installation.repository.name", &r.name)?;
-            Target::Repository {
-                owner: r.owner.clone(),
-                name: r.name.clone(),
-            }
+            Target::Repository { owner: r.owner.clone(), name: r.name.clone() }
         }
         Some(Installation::Enterprise(slug)) => {
             github::check_enterprise("installation.enterprise", slug)?;
@@ -255,9 +208,7 @@ fn target(given: Option<&Installation>, env: &Env) -> Result<(Target, Option<Str
 
 fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
     if let Some(id) = env.get("INSTALLATION_ID") {
-        let id = id
-            .parse()
-            .map_err(|_| invalid("INSTALLATION_ID", "must be a positive integer"))?;
+        let id = id.parse().map_err(|_| invalid("INSTALLATION_ID", "must be a positive integer"))?;
         return Ok((Target::Id(installation_id("INSTALLATION_ID", id)?), None));
     }
     if let Some(owner) = env.get("OWNER") {
@@ -265,21 +216,14 @@ fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
         return Ok((Target::Owner(owner.to_owned()), None));
     }
     if let Some(full) = env.get("GITHUB_REPOSITORY") {
-        let (owner, name) = full
-            .split_once('/')
-            .ok_or_else(|| invalid("GITHUB_REPOSITORY", "must be owner/name"))?;
+        let (owner, name) =
+            full.split_once('/').ok_or_else(|| invalid("GITHUB_REPOSITORY", "must be owner/name"))?;
         github::check_owner("GITHUB_REPOSITORY", owner)?;
         github::check_repository("GITHUB_REPOSITORY", name)?;
-        let target = Target::Repository {
-            owner: owner.to_owned(),
-            name: name.to_owned(),
-        };
+        let target = Target::Repository { owner: owner.to_owned(), name: name.to_owned() };
         return Ok((target, Some(name.to_owned())));
     }
-    Err(invalid(
-        "installation",
-        "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY",
-    ))
+    Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
 }
 
 #[cfg(test)]
@@ -291,11 +235,7 @@ mod tests {
     const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn env() -> Env {
-        Env::from_pairs([
-            ("APP_ID", "42"),
-            ("KMS_KEY_ID", KEY),
-            ("AWS_REGION", "eu-west-1"),
-        ])
+        Env::from_pairs([("APP_ID", "42"), ("KMS_KEY_ID", KEY), ("AWS_REGION", "eu-west-1")])
     }
 
     fn request() -> TokenRequest {
@@ -323,10 +263,7 @@ mod tests {
         let s = token_settings(&request(), &env()).unwrap();
         assert_eq!(s.jwt.app, AppId::Number(42));
         assert_eq!(s.jwt.kms.region.as_str(), "eu-west-1");
-        assert_eq!(
-            s.jwt.kms.endpoint.to_string(),
-            "https://kms.eu-west-1.amazonaws.com/"
-        );
+        assert_eq!(s.jwt.kms.endpoint.to_string(), "https://kms.eu-west-1.amazonaws.com/");
         assert_eq!(s.api.to_string(), "https://api.github.com/");
         assert_eq!(s.target, Target::Owner("acme".into()));
     }
@@ -334,12 +271,8 @@ mod tests {
     #[test]
     fn the_request_wins_over_the_environment() {
         let mut env = env();
-        env.0
-            .insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:4566".into());
-        env.0.insert(
-            "AWS_ENDPOINT_URL_KMS".into(),
-            "http://127.0.0.1:9000".into(),
-        );
+        env.0.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:4566".into());
+        env.0.insert("AWS_ENDPOINT_URL_KMS".into(), "http://127.0.0.1:9000".into());
         let r = TokenRequest {
             app_id: Some("Iv23abc".into()),
             aws_region: Some("us-east-2".into()),
@@ -356,19 +289,10 @@ mod tests {
     #[test]
     fn region_comes_from_a_key_arn() {
         let arn = format!("arn:aws:kms:ap-southeast-2:111122223333:key/{KEY}");
-        let r = TokenRequest {
-            kms_key_id: Some(arn.clone()),
-            ..request()
-        };
-        assert_eq!(
-            token_settings(&r, &env()).unwrap().jwt.kms.region.as_str(),
-            "ap-southeast-2"
-        );
-        let conflict = TokenRequest {
-            kms_key_id: Some(arn),
-            aws_region: Some("eu-west-1".into()),
-            ..request()
-        };
+        let r = TokenRequest { kms_key_id: Some(arn.clone()), ..request() };
+        assert_eq!(token_settings(&r, &env()).unwrap().jwt.kms.region.as_str(), "ap-southeast-2");
+        let conflict =
+            TokenRequest { kms_key_id: Some(arn), aws_region: Some("eu-west-1".into()), ..request() };
         assert_eq!(field_of(token_settings(&conflict, &env())), "aws-region");
     }
 
@@ -380,53 +304,19 @@ mod tests {
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("GITHUB_REPOSITORY", "acme/widgets"),
         ]);
-        let s = token_settings(
-            &TokenRequest {
-                installation: None,
-                ..request()
-            },
-            &env,
-        )
-        .unwrap();
-        assert_eq!(
-            s.target,
-            Target::Repository {
-                owner: "acme".into(),
-                name: "widgets".into()
-            }
-        );
+        let s = token_settings(&TokenRequest { installation: None, ..request() }, &env).unwrap();
+        assert_eq!(s.target, Target::Repository { owner: "acme".into(), name: "widgets".into() });
         assert_eq!(s.scope.repositories, ["widgets"]);
     }
 
     #[test]
     fn every_rule_names_its_field() {
         let cases: Vec<(TokenRequest, &str)> = vec![
+            (TokenRequest { app_id: Some("".into()), ..request() }, "app-id"),
+            (TokenRequest { kms_key_id: Some("my-key".into()), ..request() }, "kms-key-id"),
+            (TokenRequest { aws_region: Some("Europe".into()), ..request() }, "aws-region"),
             (
-                TokenRequest {
-                    app_id: Some("".into()),
-                    ..request()
-                },
-                "app-id",
-            ),
-            (
-                TokenRequest {
-                    kms_key_id: Some("my-key".into()),
-                    ..request()
-                },
-                "kms-key-id",
-            ),
-            (
-                TokenRequest {
-                    aws_region: Some("Europe".into()),
-                    ..request()
-                },
-                "aws-region",
-            ),
-            (
-                TokenRequest {
-                    installation: Some(Installation::Owner("-bad".into())),
-                    ..request()
-                },
+                TokenRequest { installation: Some(Installation::Owner("-bad".into())), ..request() },
                 "installation.owner",
             ),
             (
@@ -440,38 +330,14 @@ mod tests {
                 "installation.repository.name",
             ),
             (
-                TokenRequest {
-                    installation: Some(Installation::Enterprise("A B".into())),
-                    ..request()
-                },
+                TokenRequest { installation: Some(Installation::Enterprise("A B".into())), ..request() },
                 "installation.enterprise",
             ),
+            (TokenRequest { installation: Some(Installation::Id(0)), ..request() }, "installation"),
+            (TokenRequest { installation: None, ..request() }, "installation"),
+            (TokenRequest { repositories: vec!["acme/widgets".into()], ..request() }, "repositories"),
             (
-                TokenRequest {
-                    installation: Some(Installation::Id(0)),
-                    ..request()
-                },
-                "installation",
-            ),
-            (
-                TokenRequest {
-                    installation: None,
-                    ..request()
-                },
-                "installation",
-            ),
-            (
-                TokenRequest {
-                    repositories: vec!["acme/widgets".into()],
-                    ..request()
-                },
-                "repositories",
-            ),
-            (
-                TokenRequest {
-                    repositories: (0..501).map(|i| format!("r{i}")).collect(),
-                    ..request()
-                },
+                TokenRequest { repositories: (0..501).map(|i| format!("r{i}")).collect(), ..request() },
                 "repositories",
             ),
             (
@@ -484,10 +350,7 @@ mod tests {
             ),
             (
                 TokenRequest {
-                    permissions: vec![Permission {
-                        name: "Contents!".into(),
-                        access: Access::Read,
-                    }],
+                    permissions: vec![Permission { name: "Contents!".into(), access: Access::Read }],
                     ..request()
                 },
                 "permissions",
@@ -495,34 +358,19 @@ mod tests {
             (
                 TokenRequest {
                     permissions: vec![
-                        Permission {
-                            name: "contents".into(),
-                            access: Access::Read,
-                        },
-                        Permission {
-                            name: "contents".into(),
-                            access: Access::Write,
-                        },
+                        Permission { name: "contents".into(), access: Access::Read },
+                        Permission { name: "contents".into(), access: Access::Write },
                     ],
                     ..request()
                 },
                 "permissions",
             ),
-            (
-                TokenRequest {
-                    github_api_url: Some("api.github.com".into()),
-                    ..request()
-                },
-                "github-api-url",
-            ),
+            (TokenRequest { github_api_url: Some("api.github.com".into()), ..request() }, "github-api-url"),
         ];
         for (r, field) in cases {
             assert_eq!(field_of(token_settings(&r, &env())), field);
         }
-        let duplicate = TokenRequest {
-            repositories: vec!["a".into(), "a".into()],
-            ..request()
-        };
+        let duplicate = TokenRequest { repositories: vec!["a".into(), "a".into()], ..request() };
         assert_eq!(field_of(token_settings(&duplicate, &env())), "repositories");
         for (var, value) in [
             ("INSTALLATION_ID", "0"),
@@ -538,38 +386,21 @@ mod tests {
                 (var, value),
             ]);
             assert_eq!(
-                field_of(token_settings(
-                    &TokenRequest {
-                        installation: None,
-                        ..request()
-                    },
-                    &env
-                )),
+                field_of(token_settings(&TokenRequest { installation: None, ..request() }, &env)),
                 var
             );
         }
-        for (var, value) in [
-            ("AWS_REGION", "Ireland"),
-            ("GITHUB_API_URL", "ftp://x"),
-            ("KMS_KEY_ID", "key"),
-        ] {
+        for (var, value) in [("AWS_REGION", "Ireland"), ("GITHUB_API_URL", "ftp://x"), ("KMS_KEY_ID", "key")]
+        {
             let mut bad = env();
             bad.0.insert(var.into(), value.into());
             assert_eq!(field_of(token_settings(&request(), &bad)), var);
         }
         let no_region = Env::from_pairs([("APP_ID", "42"), ("KMS_KEY_ID", KEY)]);
-        assert_eq!(
-            field_of(token_settings(&request(), &no_region)),
-            "aws-region"
-        );
+        assert_eq!(field_of(token_settings(&request(), &no_region)), "aws-region");
         let mut bad_env = env();
-        bad_env
-            .0
-            .insert("AWS_ENDPOINT_URL_KMS".into(), "localhost:4566".into());
-        assert_eq!(
-            field_of(token_settings(&request(), &bad_env)),
-            "AWS_ENDPOINT_URL_KMS"
-        );
+        bad_env.0.insert("AWS_ENDPOINT_URL_KMS".into(), "localhost:4566".into());
+        assert_eq!(field_of(token_settings(&request(), &bad_env)), "AWS_ENDPOINT_URL_KMS");
         bad_env.0.insert("APP_ID".into(), "not an id".into());
         assert_eq!(field_of(token_settings(&request(), &bad_env)), "APP_ID");
     }
@@ -587,10 +418,7 @@ mod timeout_tests {
             Duration::from_secs(5)
         );
         for bad in ["0", "-1", "3601", "5s"] {
-            assert!(
-                timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", bad)])).is_err(),
-                "{bad}"
-            );
+            assert!(timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", bad)])).is_err(), "{bad}");
         }
     }
 }

@@ -19,34 +19,22 @@ pub struct AwsCredentials {
 impl AwsCredentials {
     /// Every secret value, for [`crate::secret::scrub`].
     pub fn secrets(&self) -> Vec<&Secret> {
-        std::iter::once(&self.secret_access_key)
-            .chain(&self.session_token)
-            .collect()
+        std::iter::once(&self.secret_access_key).chain(&self.session_token).collect()
     }
 }
 
 /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
 pub fn from_env(env: &Env) -> Result<AwsCredentials> {
-    match (
-        env.get("AWS_ACCESS_KEY_ID"),
-        env.get("AWS_SECRET_ACCESS_KEY"),
-    ) {
+    match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => Ok(AwsCredentials {
             access_key_id: id.to_owned(),
             secret_access_key: Secret::new(secret),
             session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
         }),
-        (Some(_), None) => Err(invalid(
-            "AWS_SECRET_ACCESS_KEY",
-            "must be set when AWS_ACCESS_KEY_ID is",
-        )),
-        (None, Some(_)) => Err(invalid(
-            "AWS_ACCESS_KEY_ID",
-            "must be set when AWS_SECRET_ACCESS_KEY is",
-        )),
+        (Some(_), None) => Err(invalid("AWS_SECRET_ACCESS_KEY", "must be set when AWS_ACCESS_KEY_ID is")),
+        (None, Some(_)) => Err(invalid("AWS_ACCESS_KEY_ID", "must be set when AWS_SECRET_ACCESS_KEY is")),
         (None, None) => Err(Error::CredentialsMissing(
-            "tried the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set)"
-                .into(),
+            "tried the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set)".into(),
         )),
     }
 }
@@ -64,26 +52,14 @@ mod tests {
         ]);
         let creds = from_env(&env).unwrap();
         assert_eq!(creds.access_key_id, "AKIDEXAMPLE");
-        assert_eq!(
-            creds
-                .secrets()
-                .iter()
-                .map(|s| s.expose())
-                .collect::<Vec<_>>(),
-            ["s3cr3t", "tok"]
-        );
+        assert_eq!(creds.secrets().iter().map(|s| s.expose()).collect::<Vec<_>>(), ["s3cr3t", "tok"]);
         assert!(!format!("{creds:?}").contains("s3cr3t"));
     }
 
     #[test]
     fn says_what_is_missing() {
-        assert!(matches!(
-            from_env(&Env::default()),
-            Err(Error::CredentialsMissing(_))
-        ));
+        assert!(matches!(from_env(&Env::default()), Err(Error::CredentialsMissing(_))));
         let half = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKID")]);
-        assert!(
-            matches!(from_env(&half), Err(Error::InvalidInput(e)) if e.field == "AWS_SECRET_ACCESS_KEY")
-        );
+        assert!(matches!(from_env(&half), Err(Error::InvalidInput(e)) if e.field == "AWS_SECRET_ACCESS_KEY"));
     }
 }

@@ -14,20 +14,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A field (or environment variable) that broke a rule.
 pub fn invalid(field: &str, rule: impl Into<String>) -> Error {
-    Error::InvalidInput(InvalidInput {
-        field: field.to_owned(),
-        rule: rule.into(),
-    })
+    Error::InvalidInput(InvalidInput { field: field.to_owned(), rule: rule.into() })
 }
 
 impl TransportError {
     /// An error about a request to `url`; only its scheme and authority are kept.
     pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
-        Self {
-            service,
-            endpoint: url.endpoint(),
-            message: message.into(),
-        }
+        Self { service, endpoint: url.endpoint(), message: message.into() }
     }
 }
 
@@ -110,9 +103,6 @@ mod tests {
             e.message(),
             "AWS KMS refused to sign: HTTP 400 DisabledException: key is disabled (request id r-1). Enable the key"
         );
-        assert_eq!(
-            invalid("app-id", "must not be empty").message(),
-            "invalid app-id: must not be empty"
-        );
+        assert_eq!(invalid("app-id", "must not be empty").message(), "invalid app-id: must not be empty");
     }
 }

@@ -73,11 +73,7 @@ pub struct MintedToken {
 
 /// `Ok` if `ok`, else `invalid-input` for `field` with `rule`.
 fn check(ok: bool, field: &str, rule: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(field, rule))
-    }
+    if ok { Ok(()) } else { Err(invalid(field, rule)) }
 }
 
 /// A user or organisation login: letters, digits and `-`, not first; at most 39.
@@ -85,11 +81,7 @@ pub fn check_owner(field: &str, name: &str) -> Result<()> {
     let ok = (1..=39).contains(&name.len())
         && !name.starts_with('-')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    check(
-        ok,
-        field,
-        "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'",
-    )
+    check(ok, field, "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'")
 }
 
 /// A repository name: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
@@ -97,11 +89,8 @@ pub fn check_repository(field: &str, name: &str) -> Result<()> {
     let ok = (1..=100).contains(&name.len())
         && name != "."
         && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    let rule =
-        "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)";
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let rule = "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)";
     check(ok, field, rule)
 }
 
@@ -109,14 +98,8 @@ pub fn check_repository(field: &str, name: &str) -> Result<()> {
 pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
     let ok = (1..=100).contains(&slug.len())
         && !slug.starts_with('-')
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    check(
-        ok,
-        field,
-        "must be an enterprise slug: lower-case letters, digits or '-'",
-    )
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    check(ok, field, "must be an enterprise slug: lower-case letters, digits or '-'")
 }
 
 /// A permission name such as `contents` or `pull_requests`.
@@ -124,21 +107,13 @@ pub fn check_permission_name(field: &str, name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    check(
-        ok,
-        field,
-        "must be a GitHub permission name such as contents or pull_requests",
-    )
+    check(ok, field, "must be a GitHub permission name such as contents or pull_requests")
 }
 
 /// An installation token as a header can carry it: 1 to 4096 visible ASCII characters.
 pub fn check_token(field: &str, token: &str) -> Result<()> {
     let ok = (1..=4096).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
-    check(
-        ok,
-        field,
-        "must be an installation token: 1 to 4096 visible ASCII characters",
-    )
+    check(ok, field, "must be an installation token: 1 to 4096 visible ASCII characters")
 }
 
 /// `read`, `write` or `admin`.
@@ -162,27 +137,15 @@ pub fn access_name(access: Access) -> &'static str {
 
 fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request {
     let mut headers = vec![
-        (
-            "accept".to_owned(),
-            "application/vnd.github+json".to_owned(),
-        ),
+        ("accept".to_owned(), "application/vnd.github+json".to_owned()),
         ("x-github-api-version".to_owned(), API_VERSION.to_owned()),
         ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
-        (
-            "authorization".to_owned(),
-            format!("Bearer {}", bearer.expose()),
-        ),
+        ("authorization".to_owned(), format!("Bearer {}", bearer.expose())),
     ];
     if !body.is_empty() {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
-    Request {
-        service: Service::Github,
-        method,
-        url,
-        headers,
-        body,
-    }
+    Request { service: Service::Github, method, url, headers, body }
 }
 
 /// The lookup of the installation for `target`. (For an id, the flow skips
@@ -207,10 +170,7 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
         return Err(service_error(
             response,
             &[jwt],
-            &[(
-                404,
-                "the App is not installed on this account or repository, or it does not exist",
-            )],
+            &[(404, "the App is not installed on this account or repository, or it does not exist")],
         ));
     }
     let installation: Installation = parse(api, response, "installation")?;
@@ -218,33 +178,17 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
 }
 
 /// `POST /app/installations/{id}/access_tokens`, narrowed to `scope`.
-pub fn access_token_request(
-    api: &Url,
-    installation_id: u64,
-    scope: &Scope,
-    jwt: &Secret,
-) -> Request {
+pub fn access_token_request(api: &Url, installation_id: u64, scope: &Scope, jwt: &Secret) -> Request {
     let mut body = serde_json::Map::new();
     if !scope.repositories.is_empty() {
         body.insert("repositories".into(), scope.repositories.clone().into());
     }
     if !scope.permissions.is_empty() {
-        let permissions = scope
-            .permissions
-            .iter()
-            .map(|p| (p.name.clone(), access_name(p.access).into()));
-        body.insert(
-            "permissions".into(),
-            serde_json::Map::from_iter(permissions).into(),
-        );
+        let permissions = scope.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into()));
+        body.insert("permissions".into(), serde_json::Map::from_iter(permissions).into());
     }
     let path = format!("/app/installations/{installation_id}/access_tokens");
-    request(
-        Method::Post,
-        api.join(&path),
-        jwt,
-        serde_json::Value::Object(body).to_string().into_bytes(),
-    )
+    request(Method::Post, api.join(&path), jwt, serde_json::Value::Object(body).to_string().into_bytes())
 }
 
 /// The token from an `access_tokens` answer.
@@ -282,10 +226,7 @@ pub fn read_access_token(
         .iter()
         .filter_map(|(name, level)| {
             let access = parse_access(level.as_str()?)?;
-            Some(Permission {
-                name: name.clone(),
-                access,
-            })
+            Some(Permission { name: name.clone(), access })
         })
         .collect();
     Ok(MintedToken {
@@ -300,12 +241,7 @@ pub fn read_access_token(
 
 /// `DELETE /installation/token`, authenticated by the token itself.
 pub fn revoke_request(api: &Url, token: &Secret) -> Request {
-    request(
-        Method::Delete,
-        api.join("/installation/token"),
-        token,
-        Vec::new(),
-    )
+    request(Method::Delete, api.join("/installation/token"), token, Vec::new())
 }
 
 /// Success (204) or the reason GitHub gives.
@@ -316,21 +252,14 @@ pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
         Err(service_error(
             response,
             &[token],
-            &[(
-                401,
-                "the token is already revoked or expired, or is not an installation token",
-            )],
+            &[(401, "the token is already revoked or expired, or is not an installation token")],
         ))
     }
 }
 
 fn parse<'a, T: Deserialize<'a>>(api: &Url, response: &'a Response, what: &str) -> Result<T> {
     serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(
-            Service::Github,
-            api,
-            format!("the {what} answer is not the expected JSON: {e}"),
-        )
+        malformed(Service::Github, api, format!("the {what} answer is not the expected JSON: {e}"))
     })
 }
 
@@ -374,9 +303,7 @@ fn hint(status: u16, message: &str) -> Option<&'static str> {
         401 if message.contains("'Issued at'") || message.contains("'Expiration time'") => {
             "GitHub refused the JWT's times: check this machine's clock"
         }
-        401 => {
-            "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App"
-        }
+        401 => "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App",
         403 => "the App or its installation may be suspended, or a rate limit was hit",
         422 if message.contains("permissions") => {
             "request only permissions the App has been granted (and the installation has accepted)"
@@ -398,18 +325,11 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-github-request-id".into(), "GH:1".into())],
-            body: body.into(),
-        }
+        Response { status, headers: vec![("x-github-request-id".into(), "GH:1".into())], body: body.into() }
     }
 
     fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-        req.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        req.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -417,10 +337,7 @@ mod tests {
         let jwt = Secret::new("j.w.t");
         let paths: Vec<String> = [
             Target::Owner("octo-org".into()),
-            Target::Repository {
-                owner: "octo".into(),
-                name: "hello.rs".into(),
-            },
+            Target::Repository { owner: "octo".into(), name: "hello.rs".into() },
             Target::Enterprise("acme".into()),
             Target::Id(7),
         ]
@@ -440,11 +357,7 @@ mod tests {
         assert_eq!(header(&req, "authorization"), Some("Bearer j.w.t"));
         assert_eq!(header(&req, "accept"), Some("application/vnd.github+json"));
         assert_eq!(header(&req, "x-github-api-version"), Some(API_VERSION));
-        assert!(
-            header(&req, "user-agent")
-                .unwrap()
-                .starts_with("github-app-kms-token/")
-        );
+        assert!(header(&req, "user-agent").unwrap().starts_with("github-app-kms-token/"));
     }
 
     #[test]
@@ -458,10 +371,7 @@ mod tests {
         assert_eq!(req.body, b"{}");
         let scope = Scope {
             repositories: vec!["a".into(), "b".into()],
-            permissions: vec![Permission {
-                name: "contents".into(),
-                access: Access::Read,
-            }],
+            permissions: vec![Permission { name: "contents".into(), access: Access::Read }],
         };
         let body: serde_json::Value =
             serde_json::from_slice(&access_token_request(&api(), 42, &scope, &jwt).body).unwrap();
@@ -478,25 +388,15 @@ mod tests {
         let t = read_access_token(&api(), &response(201, body), 42, &Secret::new("jwt")).unwrap();
         assert_eq!(t.token.expose(), "ghs_x.y.z");
         assert_eq!(
-            (
-                t.installation_id,
-                t.expires_at.as_str(),
-                t.repository_selection.as_str()
-            ),
+            (t.installation_id, t.expires_at.as_str(), t.repository_selection.as_str()),
             (42, "2026-11-25T21:00:00Z", "selected")
         );
         assert_eq!(t.repositories, ["widgets"]);
         assert_eq!(
             t.permissions,
             [
-                Permission {
-                    name: "contents".into(),
-                    access: Access::Read
-                },
-                Permission {
-                    name: "issues".into(),
-                    access: Access::Write
-                }
+                Permission { name: "contents".into(), access: Access::Read },
+                Permission { name: "issues".into(), access: Access::Write }
             ]
         );
         assert!(!format!("{t:?}").contains("ghs_"));
@@ -506,31 +406,23 @@ mod tests {
     fn errors_carry_message_request_id_and_hint() {
         let jwt = Secret::new("eyJ.secret.jwt");
         let body = r#"{"message":"Integration not found for eyJ.secret.jwt","documentation_url":"https://docs.github.com/rest"}"#;
-        let Error::Github(e) = read_installation(&api(), &response(401, body), &jwt).unwrap_err()
-        else {
+        let Error::Github(e) = read_installation(&api(), &response(401, body), &jwt).unwrap_err() else {
             panic!()
         };
         assert_eq!((e.status, e.request_id.as_deref()), (401, Some("GH:1")));
         assert_eq!(e.message, "Integration not found for [redacted]");
         assert!(e.hint.unwrap().contains("app-id"));
-        assert_eq!(
-            e.documentation_url.as_deref(),
-            Some("https://docs.github.com/rest")
-        );
+        assert_eq!(e.documentation_url.as_deref(), Some("https://docs.github.com/rest"));
 
         let Error::Github(e) =
-            read_installation(&api(), &response(404, r#"{"message":"Not Found"}"#), &jwt)
-                .unwrap_err()
+            read_installation(&api(), &response(404, r#"{"message":"Not Found"}"#), &jwt).unwrap_err()
         else {
             panic!()
         };
         assert!(e.hint.unwrap().contains("not installed"));
 
-        let body =
-            r#"{"message":"The permissions requested are not granted to this installation."}"#;
-        let Error::Github(e) =
-            read_access_token(&api(), &response(422, body), 1, &jwt).unwrap_err()
-        else {
+        let body = r#"{"message":"The permissions requested are not granted to this installation."}"#;
+        let Error::Github(e) = read_access_token(&api(), &response(422, body), 1, &jwt).unwrap_err() else {
             panic!()
         };
         assert!(e.hint.unwrap().contains("granted"));
@@ -551,9 +443,7 @@ mod tests {
         for bad in ["", ".", "..", "o/r", "a b", &"x".repeat(101)] {
             assert!(check_repository("r", bad).is_err(), "{bad}");
         }
-        assert!(
-            check_enterprise("e", "acme-corp").is_ok() && check_enterprise("e", "Acme").is_err()
-        );
+        assert!(check_enterprise("e", "acme-corp").is_ok() && check_enterprise("e", "Acme").is_err());
         assert!(
             check_permission_name("p", "pull_requests").is_ok()
                 && check_permission_name("p", "Contents").is_err()

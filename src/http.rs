@@ -44,26 +44,17 @@ impl Url {
             return Err("must name a host");
         }
         if !valid_authority(authority) {
-            return Err(
-                "must have a host name or IP address and an optional numeric :port (no user info)",
-            );
+            return Err("must have a host name or IP address and an optional numeric :port (no user info)");
         }
         if path.contains(['?', '#']) || path.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err("must not have a query, a fragment or spaces");
         }
-        Ok(Url {
-            scheme,
-            authority: authority.to_owned(),
-            path: path.trim_end_matches('/').to_owned(),
-        })
+        Ok(Url { scheme, authority: authority.to_owned(), path: path.trim_end_matches('/').to_owned() })
     }
 
     /// This base URL with `path` (starting with `/`) appended.
     pub fn join(&self, path: &str) -> Url {
-        Url {
-            path: format!("{}{path}", self.path),
-            ..self.clone()
-        }
+        Url { path: format!("{}{path}", self.path), ..self.clone() }
     }
 
     /// `scheme://authority`: what errors name (a path could carry names).
@@ -77,11 +68,7 @@ impl Url {
 
     /// The path, `/` when empty (as a request line needs).
     pub fn path_or_root(&self) -> &str {
-        if self.path.is_empty() {
-            "/"
-        } else {
-            &self.path
-        }
+        if self.path.is_empty() { "/" } else { &self.path }
     }
 }
 
@@ -93,21 +80,12 @@ fn valid_authority(authority: &str) -> bool {
     };
     let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(ipv6) => {
-            !ipv6.is_empty()
-                && ipv6
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            !ipv6.is_empty() && ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         }
-        None => {
-            !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-        }
+        None => !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)),
     };
-    let port_ok = |p: &str| {
-        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
-    };
+    let port_ok =
+        |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok();
     host_ok && port.is_none_or(port_ok)
 }
 
@@ -167,10 +145,7 @@ pub struct Response {
 impl Response {
     /// The first value of header `name` (lower case), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether the status is 2xx.
@@ -199,10 +174,7 @@ mod tests {
             (u.scheme, u.authority.as_str(), u.path.as_str()),
             (Scheme::Https, "ghe.example.com", "/api/v3")
         );
-        assert_eq!(
-            u.join("/app").to_string(),
-            "https://ghe.example.com/api/v3/app"
-        );
+        assert_eq!(u.join("/app").to_string(), "https://ghe.example.com/api/v3/app");
         assert_eq!(u.endpoint(), "https://ghe.example.com");
         let local = Url::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!(local.to_string(), "http://127.0.0.1:8080/");

@@ -2,9 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::api::{
-    AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest,
-};
+use crate::api::{AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest};
 use crate::config::{self, Env};
 use crate::error::Result;
 use crate::secret::Secret;
@@ -59,7 +57,5 @@ impl Guest for Component {
 }
 
 fn transport(env: &Env) -> Result<WasiHttp> {
-    Ok(WasiHttp {
-        timeout: config::timeout(env)?,
-    })
+    Ok(WasiHttp { timeout: config::timeout(env)? })
 }

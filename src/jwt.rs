@@ -36,11 +36,7 @@ impl AppId {
                 .map(AppId::Number)
                 .map_err(|_| invalid(field, "a numeric App ID must fit in 64 bits"));
         }
-        if text.len() > 64
-            || !text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
-        {
+        if text.len() > 64 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') {
             return Err(invalid(
                 field,
                 "must be a numeric App ID or a Client ID (letters, digits, '.', '_'; at most 64)",
@@ -85,16 +81,9 @@ impl UnsignedJwt {
         let expires_at = now + LIFETIME_SECS;
         let header = r#"{"alg":"RS256","typ":"JWT"}"#;
         let claims = serde_json::json!({ "iat": issued_at, "exp": expires_at, "iss": app.claim() });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        UnsignedJwt {
-            signing_input,
-            issued_at,
-            expires_at,
-        }
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        UnsignedJwt { signing_input, issued_at, expires_at }
     }
 
     /// `base64url(header).base64url(claims)`: the bytes to sign.
@@ -104,16 +93,8 @@ impl UnsignedJwt {
 
     /// The compact JWT with `signature` (RSASSA-PKCS1-v1_5 SHA-256) appended.
     pub fn sign(self, signature: &[u8]) -> SignedJwt {
-        let token = format!(
-            "{}.{}",
-            self.signing_input,
-            URL_SAFE_NO_PAD.encode(signature)
-        );
-        SignedJwt {
-            token: Secret::new(token),
-            issued_at: self.issued_at,
-            expires_at: self.expires_at,
-        }
+        let token = format!("{}.{}", self.signing_input, URL_SAFE_NO_PAD.encode(signature));
+        SignedJwt { token: Secret::new(token), issued_at: self.issued_at, expires_at: self.expires_at }
     }
 }
 
@@ -130,10 +111,7 @@ mod tests {
         let jwt = UnsignedJwt::new(&AppId::parse("app-id", "123456").unwrap(), 1_700_000_000);
         let input = std::str::from_utf8(jwt.signing_input()).unwrap();
         let (header, claims) = input.split_once('.').unwrap();
-        assert_eq!(
-            decode(header),
-            serde_json::json!({"alg": "RS256", "typ": "JWT"})
-        );
+        assert_eq!(decode(header), serde_json::json!({"alg": "RS256", "typ": "JWT"}));
         assert_eq!(
             decode(claims),
             serde_json::json!({"iat": 1_699_999_940u64, "exp": 1_700_000_540u64, "iss": 123456})
@@ -144,12 +122,7 @@ mod tests {
     #[test]
     fn client_id_is_a_string_claim() {
         let jwt = UnsignedJwt::new(&AppId::parse("app-id", "Iv23liABCdef").unwrap(), 1000);
-        let claims = std::str::from_utf8(jwt.signing_input())
-            .unwrap()
-            .split('.')
-            .nth(1)
-            .unwrap()
-            .to_owned();
+        let claims = std::str::from_utf8(jwt.signing_input()).unwrap().split('.').nth(1).unwrap().to_owned();
         assert_eq!(decode(&claims)["iss"], "Iv23liABCdef");
     }
 
@@ -164,23 +137,10 @@ mod tests {
 
     #[test]
     fn app_id_rules() {
-        assert!(matches!(
-            AppId::parse("app-id", " 42 "),
-            Ok(AppId::Number(42))
-        ));
-        for bad in [
-            "",
-            "  ",
-            "12 34",
-            "Iv1.ab/c",
-            "99999999999999999999999",
-            &"x".repeat(65),
-        ] {
+        assert!(matches!(AppId::parse("app-id", " 42 "), Ok(AppId::Number(42))));
+        for bad in ["", "  ", "12 34", "Iv1.ab/c", "99999999999999999999999", &"x".repeat(65)] {
             let err = AppId::parse("app-id", bad).unwrap_err();
-            assert!(
-                matches!(err, crate::error::Error::InvalidInput(ref e) if e.field == "app-id"),
-                "{bad}"
-            );
+            assert!(matches!(err, crate::error::Error::InvalidInput(ref e) if e.field == "app-id"), "{bad}");
         }
     }
 }

@@ -43,10 +43,7 @@ impl Region {
         if valid {
             Ok(Region(text.to_owned()))
         } else {
-            Err(invalid(
-                field,
-                "must be an AWS region name such as us-east-1",
-            ))
+            Err(invalid(field, "must be an AWS region name such as us-east-1"))
         }
     }
 
@@ -74,12 +71,8 @@ impl KeyId {
                 let [partition, "kms", region, account, resource] = parts[..] else {
                     return Err(invalid(field, rule));
                 };
-                let partition_ok =
-                    partition == "aws" || partition.strip_prefix("aws-").is_some_and(is_name);
-                if !partition_ok
-                    || account.len() != 12
-                    || !account.bytes().all(|b| b.is_ascii_digit())
-                {
+                let partition_ok = partition == "aws" || partition.strip_prefix("aws-").is_some_and(is_name);
+                if !partition_ok || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(invalid(field, rule));
                 }
                 (Some(Region::parse(field, region)?), resource)
@@ -94,10 +87,7 @@ impl KeyId {
         if !valid {
             return Err(invalid(field, rule));
         }
-        Ok(KeyId {
-            text: text.to_owned(),
-            arn_region,
-        })
+        Ok(KeyId { text: text.to_owned(), arn_region })
     }
 
     /// The region of a key or alias ARN.
@@ -126,10 +116,7 @@ fn is_key_id(id: &str) -> bool {
 }
 
 fn is_alias_name(name: &str) -> bool {
-    (1..=250).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+    (1..=250).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
 }
 
 /// Which key to sign with, where.
@@ -145,11 +132,7 @@ pub struct KmsKey {
 
 /// KMS's public endpoint for `region`.
 pub fn default_endpoint(region: &Region) -> Url {
-    let domain = if region.as_str().starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
+    let domain = if region.as_str().starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
     Url {
         scheme: crate::http::Scheme::Https,
         authority: format!("kms.{}.{domain}", region.as_str()),
@@ -173,19 +156,13 @@ pub fn sign_request(
     .to_string()
     .into_bytes();
     let mut headers = vec![
-        (
-            "content-type".to_owned(),
-            "application/x-amz-json-1.1".to_owned(),
-        ),
+        ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
         ("x-amz-target".to_owned(), "TrentService.Sign".to_owned()),
     ];
     let identity = aws_credential_types::Credentials::new(
         &credentials.access_key_id,
         credentials.secret_access_key.expose(),
-        credentials
-            .session_token
-            .as_ref()
-            .map(|t| t.expose().to_owned()),
+        credentials.session_token.as_ref().map(|t| t.expose().to_owned()),
         None,
         "github-app-kms-token",
     )
@@ -211,21 +188,9 @@ pub fn sign_request(
         SignableBody::Bytes(&body),
     )
     .map_err(|e| cannot_sign(&e))?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| cannot_sign(&e))?
-        .into_parts();
-    headers.extend(
-        instructions
-            .headers()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())),
-    );
-    Ok(Request {
-        service: Service::Kms,
-        method: Method::Post,
-        url: key.endpoint.clone(),
-        headers,
-        body,
-    })
+    let (instructions, _signature) = sign(signable, &params).map_err(|e| cannot_sign(&e))?.into_parts();
+    headers.extend(instructions.headers().map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())));
+    Ok(Request { service: Service::Kms, method: Method::Post, url: key.endpoint.clone(), headers, body })
 }
 
 #[derive(Deserialize)]
@@ -242,19 +207,10 @@ pub fn read_sign_response(
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
     if !response.is_success() {
-        return Err(aws::error(
-            response,
-            &credentials.secrets(),
-            hint,
-            Error::Kms,
-        ));
+        return Err(aws::error(response, &credentials.secrets(), hint, Error::Kms));
     }
     let output: SignOutput = serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(
-            Service::Kms,
-            endpoint,
-            format!("Sign answer is not the expected JSON: {e}"),
-        )
+        malformed(Service::Kms, endpoint, format!("Sign answer is not the expected JSON: {e}"))
     })?;
     let signature = STANDARD
         .decode(&output.signature)
@@ -263,10 +219,7 @@ pub fn read_sign_response(
         return Err(malformed(
             Service::Kms,
             endpoint,
-            format!(
-                "Signature is {} bytes, not the {SIGNATURE_LEN} of an RSA-2048 key",
-                signature.len()
-            ),
+            format!("Signature is {} bytes, not the {SIGNATURE_LEN} of an RSA-2048 key", signature.len()),
         ));
     }
     Ok(signature)
@@ -295,9 +248,7 @@ fn hint(code: &str) -> Option<&'static str> {
             "the key must be an asymmetric RSA_2048 key with key usage SIGN_VERIFY holding the App's private key"
         }
         "ThrottlingException" => "KMS is throttling requests: retry later",
-        "KMSInternalException" | "DependencyTimeoutException" => {
-            "KMS had a transient failure: retry later"
-        }
+        "KMSInternalException" | "DependencyTimeoutException" => "KMS had a transient failure: retry later",
         _ => return None,
     })
 }
@@ -325,11 +276,7 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-amzn-requestid".into(), "req-1".into())],
-            body: body.into(),
-        }
+        Response { status, headers: vec![("x-amzn-requestid".into(), "req-1".into())], body: body.into() }
     }
 
     #[test]
@@ -344,11 +291,7 @@ mod tests {
         ] {
             KeyId::parse("kms-key-id", &ok).unwrap_or_else(|e| panic!("{ok}: {}", e.message()));
         }
-        let arn = KeyId::parse(
-            "k",
-            &format!("arn:aws:kms:us-east-2:111122223333:key/{uuid}"),
-        )
-        .unwrap();
+        let arn = KeyId::parse("k", &format!("arn:aws:kms:us-east-2:111122223333:key/{uuid}")).unwrap();
         assert_eq!(arn.arn_region().unwrap().as_str(), "us-east-2");
         for bad in [
             "",
@@ -370,66 +313,36 @@ mod tests {
         for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-5", "cn-north-1"] {
             assert!(Region::parse("r", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "us",
-            "us-east",
-            "US-EAST-1",
-            "us-east-1a",
-            "us--1",
-            "-us-east-1",
-            "us-east-1/x",
-        ] {
+        for bad in ["", "us", "us-east", "US-EAST-1", "us-east-1a", "us--1", "-us-east-1", "us-east-1/x"] {
             assert!(Region::parse("r", bad).is_err(), "{bad}");
         }
         let cn = Region::parse("r", "cn-north-1").unwrap();
-        assert_eq!(
-            default_endpoint(&cn).to_string(),
-            "https://kms.cn-north-1.amazonaws.com.cn/"
-        );
+        assert_eq!(default_endpoint(&cn).to_string(), "https://kms.cn-north-1.amazonaws.com.cn/");
     }
 
     #[test]
     fn sign_request_is_json_1_1_and_signed() {
-        let req = sign_request(
-            &key(),
-            &creds(Some("session")),
-            b"a.b",
-            SystemTime::UNIX_EPOCH,
-        )
-        .unwrap();
+        let req = sign_request(&key(), &creds(Some("session")), b"a.b", SystemTime::UNIX_EPOCH).unwrap();
         assert_eq!(req.url.to_string(), "https://kms.eu-west-1.amazonaws.com/");
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(
             body,
             serde_json::json!({"KeyId": "alias/github-app", "Message": "YS5i", "MessageType": "RAW", "SigningAlgorithm": SIGNING_ALGORITHM})
         );
-        let header = |n: &str| {
-            req.headers
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(header("x-amz-target"), Some("TrentService.Sign"));
         assert_eq!(header("x-amz-date"), Some("19700101T000000Z"));
         assert_eq!(header("x-amz-security-token"), Some("session"));
         let auth = header("authorization").unwrap();
         assert!(
-            auth.starts_with(
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/19700101/eu-west-1/kms/aws4_request"
-            ),
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/19700101/eu-west-1/kms/aws4_request"),
             "{auth}"
         );
         assert!(
-            auth.contains(
-                "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
-            ),
+            auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"),
             "{auth}"
         );
-        assert!(
-            header("host").is_none(),
-            "wasi-http forbids a guest-set host header"
-        );
+        assert!(header("host").is_none(), "wasi-http forbids a guest-set host header");
     }
 
     #[test]
@@ -441,24 +354,14 @@ mod tests {
                 r#"{{"KeyId":"arn:x","Signature":"{sig}","SigningAlgorithm":"RSASSA_PKCS1_V1_5_SHA_256"}}"#
             ),
         );
-        assert_eq!(
-            read_sign_response(&key().endpoint, &ok, &creds(None)).unwrap(),
-            vec![7u8; 256]
-        );
+        assert_eq!(read_sign_response(&key().endpoint, &ok, &creds(None)).unwrap(), vec![7u8; 256]);
     }
 
     #[test]
     fn refuses_malformed_signatures() {
         let short = format!(r#"{{"Signature":"{}"}}"#, STANDARD.encode([1u8; 255]));
-        for body in [
-            "",
-            "<html>",
-            r#"{"Signature": 5}"#,
-            r#"{"Signature":"***"}"#,
-            &short,
-        ] {
-            let err = read_sign_response(&key().endpoint, &response(200, body), &creds(None))
-                .unwrap_err();
+        for body in ["", "<html>", r#"{"Signature": 5}"#, r#"{"Signature":"***"}"#, &short] {
+            let err = read_sign_response(&key().endpoint, &response(200, body), &creds(None)).unwrap_err();
             assert!(
                 matches!(err, Error::MalformedResponse(ref e) if e.service == Service::Kms),
                 "{body}: {}",
@@ -480,10 +383,8 @@ mod tests {
         assert_eq!(e.request_id.as_deref(), Some("req-1"));
         assert!(!e.message.contains("SESSIONTOKEN") && e.message.contains("[redacted]"));
 
-        let denied =
-            r#"{"__type":"com.amazonaws.kms#AccessDeniedException","Message":"not allowed"}"#;
-        let Error::Kms(e) =
-            read_sign_response(&key().endpoint, &response(400, denied), &c).unwrap_err()
+        let denied = r#"{"__type":"com.amazonaws.kms#AccessDeniedException","Message":"not allowed"}"#;
+        let Error::Kms(e) = read_sign_response(&key().endpoint, &response(400, denied), &c).unwrap_err()
         else {
             panic!("not kms")
         };
@@ -493,8 +394,7 @@ mod tests {
         );
         assert!(e.hint.unwrap().contains("kms:Sign"));
 
-        let Error::Kms(e) =
-            read_sign_response(&key().endpoint, &response(503, "<html>"), &c).unwrap_err()
+        let Error::Kms(e) = read_sign_response(&key().endpoint, &response(503, "<html>"), &c).unwrap_err()
         else {
             panic!("not kms")
         };

@@ -37,13 +37,7 @@ pub fn installation_token(
     now: SystemTime,
 ) -> Result<MintedToken> {
     let jwt = app_jwt(&settings.jwt, credentials, http, now)?;
-    token_with_jwt(
-        &settings.api,
-        &settings.target,
-        &settings.scope,
-        &jwt.token,
-        http,
-    )
+    token_with_jwt(&settings.api, &settings.target, &settings.scope, &jwt.token, http)
 }
 
 /// Mints an installation token with an App JWT already signed, so one JWT
@@ -57,18 +51,11 @@ pub fn token_with_jwt(
 ) -> Result<MintedToken> {
     let installation_id = match target {
         Target::Id(id) => *id,
-        _ => github::read_installation(
-            api,
-            &http.send(github::installation_request(api, target, jwt))?,
-            jwt,
-        )?,
+        _ => {
+            github::read_installation(api, &http.send(github::installation_request(api, target, jwt))?, jwt)?
+        }
     };
-    let response = http.send(github::access_token_request(
-        api,
-        installation_id,
-        scope,
-        jwt,
-    ))?;
+    let response = http.send(github::access_token_request(api, installation_id, scope, jwt))?;
     github::read_access_token(api, &response, installation_id, jwt)
 }
 

@@ -50,9 +50,7 @@ pub fn scrub(text: &str, secrets: &[&Secret]) -> String {
         .iter()
         .map(|s| s.expose())
         .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |text, secret| {
-            text.replace(secret, "[redacted]")
-        })
+        .fold(text.to_owned(), |text, secret| text.replace(secret, "[redacted]"))
 }
 
 #[cfg(test)]
@@ -70,10 +68,7 @@ mod tests {
     fn scrub_removes_every_occurrence() {
         let a = Secret::new("AAA");
         let b = Secret::new("BB");
-        assert_eq!(
-            scrub("xAAAyBBzAAA", &[&a, &b]),
-            "x[redacted]y[redacted]z[redacted]"
-        );
+        assert_eq!(scrub("xAAAyBBzAAA", &[&a, &b]), "x[redacted]y[redacted]z[redacted]");
         assert_eq!(scrub("plain", &[&Secret::new("")]), "plain");
     }
 }

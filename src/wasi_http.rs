@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use wasi::http::outgoing_handler;
-use wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions,
-};
+use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions};
 use wasi::io::streams::StreamError;
 
 use crate::error::{Error, Result, TransportError, malformed};
@@ -24,9 +22,8 @@ pub struct WasiHttp {
 
 impl Transport for WasiHttp {
     fn send(&self, request: Request) -> Result<Response> {
-        let transport_error = |message: &str| {
-            Error::Transport(TransportError::new(request.service, &request.url, message))
-        };
+        let transport_error =
+            |message: &str| Error::Transport(TransportError::new(request.service, &request.url, message));
 
         // A known length, so that no body goes out chunked.
         let length = (request.method != http::Method::Get).then_some(request.body.len());
@@ -51,16 +48,10 @@ impl Transport for WasiHttp {
         let invalid_url = |_| transport_error("the host refused the URL");
         outgoing.set_method(&method).map_err(invalid_url)?;
         outgoing.set_scheme(Some(&scheme)).map_err(invalid_url)?;
-        outgoing
-            .set_authority(Some(&request.url.authority))
-            .map_err(invalid_url)?;
-        outgoing
-            .set_path_with_query(Some(request.url.path_or_root()))
-            .map_err(invalid_url)?;
+        outgoing.set_authority(Some(&request.url.authority)).map_err(invalid_url)?;
+        outgoing.set_path_with_query(Some(request.url.path_or_root())).map_err(invalid_url)?;
 
-        let body = outgoing
-            .body()
-            .map_err(|_| transport_error("no request body"))?;
+        let body = outgoing.body().map_err(|_| transport_error("no request body"))?;
         let future = outgoing_handler::handle(outgoing, Some(options(self.timeout)))
             .map_err(|code| from_error_code(&request, code))?;
 
@@ -93,9 +84,7 @@ fn options(timeout: Duration) -> RequestOptions {
 fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), String> {
     let stream = body.write().map_err(|_| "no body stream".to_owned())?;
     for chunk in bytes.chunks(WRITE_CHUNK) {
-        stream
-            .blocking_write_and_flush(chunk)
-            .map_err(|e| stream_error(&e))?;
+        stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(&e))?;
     }
     drop(stream);
     OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))
@@ -107,23 +96,14 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
         .headers()
         .entries()
         .into_iter()
-        .map(|(name, value)| {
-            (
-                name.to_ascii_lowercase(),
-                String::from_utf8_lossy(&value).into_owned(),
-            )
-        })
+        .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
     let reading_failed = |message: &str| {
         let message = format!("could not read the answer: {message}");
         Error::Transport(TransportError::new(request.service, &request.url, message))
     };
-    let incoming = response
-        .consume()
-        .map_err(|_| reading_failed("no response body"))?;
-    let stream = incoming
-        .stream()
-        .map_err(|_| reading_failed("no response body stream"))?;
+    let incoming = response.consume().map_err(|_| reading_failed("no response body"))?;
+    let stream = incoming.stream().map_err(|_| reading_failed("no response body stream"))?;
     let mut body = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
@@ -144,11 +124,7 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
             ));
         }
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(Response { status, headers, body })
 }
 
 fn stream_error(e: &StreamError) -> String {
@@ -169,18 +145,12 @@ fn from_error_code(request: &Request, code: ErrorCode) -> Error {
         }
         ErrorCode::ConnectionWriteTimeout => Error::Timeout(error("sending timed out")),
         ErrorCode::ConnectionRefused => Error::Transport(error("connection refused")),
-        ErrorCode::ConnectionTerminated => {
-            Error::Transport(error("connection closed by the server"))
-        }
-        ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => {
-            Error::Transport(error("host not found"))
-        }
+        ErrorCode::ConnectionTerminated => Error::Transport(error("connection closed by the server")),
+        ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => Error::Transport(error("host not found")),
         ErrorCode::HttpRequestDenied => Error::Transport(error(
             "the host denied this request (is the endpoint on its allow-list of outbound hosts?)",
         )),
-        ErrorCode::TlsCertificateError => {
-            Error::Transport(error("the server's TLS certificate was refused"))
-        }
+        ErrorCode::TlsCertificateError => Error::Transport(error("the server's TLS certificate was refused")),
         ErrorCode::HttpResponseIncomplete => Error::Transport(error("the answer ended early")),
         other => Error::Transport(error(&format!("{other:?}"))),
     }

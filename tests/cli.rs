@@ -20,17 +20,11 @@ fn invoke(env: &[(String, String)], call: &str) -> Output {
         command.arg("--env").arg(format!("{name}={value}"));
     }
     command.arg("--invoke").arg(call).arg(wasm_path());
-    command
-        .output()
-        .expect("wasmtime runs (run `make tools` to install it)")
+    command.output().expect("wasmtime runs (run `make tools` to install it)")
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "wasmtime failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "wasmtime failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
@@ -44,10 +38,7 @@ fn readme_invocation_mints_a_token() {
     assert!(out.starts_with("ok({token: "), "{out}");
     assert!(out.contains(&format!("token: \"{}\"", issued[0].token)));
     assert!(out.contains("installation-id: 1001"), "{out}");
-    assert!(
-        out.contains(r#"permissions: [{name: "contents", access: read}]"#),
-        "{out}"
-    );
+    assert!(out.contains(r#"permissions: [{name: "contents", access: read}]"#), "{out}");
     assert_eq!(world.kms.signatures(), 1);
 }
 
@@ -56,10 +47,7 @@ fn create_app_jwt_and_revoke_from_the_command_line() {
     let world = World::start("");
     let out = stdout(&invoke(&world.env(), "create-app-jwt({:})"));
     let jwt = out.split('"').nth(1).unwrap();
-    assert!(
-        standins::github::verify_rs256(&world.kms.public_key(), jwt).is_some(),
-        "{out}"
-    );
+    assert!(standins::github::verify_rs256(&world.kms.public_key(), jwt).is_some(), "{out}");
 
     let out = stdout(&invoke(
         &world.env(),
@@ -76,21 +64,17 @@ fn create_app_jwt_and_revoke_from_the_command_line() {
 #[test]
 fn errors_are_printed_as_typed_values() {
     let world = World::start("");
-    let call = r#"get-installation-token({installation: some(owner("-octo")), repositories: [], permissions: []})"#;
+    let call =
+        r#"get-installation-token({installation: some(owner("-octo")), repositories: [], permissions: []})"#;
     let out = stdout(&invoke(&world.env(), call));
-    assert!(
-        out.starts_with(r#"err(invalid-input({field: "installation.owner", rule: "#),
-        "{out}"
-    );
+    assert!(out.starts_with(r#"err(invalid-input({field: "installation.owner", rule: "#), "{out}");
 
     // An access level outside the WIT enum never reaches the component.
-    let call = r#"get-installation-token({repositories: [], permissions: [{name: "contents", access: owner}]})"#;
+    let call =
+        r#"get-installation-token({repositories: [], permissions: [{name: "contents", access: owner}]})"#;
     let output = invoke(&world.env(), call);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("expected a enum { read, write, admin }; got owner"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("expected a enum { read, write, admin }; got owner"), "{stderr}");
     assert!(world.github.seen().is_empty() && world.kms.signatures() == 0);
 }

@@ -8,10 +8,7 @@ use standins::kms::Fault as KmsFault;
 use standins::world::{self, World};
 
 fn by_name(permissions: &[Permission]) -> Vec<(String, Access)> {
-    permissions
-        .iter()
-        .map(|p| (p.name.clone(), p.access))
-        .collect()
+    permissions.iter().map(|p| (p.name.clone(), p.access)).collect()
 }
 
 #[test]
@@ -19,10 +16,7 @@ fn mints_for_an_owner_with_one_kms_call() {
     let world = World::start("");
     let mut req = request(owner("octo-org"));
     req.repositories = vec!["widgets".into(), "docs".into()];
-    req.permissions = vec![
-        permission("contents", Access::Read),
-        permission("issues", Access::Write),
-    ];
+    req.permissions = vec![permission("contents", Access::Read), permission("issues", Access::Write)];
     let (result, output) = mint(&world.env(), &req);
     let token = result.expect("a token");
     assert!(output.is_empty(), "the component printed: {output}");
@@ -30,83 +24,43 @@ fn mints_for_an_owner_with_one_kms_call() {
     let issued = world.github.issued();
     assert_eq!(issued.len(), 1);
     assert_eq!(token.token, issued[0].token);
-    assert!(
-        token.token.len() > 500 && token.token.contains('.'),
-        "opaque long tokens pass through"
-    );
+    assert!(token.token.len() > 500 && token.token.contains('.'), "opaque long tokens pass through");
     assert_eq!(token.installation_id, 1001);
     assert_eq!(issued[0].repositories, ["widgets", "docs"]);
     assert_eq!(
-        issued[0]
-            .permissions
-            .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect::<Vec<_>>(),
+        issued[0].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
         ["contents:read", "issues:write"]
     );
     assert_eq!(
         by_name(&token.permissions),
-        [
-            ("contents".into(), Access::Read),
-            ("issues".into(), Access::Write)
-        ]
+        [("contents".into(), Access::Read), ("issues".into(), Access::Write)]
     );
     assert_eq!(token.repository_selection, "selected");
     assert_eq!(token.repositories, ["widgets", "docs"]);
-    assert!(
-        token.expires_at.ends_with('Z') && token.expires_at.len() == 20,
-        "{}",
-        token.expires_at
-    );
+    assert!(token.expires_at.ends_with('Z') && token.expires_at.len() == 20, "{}", token.expires_at);
 
-    assert_eq!(
-        world.kms.signatures(),
-        1,
-        "one KMS call serves the lookup and the token"
-    );
+    assert_eq!(world.kms.signatures(), 1, "one KMS call serves the lookup and the token");
     let seen = world.github.seen();
-    let calls: Vec<(String, String, u16)> = seen
-        .iter()
-        .map(|s| (s.method.clone(), s.path.clone(), s.status))
-        .collect();
+    let calls: Vec<(String, String, u16)> =
+        seen.iter().map(|s| (s.method.clone(), s.path.clone(), s.status)).collect();
     assert_eq!(
         calls,
         [
             ("GET".into(), "/users/octo-org/installation".into(), 200),
-            (
-                "POST".into(),
-                "/app/installations/1001/access_tokens".into(),
-                201
-            )
+            ("POST".into(), "/app/installations/1001/access_tokens".into(), 201)
         ]
     );
     for s in &seen {
-        let header = |n: &str| {
-            s.headers
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.as_str())
-        };
+        let header = |n: &str| s.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(header("accept"), Some("application/vnd.github+json"));
         assert_eq!(header("x-github-api-version"), Some("2022-11-28"));
-        assert!(
-            header("user-agent")
-                .unwrap()
-                .starts_with("github-app-kms-token/")
-        );
+        assert!(header("user-agent").unwrap().starts_with("github-app-kms-token/"));
     }
 
     let claims = standins::github::verify_rs256(&world.kms.public_key(), &world.github.jwts()[0])
         .expect("JWT verifies");
-    assert_eq!(
-        claims["iss"],
-        serde_json::json!(world::APP_ID),
-        "a numeric App ID is a JSON number"
-    );
-    let (iat, exp) = (
-        claims["iat"].as_i64().unwrap(),
-        claims["exp"].as_i64().unwrap(),
-    );
+    assert_eq!(claims["iss"], serde_json::json!(world::APP_ID), "a numeric App ID is a JSON number");
+    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
     assert_eq!(exp - iat, 600, "iat is now - 60 s, exp now + 9 min");
     assert!((iat + 60 - standins::time::now()).abs() <= 5);
 }
@@ -120,41 +74,23 @@ fn an_installation_id_needs_no_lookup() {
     assert_eq!(token.repository_selection, "all");
     assert_eq!(
         by_name(&token.permissions),
-        [
-            ("contents".into(), Access::Read),
-            ("metadata".into(), Access::Read)
-        ]
+        [("contents".into(), Access::Read), ("metadata".into(), Access::Read)]
     );
     let paths: Vec<String> = world.github.seen().into_iter().map(|s| s.path).collect();
-    assert_eq!(
-        paths,
-        ["/app/installations/1002/access_tokens"],
-        "exactly one GitHub request"
-    );
+    assert_eq!(paths, ["/app/installations/1002/access_tokens"], "exactly one GitHub request");
 }
 
 #[test]
 fn repository_enterprise_and_current_repository_targets() {
     let world = World::start("");
-    let repo = Some(Installation::Repository(RepositoryRef {
-        owner: "octocat".into(),
-        name: "hello-world".into(),
-    }));
+    let repo =
+        Some(Installation::Repository(RepositoryRef { owner: "octocat".into(), name: "hello-world".into() }));
+    assert_eq!(mint(&world.env(), &request(repo)).0.expect("repository").installation_id, 1002);
     assert_eq!(
-        mint(&world.env(), &request(repo))
+        mint(&world.env(), &request(Some(Installation::Enterprise("acme".into()))))
             .0
-            .expect("repository")
+            .expect("enterprise")
             .installation_id,
-        1002
-    );
-    assert_eq!(
-        mint(
-            &world.env(),
-            &request(Some(Installation::Enterprise("acme".into())))
-        )
-        .0
-        .expect("enterprise")
-        .installation_id,
         1003
     );
 
@@ -164,59 +100,28 @@ fn repository_enterprise_and_current_repository_targets() {
         (token.installation_id, token.repositories.as_slice()),
         (1001, ["gadgets".to_owned()].as_slice())
     );
-    assert!(
-        world
-            .github
-            .seen()
-            .iter()
-            .any(|s| s.path == "/repos/octo-org/gadgets/installation")
-    );
+    assert!(world.github.seen().iter().any(|s| s.path == "/repos/octo-org/gadgets/installation"));
 }
 
 #[test]
 fn client_id_key_forms_and_github_enterprise_server() {
     let world = World::start("/api/v3");
-    let alias_arn = format!(
-        "arn:aws:kms:{}:{}:{}",
-        world::REGION,
-        standins::kms::ACCOUNT,
-        standins::kms::ALIAS
-    );
-    let keys = [
-        world.kms.key_id().to_owned(),
-        world.kms.key_arn(),
-        alias_arn,
-    ];
+    let alias_arn =
+        format!("arn:aws:kms:{}:{}:{}", world::REGION, standins::kms::ACCOUNT, standins::kms::ALIAS);
+    let keys = [world.kms.key_id().to_owned(), world.kms.key_arn(), alias_arn];
     let env = env_with(&world, &[("AWS_REGION", None)]);
     for key in keys {
         let req = TokenRequest {
             app_id: Some(world::CLIENT_ID.into()),
             kms_key_id: Some(key.clone()),
-            aws_region: if key.starts_with("arn:") {
-                None
-            } else {
-                Some(world::REGION.into())
-            },
+            aws_region: if key.starts_with("arn:") { None } else { Some(world::REGION.into()) },
             ..request(owner("octocat"))
         };
-        mint(&env, &req)
-            .0
-            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        mint(&env, &req).0.unwrap_or_else(|e| panic!("{key}: {e:?}"));
     }
-    let claims =
-        standins::github::verify_rs256(&world.kms.public_key(), &world.github.jwts()[0]).unwrap();
-    assert_eq!(
-        claims["iss"],
-        world::CLIENT_ID,
-        "a Client ID is a JSON string"
-    );
-    assert!(
-        world
-            .github
-            .seen()
-            .iter()
-            .all(|s| s.path.starts_with("/api/v3/"))
-    );
+    let claims = standins::github::verify_rs256(&world.kms.public_key(), &world.github.jwts()[0]).unwrap();
+    assert_eq!(claims["iss"], world::CLIENT_ID, "a Client ID is a JSON string");
+    assert!(world.github.seen().iter().all(|s| s.path.starts_with("/api/v3/")));
 }
 
 #[test]
@@ -224,48 +129,26 @@ fn create_app_jwt_verifies_with_the_kms_public_key() {
     let world = World::start("");
     let mut instance = host().instance(&world.env()).unwrap();
     let jwt = instance
-        .create_app_jwt(&AppJwtRequest {
-            app_id: None,
-            kms_key_id: None,
-            aws_region: None,
-        })
+        .create_app_jwt(&AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None })
         .unwrap()
         .expect("a JWT");
-    let claims = standins::github::verify_rs256(&world.kms.public_key(), &jwt.jwt)
-        .expect("RS256 signature verifies");
-    assert_eq!(
-        (claims["iat"].as_u64(), claims["exp"].as_u64()),
-        (Some(jwt.issued_at), Some(jwt.expires_at))
-    );
+    let claims =
+        standins::github::verify_rs256(&world.kms.public_key(), &jwt.jwt).expect("RS256 signature verifies");
+    assert_eq!((claims["iat"].as_u64(), claims["exp"].as_u64()), (Some(jwt.issued_at), Some(jwt.expires_at)));
     let header = jwt.jwt.split('.').next().unwrap();
-    assert_eq!(
-        header, "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9",
-        "{{\"alg\":\"RS256\",\"typ\":\"JWT\"}}"
-    );
+    assert_eq!(header, "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "{{\"alg\":\"RS256\",\"typ\":\"JWT\"}}");
     assert!(!jwt.jwt.contains('='), "base64url without padding");
 }
 
 #[test]
 fn revokes_once_then_reports_the_dead_token() {
     let world = World::start("");
-    let token = mint(&world.env(), &request(owner("octocat")))
-        .0
-        .unwrap()
-        .token;
-    let revoke = RevokeRequest {
-        token: token.clone(),
-        github_api_url: None,
-    };
+    let token = mint(&world.env(), &request(owner("octocat"))).0.unwrap().token;
+    let revoke = RevokeRequest { token: token.clone(), github_api_url: None };
     let mut instance = host().instance(&world.env()).unwrap();
-    instance
-        .revoke_installation_token(&revoke)
-        .unwrap()
-        .expect("revoked");
+    instance.revoke_installation_token(&revoke).unwrap().expect("revoked");
     assert!(world.github.issued()[0].revoked);
-    let err = instance
-        .revoke_installation_token(&revoke)
-        .unwrap()
-        .unwrap_err();
+    let err = instance.revoke_installation_token(&revoke).unwrap().unwrap_err();
     let e = service_error(&err);
     assert_eq!((e.status, e.message.as_str()), (401, "Bad credentials"));
     assert!(e.hint.as_deref().unwrap().contains("already revoked"));
@@ -283,42 +166,16 @@ fn bad_input_is_refused_before_any_request() {
         r
     };
     let cases: Vec<(TokenRequest, Env, &str)> = vec![
-        (
-            with(|r| r.app_id = Some(String::new())),
-            env.clone(),
-            "app-id",
-        ),
-        (
-            with(|r| r.app_id = Some("12 34".into())),
-            env.clone(),
-            "app-id",
-        ),
-        (
-            with(|r| r.kms_key_id = Some("my-key".into())),
-            env.clone(),
-            "kms-key-id",
-        ),
-        (
-            with(|r| r.kms_key_id = Some("arn:aws:kms:eu-west-1:1:key/x".into())),
-            env.clone(),
-            "kms-key-id",
-        ),
-        (
-            with(|r| r.aws_region = Some("Europe (Ireland)".into())),
-            env.clone(),
-            "aws-region",
-        ),
-        (
-            with(|r| r.installation = owner("-octo")),
-            env.clone(),
-            "installation.owner",
-        ),
+        (with(|r| r.app_id = Some(String::new())), env.clone(), "app-id"),
+        (with(|r| r.app_id = Some("12 34".into())), env.clone(), "app-id"),
+        (with(|r| r.kms_key_id = Some("my-key".into())), env.clone(), "kms-key-id"),
+        (with(|r| r.kms_key_id = Some("arn:aws:kms:eu-west-1:1:key/x".into())), env.clone(), "kms-key-id"),
+        (with(|r| r.aws_region = Some("Europe (Ireland)".into())), env.clone(), "aws-region"),
+        (with(|r| r.installation = owner("-octo")), env.clone(), "installation.owner"),
         (
             with(|r| {
-                r.installation = Some(Installation::Repository(RepositoryRef {
-                    owner: "o".into(),
-                    name: "a/b".into(),
-                }))
+                r.installation =
+                    Some(Installation::Repository(RepositoryRef { owner: "o".into(), name: "a/b".into() }))
             }),
             env.clone(),
             "installation.repository.name",
@@ -328,11 +185,7 @@ fn bad_input_is_refused_before_any_request() {
             env.clone(),
             "installation.enterprise",
         ),
-        (
-            with(|r| r.repositories = vec!["octo-org/widgets".into()]),
-            env.clone(),
-            "repositories",
-        ),
+        (with(|r| r.repositories = vec!["octo-org/widgets".into()]), env.clone(), "repositories"),
         (
             with(|r| r.repositories = (0..501).map(|i| format!("repo{i}")).collect()),
             env.clone(),
@@ -346,26 +199,14 @@ fn bad_input_is_refused_before_any_request() {
             env.clone(),
             "repositories",
         ),
-        (
-            with(|r| r.permissions = vec![permission("Contents", Access::Read)]),
-            env.clone(),
-            "permissions",
-        ),
-        (
-            with(|r| r.github_api_url = Some("api.github.com".into())),
-            env.clone(),
-            "github-api-url",
-        ),
+        (with(|r| r.permissions = vec![permission("Contents", Access::Read)]), env.clone(), "permissions"),
+        (with(|r| r.github_api_url = Some("api.github.com".into())), env.clone(), "github-api-url"),
         (
             with(|_| ()),
             env_with(&world, &[("AWS_ENDPOINT_URL_KMS", Some("kms.local:99999"))]),
             "AWS_ENDPOINT_URL_KMS",
         ),
-        (
-            with(|_| ()),
-            env_with(&world, &[("APP_ID", None)]),
-            "app-id",
-        ),
+        (with(|_| ()), env_with(&world, &[("APP_ID", None)]), "app-id"),
         (with(|r| r.installation = None), env.clone(), "installation"),
     ];
     for (req, env, field) in cases {
@@ -387,10 +228,7 @@ fn bad_input_is_refused_before_any_request() {
 #[test]
 fn missing_credentials_say_what_was_tried() {
     let world = World::start("");
-    let env = env_with(
-        &world,
-        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
-    );
+    let env = env_with(&world, &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)]);
     match mint(&env, &request(owner("octo-org"))).0 {
         Err(TokenError::CredentialsMissing(why)) => {
             assert!(why.contains("AWS_ACCESS_KEY_ID"), "{why}")
@@ -405,41 +243,23 @@ fn kms_refuses_credentials_it_cannot_verify() {
     let world = World::start("");
     let wrong_secret = standins::random_hex(20);
     let cases = [
+        (env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some(&wrong_secret))]), "InvalidSignatureException"),
         (
-            env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some(&wrong_secret))]),
-            "InvalidSignatureException",
-        ),
-        (
-            env_with(
-                &world,
-                &[("AWS_ACCESS_KEY_ID", Some("AKIAUNKNOWN0000000000"))],
-            ),
+            env_with(&world, &[("AWS_ACCESS_KEY_ID", Some("AKIAUNKNOWN0000000000"))]),
             "UnrecognizedClientException",
         ),
-        (
-            env_with(&world, &[("AWS_SESSION_TOKEN", None)]),
-            "UnrecognizedClientException",
-        ),
-        (
-            env_with(&world, &[("AWS_REGION", Some("us-east-1"))]),
-            "InvalidSignatureException",
-        ),
+        (env_with(&world, &[("AWS_SESSION_TOKEN", None)]), "UnrecognizedClientException"),
+        (env_with(&world, &[("AWS_REGION", Some("us-east-1"))]), "InvalidSignatureException"),
     ];
     for (env, code) in cases {
         let err = mint(&env, &request(owner("octo-org"))).0.unwrap_err();
-        assert!(
-            matches!(err, TokenError::CredentialsRejected(_)),
-            "{code}: {err:?}"
-        );
+        assert!(matches!(err, TokenError::CredentialsRejected(_)), "{code}: {err:?}");
         let e = service_error(&err);
         assert_eq!((e.status, e.code.as_deref()), (400, Some(code)));
         assert!(e.request_id.is_some() && e.hint.is_some());
     }
     assert_eq!(world.kms.signatures(), 0);
-    assert!(
-        world.github.seen().is_empty(),
-        "GitHub is not called without a signature"
-    );
+    assert!(world.github.seen().is_empty(), "GitHub is not called without a signature");
 }
 
 #[test]
@@ -459,38 +279,21 @@ fn kms_errors_keep_code_message_and_request_id() {
             code: code.into(),
             message: format!("{code} from the stand-in"),
         }));
-        let err = mint(&world.env(), &request(owner("octo-org")))
-            .0
-            .unwrap_err();
+        let err = mint(&world.env(), &request(owner("octo-org"))).0.unwrap_err();
         assert!(matches!(err, TokenError::Kms(_)), "{err:?}");
         let e = service_error(&err);
         assert_eq!(
             (e.status, e.code.as_deref(), e.message.as_str()),
-            (
-                status,
-                Some(code),
-                format!("{code} from the stand-in").as_str()
-            )
+            (status, Some(code), format!("{code} from the stand-in").as_str())
         );
         assert!(e.request_id.as_deref().is_some_and(|id| id.len() == 36));
-        assert!(
-            e.hint.as_deref().is_some_and(|h| h.contains(hint)),
-            "{code}: {:?}",
-            e.hint
-        );
+        assert!(e.hint.as_deref().is_some_and(|h| h.contains(hint)), "{code}: {:?}", e.hint);
     }
     world.kms.set_fault(None);
     let unknown = "0000abcd-12ab-34cd-56ef-1234567890ab";
-    let err = mint(
-        &env_with(&world, &[("KMS_KEY_ID", Some(unknown))]),
-        &request(owner("octo-org")),
-    )
-    .0
-    .unwrap_err();
-    assert_eq!(
-        service_error(&err).code.as_deref(),
-        Some("NotFoundException")
-    );
+    let err =
+        mint(&env_with(&world, &[("KMS_KEY_ID", Some(unknown))]), &request(owner("octo-org"))).0.unwrap_err();
+    assert_eq!(service_error(&err).code.as_deref(), Some("NotFoundException"));
 }
 
 /// One GitHub failure: how to cause it, and what the error must say.
@@ -520,20 +323,8 @@ fn github_errors_keep_status_message_request_id_and_hint() {
             env: env_with(&world, &[("APP_ID", Some("999"))]),
             ..case(octo_org(), None, 401, "Integration not found", "app-id")
         },
-        case(
-            request(owner("nobody")),
-            None,
-            404,
-            "Not Found",
-            "not installed",
-        ),
-        case(
-            request(Some(Installation::Id(9999))),
-            None,
-            404,
-            "Not Found",
-            "no installation with this id",
-        ),
+        case(request(owner("nobody")), None, 404, "Not Found", "not installed"),
+        case(request(Some(Installation::Id(9999))), None, 404, "Not Found", "no installation with this id"),
         case(
             TokenRequest {
                 permissions: vec![permission("contents", Access::Admin)],
@@ -545,62 +336,28 @@ fn github_errors_keep_status_message_request_id_and_hint() {
             "granted",
         ),
         case(
-            TokenRequest {
-                repositories: vec!["secret-repo".into()],
-                ..octo_org()
-            },
+            TokenRequest { repositories: vec!["secret-repo".into()], ..octo_org() },
             None,
             422,
             "There is at least one repository that does not exist or is not accessible to the parent installation.",
             "repository",
         ),
-        case(
-            octo_org(),
-            Some(("/installation", 403, "Forbidden")),
-            403,
-            "Forbidden",
-            "suspended",
-        ),
-        case(
-            octo_org(),
-            Some(("/installation", 503, "Unavailable")),
-            503,
-            "Unavailable",
-            "retry",
-        ),
-        case(
-            octo_org(),
-            Some(("/access_tokens", 502, "Server Error")),
-            502,
-            "Server Error",
-            "retry",
-        ),
+        case(octo_org(), Some(("/installation", 403, "Forbidden")), 403, "Forbidden", "suspended"),
+        case(octo_org(), Some(("/installation", 503, "Unavailable")), 503, "Unavailable", "retry"),
+        case(octo_org(), Some(("/access_tokens", 502, "Server Error")), 502, "Server Error", "retry"),
     ];
     for c in cases {
-        world
-            .github
-            .set_fault(c.fault.map(|(path_suffix, status, message)| GithubFault {
-                path_suffix: path_suffix.into(),
-                status,
-                message: message.into(),
-            }));
+        world.github.set_fault(c.fault.map(|(path_suffix, status, message)| GithubFault {
+            path_suffix: path_suffix.into(),
+            status,
+            message: message.into(),
+        }));
         let err = mint(&c.env, &c.request).0.unwrap_err();
         assert!(matches!(err, TokenError::Github(_)), "{err:?}");
         let e = service_error(&err);
-        assert_eq!(
-            (e.status, e.message.as_str(), e.code.as_deref()),
-            (c.status, c.message, None)
-        );
-        assert!(
-            e.request_id.is_some() && e.documentation_url.is_some(),
-            "{e:?}"
-        );
-        assert!(
-            e.hint.as_deref().is_some_and(|h| h.contains(c.hint)),
-            "{}: {:?}",
-            c.status,
-            e.hint
-        );
+        assert_eq!((e.status, e.message.as_str(), e.code.as_deref()), (c.status, c.message, None));
+        assert!(e.request_id.is_some() && e.documentation_url.is_some(), "{e:?}");
+        assert!(e.hint.as_deref().is_some_and(|h| h.contains(c.hint)), "{}: {:?}", c.status, e.hint);
     }
 }
 
@@ -608,23 +365,11 @@ fn github_errors_keep_status_message_request_id_and_hint() {
 fn a_silent_endpoint_times_out() {
     let world = World::start("");
     let silent = standins::server::Silent::start();
-    for (var, service) in [
-        ("AWS_ENDPOINT_URL_KMS", Service::Kms),
-        ("GITHUB_API_URL", Service::Github),
-    ] {
-        let env = env_with(
-            &world,
-            &[
-                (var, Some(&silent.url())),
-                ("TOKEN_TIMEOUT_SECONDS", Some("1")),
-            ],
-        );
+    for (var, service) in [("AWS_ENDPOINT_URL_KMS", Service::Kms), ("GITHUB_API_URL", Service::Github)] {
+        let env = env_with(&world, &[(var, Some(&silent.url())), ("TOKEN_TIMEOUT_SECONDS", Some("1"))]);
         match mint(&env, &request(owner("octo-org"))).0 {
             Err(TokenError::Timeout(e)) => {
-                assert_eq!(
-                    (e.service, e.endpoint.as_str()),
-                    (service, silent.url().as_str())
-                );
+                assert_eq!((e.service, e.endpoint.as_str()), (service, silent.url().as_str()));
             }
             other => panic!("{var}: expected a timeout, got {other:?}"),
         }
@@ -636,10 +381,7 @@ fn revoke_refuses_a_token_no_header_could_carry() {
     let world = World::start("");
     let mut instance = host().instance(&world.env()).unwrap();
     for token in ["", "ghs_abc\r\nx-injected: 1", "ghs_ünïcode"] {
-        let revoke = RevokeRequest {
-            token: token.into(),
-            github_api_url: None,
-        };
+        let revoke = RevokeRequest { token: token.into(), github_api_url: None };
         match instance.revoke_installation_token(&revoke).unwrap() {
             Err(TokenError::InvalidInput(e)) => assert_eq!(e.field, "token"),
             other => panic!("{token:?}: {other:?}"),
@@ -651,33 +393,18 @@ fn revoke_refuses_a_token_no_header_could_carry() {
 #[test]
 fn unreachable_and_denied_endpoints_are_transport_errors() {
     let world = World::start("");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap(); // dropped: nothing listens
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // dropped: nothing listens
     let cases = [
         (
-            env_with(
-                &world,
-                &[("AWS_ENDPOINT_URL_KMS", Some(&format!("http://{closed}")))],
-            ),
+            env_with(&world, &[("AWS_ENDPOINT_URL_KMS", Some(&format!("http://{closed}")))]),
             "connection refused",
         ),
-        (
-            env_with(
-                &world,
-                &[("GITHUB_API_URL", Some(&format!("http://{closed}")))],
-            ),
-            "connection refused",
-        ),
+        (env_with(&world, &[("GITHUB_API_URL", Some(&format!("http://{closed}")))]), "connection refused"),
         // The host's allow-list has 127.0.0.1 only.
         (
             env_with(
                 &world,
-                &[(
-                    "GITHUB_API_URL",
-                    Some(&world.github.url().replace("127.0.0.1", "localhost")),
-                )],
+                &[("GITHUB_API_URL", Some(&world.github.url().replace("127.0.0.1", "localhost")))],
             ),
             "denied",
         ),
@@ -686,10 +413,7 @@ fn unreachable_and_denied_endpoints_are_transport_errors() {
         match mint(&env, &request(owner("octo-org"))).0 {
             Err(TokenError::Transport(e)) => {
                 assert!(e.message.contains(what), "{e:?}");
-                assert!(
-                    e.endpoint.starts_with("http://") && !e.endpoint.contains("/users"),
-                    "{e:?}"
-                );
+                assert!(e.endpoint.starts_with("http://") && !e.endpoint.contains("/users"), "{e:?}");
             }
             other => panic!("{what}: {other:?}"),
         }
@@ -707,18 +431,9 @@ fn no_secret_leaks_into_errors_output_or_logs() {
         texts.push(output);
     };
     let wrong_secret = standins::random_hex(20);
-    run(
-        env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some(&wrong_secret))]),
-        request(owner("octo-org")),
-    );
-    run(
-        env_with(&world, &[("AWS_SESSION_TOKEN", Some("IQoJwrongtoken"))]),
-        request(owner("octo-org")),
-    );
-    run(
-        env_with(&world, &[("APP_ID", Some("999"))]),
-        request(owner("octo-org")),
-    );
+    run(env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some(&wrong_secret))]), request(owner("octo-org")));
+    run(env_with(&world, &[("AWS_SESSION_TOKEN", Some("IQoJwrongtoken"))]), request(owner("octo-org")));
+    run(env_with(&world, &[("APP_ID", Some("999"))]), request(owner("octo-org")));
     run(world.env(), request(owner("nobody")));
     run(
         world.env(),
@@ -736,20 +451,10 @@ fn no_secret_leaks_into_errors_output_or_logs() {
     world.kms.set_fault(None);
 
     let mut instance = host().instance(&world.env()).unwrap();
-    let token = instance
-        .get_installation_token(&request(owner("octocat")))
-        .unwrap()
-        .unwrap()
-        .token;
-    let revoke = RevokeRequest {
-        token: token.clone(),
-        github_api_url: None,
-    };
+    let token = instance.get_installation_token(&request(owner("octocat"))).unwrap().unwrap().token;
+    let revoke = RevokeRequest { token: token.clone(), github_api_url: None };
     for _ in 0..2 {
-        texts.push(format!(
-            "{:?}",
-            instance.revoke_installation_token(&revoke).unwrap()
-        ));
+        texts.push(format!("{:?}", instance.revoke_installation_token(&revoke).unwrap()));
     }
     texts.push(instance.output());
     texts.extend(log_lines().lock().unwrap().iter().cloned());
@@ -762,10 +467,7 @@ fn no_secret_leaks_into_errors_output_or_logs() {
     );
     for secret in &secrets {
         for text in &texts {
-            assert!(
-                !text.contains(secret.as_str()),
-                "a secret leaked into: {text}"
-            );
+            assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");
         }
     }
     assert!(

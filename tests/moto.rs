@@ -33,23 +33,13 @@ impl Drop for Moto {
 fn moto_server() -> PathBuf {
     let path = std::env::var_os("MOTO_SERVER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/moto_server")
-        });
-    assert!(
-        path.exists(),
-        "{} is missing: run `make tools` (or `make test`)",
-        path.display()
-    );
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/moto_server"));
+    assert!(path.exists(), "{} is missing: run `make tools` (or `make test`)", path.display());
     path
 }
 
 fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(moto_server())
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
@@ -57,16 +47,10 @@ fn start_moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .expect("moto_server starts");
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
+    let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen within 60 s"
-        );
+        assert!(Instant::now() < deadline, "moto_server did not listen within 60 s");
         std::thread::sleep(Duration::from_millis(100));
     }
     moto
@@ -84,16 +68,8 @@ struct Setup {
 fn setup(moto: &Moto) -> Setup {
     let python = moto_server().with_file_name("python");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto/setup_kms.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(&moto.url)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "setup_kms.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(python).arg(script).arg(&moto.url).output().expect("python runs");
+    assert!(out.status.success(), "setup_kms.py failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from setup_kms.py");
     let field = |k: &str| v[k].as_str().unwrap().to_owned();
     let der = STANDARD.decode(field("public_key_der")).unwrap();
@@ -127,35 +103,19 @@ fn moto_kms_signs_the_jwt_and_github_accepts_it() {
     let s = setup(&moto);
 
     // create-app-jwt: signed by moto's key, verified with its public half.
-    let mut instance = host()
-        .instance(&env(&moto, &s, &s.secret_access_key))
-        .unwrap();
-    let jwt_request = AppJwtRequest {
-        app_id: None,
-        kms_key_id: Some(s.key_arn.clone()),
-        aws_region: None,
-    };
-    let jwt = instance
-        .create_app_jwt(&jwt_request)
-        .unwrap()
-        .expect("moto signs");
+    let mut instance = host().instance(&env(&moto, &s, &s.secret_access_key)).unwrap();
+    let jwt_request = AppJwtRequest { app_id: None, kms_key_id: Some(s.key_arn.clone()), aws_region: None };
+    let jwt = instance.create_app_jwt(&jwt_request).unwrap().expect("moto signs");
     let claims = standins::github::verify_rs256(&s.public_key, &jwt.jwt)
         .expect("the JWT verifies with GetPublicKey's key");
     assert_eq!(claims["iss"], 4242);
 
     // The whole flow: moto's KMS, the GitHub stand-in trusting moto's key.
-    let github = Github::start(
-        "",
-        4242,
-        "Iv23liMoto",
-        s.public_key.clone(),
-        standins::world::installations(),
-    );
+    let github =
+        Github::start("", 4242, "Iv23liMoto", s.public_key.clone(), standins::world::installations());
     let mut env = env(&moto, &s, &s.secret_access_key);
     env.push(("GITHUB_API_URL".into(), github.url()));
-    let token = mint(&env, &request(owner("octocat")))
-        .0
-        .expect("a token signed by moto's KMS");
+    let token = mint(&env, &request(owner("octocat"))).0.expect("a token signed by moto's KMS");
     assert_eq!(token.installation_id, 1002);
     assert_eq!(github.issued()[0].token, token.token);
 }
@@ -166,11 +126,7 @@ fn moto_refuses_a_wrong_secret() {
     let s = setup(&moto);
     let wrong = standins::random_hex(20);
     let mut instance = host().instance(&env(&moto, &s, &wrong)).unwrap();
-    let request = AppJwtRequest {
-        app_id: None,
-        kms_key_id: None,
-        aws_region: None,
-    };
+    let request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None };
     let err = instance.create_app_jwt(&request).unwrap().unwrap_err();
     assert!(matches!(err, TokenError::CredentialsRejected(_)), "{err:?}");
     let e = service_error(&err);

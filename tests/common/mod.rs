@@ -14,11 +14,7 @@ pub type Env = Vec<(String, String)>;
 /// `dist/github-app-kms-token.wasm`, as `make build` writes it.
 pub fn wasm_path() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` (or `make test`) first",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `make build` (or `make test`) first", path.display());
     path
 }
 
@@ -58,10 +54,7 @@ pub fn owner(name: &str) -> Option<Installation> {
 
 /// A permission.
 pub fn permission(name: &str, access: Access) -> Permission {
-    Permission {
-        name: name.into(),
-        access,
-    }
+    Permission { name: name.into(), access }
 }
 
 /// `world.env()` with `changes` applied (a `None` value removes the variable).
@@ -106,10 +99,7 @@ pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let log = log_lines().lock().unwrap().clone();
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
         for text in texts.iter().chain(&log) {
-            assert!(
-                !text.contains(secret.as_str()),
-                "a secret leaked into: {text}"
-            );
+            assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");
         }
     }
 }

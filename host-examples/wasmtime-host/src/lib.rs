@@ -24,8 +24,8 @@ mod bindings {
 }
 
 pub use bindings::exports::github_app_kms::token::issuer::{
-    Access, AppJwt, AppJwtRequest, Installation, InstallationToken, Permission, RepositoryRef,
-    RevokeRequest, Service, ServiceError, TokenError, TokenRequest, TransportError,
+    Access, AppJwt, AppJwtRequest, Installation, InstallationToken, Permission, RepositoryRef, RevokeRequest,
+    Service, ServiceError, TokenError, TokenRequest, TransportError,
 };
 
 /// Receives one line per outgoing HTTP exchange: method, URL, status (never a header or body).
@@ -50,39 +50,18 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         let pre = bindings::ComponentPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Host {
-            engine,
-            pre,
-            allowed_hosts: allowed_hosts.into(),
-            log,
-        })
+        Ok(Host { engine, pre, allowed_hosts: allowed_hosts.into(), log })
     }
 
     /// A fresh instance that sees `env` (and nothing else of the host).
     pub fn instance(&self, env: &[(String, String)]) -> wasmtime::Result<Instance> {
         let output = MemoryOutputPipe::new(64 * 1024);
-        let wasi = WasiCtx::builder()
-            .envs(env)
-            .stdout(output.clone())
-            .stderr(output.clone())
-            .build();
-        let hooks = Hooks {
-            allowed_hosts: self.allowed_hosts.clone(),
-            log: self.log.clone(),
-        };
-        let state = State {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks,
-        };
+        let wasi = WasiCtx::builder().envs(env).stdout(output.clone()).stderr(output.clone()).build();
+        let hooks = Hooks { allowed_hosts: self.allowed_hosts.clone(), log: self.log.clone() };
+        let state = State { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks };
         let mut store = Store::new(&self.engine, state);
         let component = self.pre.instantiate(&mut store)?;
-        Ok(Instance {
-            store,
-            component,
-            output,
-        })
+        Ok(Instance { store, component, output })
     }
 }
 
@@ -99,9 +78,7 @@ impl Instance {
         &mut self,
         request: &TokenRequest,
     ) -> wasmtime::Result<Result<InstallationToken, TokenError>> {
-        self.component
-            .github_app_kms_token_issuer()
-            .call_get_installation_token(&mut self.store, request)
+        self.component.github_app_kms_token_issuer().call_get_installation_token(&mut self.store, request)
     }
 
     /// Calls `create-app-jwt`.
@@ -109,9 +86,7 @@ impl Instance {
         &mut self,
         request: &AppJwtRequest,
     ) -> wasmtime::Result<Result<AppJwt, TokenError>> {
-        self.component
-            .github_app_kms_token_issuer()
-            .call_create_app_jwt(&mut self.store, request)
+        self.component.github_app_kms_token_issuer().call_create_app_jwt(&mut self.store, request)
     }
 
     /// Calls `revoke-installation-token`.
@@ -119,9 +94,7 @@ impl Instance {
         &mut self,
         request: &RevokeRequest,
     ) -> wasmtime::Result<Result<(), TokenError>> {
-        self.component
-            .github_app_kms_token_issuer()
-            .call_revoke_installation_token(&mut self.store, request)
+        self.component.github_app_kms_token_issuer().call_revoke_installation_token(&mut self.store, request)
     }
 
     /// Everything the component wrote to stdout and stderr.
@@ -139,20 +112,13 @@ struct State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -167,9 +133,7 @@ impl Hooks {
         let Some(authority) = uri.authority() else {
             return false;
         };
-        self.allowed_hosts
-            .iter()
-            .any(|allowed| allowed == authority.as_str() || allowed == authority.host())
+        self.allowed_hosts.iter().any(|allowed| allowed == authority.as_str() || allowed == authority.host())
     }
 }
 

@@ -20,8 +20,7 @@ use standins::world::World;
 use wasmtime::bail;
 use wasmtime::error::Context;
 use wasmtime_host::{
-    Access, AppJwtRequest, Host, Installation, InstallationToken, Permission, RevokeRequest,
-    TokenRequest,
+    Access, AppJwtRequest, Host, Installation, InstallationToken, Permission, RevokeRequest, TokenRequest,
 };
 
 /// The environment variables passed to the component.
@@ -39,7 +38,8 @@ const FORWARDED_ENV: &[&str] = &[
     "GITHUB_REPOSITORY",
 ];
 
-const USAGE: &str = "usage: wasmtime-host [--wasm PATH] (--demo | [--allow HOST]... [--owner OWNER | --installation-id N])";
+const USAGE: &str =
+    "usage: wasmtime-host [--wasm PATH] (--demo | [--allow HOST]... [--owner OWNER | --installation-id N])";
 
 fn main() -> wasmtime::Result<()> {
     let mut wasm = PathBuf::from("dist/github-app-kms-token.wasm");
@@ -48,28 +48,19 @@ fn main() -> wasmtime::Result<()> {
     let mut demo_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{arg} needs a value; {USAGE}"))
-        };
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value; {USAGE}"));
         match arg.as_str() {
             "--wasm" => wasm = value()?.into(),
             "--allow" => allowed_hosts.push(value()?),
             "--owner" => installation = Some(Installation::Owner(value()?)),
             "--installation-id" => {
-                installation = Some(Installation::Id(
-                    value()?.parse::<u64>().context("--installation-id")?,
-                ))
+                installation = Some(Installation::Id(value()?.parse::<u64>().context("--installation-id")?))
             }
             "--demo" => demo_mode = true,
             _ => bail!("{USAGE}"),
         }
     }
-    if demo_mode {
-        demo(&wasm)
-    } else {
-        mint(&wasm, allowed_hosts, installation)
-    }
+    if demo_mode { demo(&wasm) } else { mint(&wasm, allowed_hosts, installation) }
 }
 
 fn log_to_stderr() -> wasmtime_host::Log {
@@ -98,26 +89,19 @@ fn mint(
     mut allowed_hosts: Vec<String>,
     installation: Option<Installation>,
 ) -> wasmtime::Result<()> {
-    let env: Vec<(String, String)> = FORWARDED_ENV
-        .iter()
-        .filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?)))
-        .collect();
+    let env: Vec<(String, String)> =
+        FORWARDED_ENV.iter().filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?))).collect();
     allowed_hosts.extend(kms_host());
     for name in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "GITHUB_API_URL"] {
         let url = std::env::var(name).unwrap_or_default();
-        if let Some(authority) = url
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|uri| Some(uri.authority()?.to_string()))
+        if let Some(authority) =
+            url.parse::<http::Uri>().ok().and_then(|uri| Some(uri.authority()?.to_string()))
         {
             allowed_hosts.push(authority);
         }
     }
     let host = Host::new(wasm, allowed_hosts, log_to_stderr())?;
-    match host
-        .instance(&env)?
-        .get_installation_token(&token_request(installation, &[], vec![]))?
-    {
+    match host.instance(&env)?.get_installation_token(&token_request(installation, &[], vec![]))? {
         Ok(token) => {
             describe(&token, &mut std::io::stderr());
             println!("{}", token.token);
@@ -131,80 +115,45 @@ fn mint(
 /// it: the region of a key ARN, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
 fn kms_host() -> Option<String> {
     let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let arn_region = var("KMS_KEY_ID")
-        .and_then(|key| Some(key.strip_prefix("arn:")?.split(':').nth(2)?.to_owned()));
-    let region = arn_region
-        .or_else(|| var("AWS_REGION"))
-        .or_else(|| var("AWS_DEFAULT_REGION"))?;
-    let domain = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
+    let arn_region =
+        var("KMS_KEY_ID").and_then(|key| Some(key.strip_prefix("arn:")?.split(':').nth(2)?.to_owned()));
+    let region = arn_region.or_else(|| var("AWS_REGION")).or_else(|| var("AWS_DEFAULT_REGION"))?;
+    let domain = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
     Some(format!("kms.{region}.{domain}"))
 }
 
 /// The whole flow against stand-ins started in this process.
 fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
-    println!(
-        "starting stand-ins of AWS KMS and GitHub on 127.0.0.1 (generating a fresh RSA-2048 key)…"
-    );
+    println!("starting stand-ins of AWS KMS and GitHub on 127.0.0.1 (generating a fresh RSA-2048 key)…");
     let world = World::start("");
     println!("  KMS    {}  key {}", world.kms.url(), world.kms.key_arn());
-    println!(
-        "  GitHub {}  App {}",
-        world.github.url(),
-        standins::world::APP_ID
-    );
-    let host = Host::new(
-        wasm,
-        world.allowed_hosts(),
-        Arc::new(|line| println!("  http: {line}")),
-    )?;
+    println!("  GitHub {}  App {}", world.github.url(), standins::world::APP_ID);
+    let host = Host::new(wasm, world.allowed_hosts(), Arc::new(|line| println!("  http: {line}")))?;
 
     println!("\nget-installation-token: owner octo-org, repository widgets, contents: read");
     let request = token_request(
         Some(Installation::Owner("octo-org".into())),
         &["widgets"],
-        vec![Permission {
-            name: "contents".into(),
-            access: Access::Read,
-        }],
+        vec![Permission { name: "contents".into(), access: Access::Read }],
     );
-    let token = match host
-        .instance(&world.env())?
-        .get_installation_token(&request)?
-    {
+    let token = match host.instance(&world.env())?.get_installation_token(&request)? {
         Ok(token) => token,
         Err(e) => bail!("get-installation-token failed: {e:?}"),
     };
     describe(&token, &mut std::io::stdout());
 
     println!("\ncreate-app-jwt");
-    let jwt_request = AppJwtRequest {
-        app_id: None,
-        kms_key_id: None,
-        aws_region: None,
-    };
+    let jwt_request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None };
     match host.instance(&world.env())?.create_app_jwt(&jwt_request)? {
-        Ok(jwt) => println!(
-            "  jwt {}, valid from {} to {}",
-            shorten(&jwt.jwt),
-            jwt.issued_at,
-            jwt.expires_at
-        ),
+        Ok(jwt) => {
+            println!("  jwt {}, valid from {} to {}", shorten(&jwt.jwt), jwt.issued_at, jwt.expires_at)
+        }
         Err(e) => bail!("create-app-jwt failed: {e:?}"),
     }
 
     println!("\nrevoke-installation-token");
-    let revoke = RevokeRequest {
-        token: token.token.clone(),
-        github_api_url: None,
-    };
-    match host
-        .instance(&world.env())?
-        .revoke_installation_token(&revoke)?
-    {
+    let revoke = RevokeRequest { token: token.token.clone(), github_api_url: None };
+    match host.instance(&world.env())?.revoke_installation_token(&revoke)? {
         Ok(()) => println!("  revoked"),
         Err(e) => bail!("revoke-installation-token failed: {e:?}"),
     }
@@ -238,9 +187,5 @@ fn describe(token: &InstallationToken, out: &mut impl std::io::Write) {
     let _ = writeln!(out, "  installation-id      {}", token.installation_id);
     let _ = writeln!(out, "  permissions          {}", permissions.join(", "));
     let _ = writeln!(out, "  repository-selection {}", token.repository_selection);
-    let _ = writeln!(
-        out,
-        "  repositories         {}",
-        token.repositories.join(", ")
-    );
+    let _ = writeln!(out, "  repositories         {}", token.repositories.join(", "));
 }

@@ -7,13 +7,8 @@ use std::process::Command;
 use standins::world::World;
 
 fn wasm() -> PathBuf {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/github-app-kms-token.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `make build` first",
-        path.display()
-    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/github-app-kms-token.wasm");
+    assert!(path.exists(), "{} is missing: run `make build` first", path.display());
     path
 }
 
@@ -26,34 +21,18 @@ fn real_mode_prints_the_token_alone_and_logs_each_exchange() {
         .args(["--owner", "octo-org"])
         .env_clear()
         .envs(world.env())
-        .env(
-            "AWS_SHARED_SECRET_NOT_FORWARDED",
-            "must-not-reach-the-guest",
-        )
+        .env("AWS_SHARED_SECRET_NOT_FORWARDED", "must-not-reach-the-guest")
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{stderr}");
     let issued = world.github.issued();
-    assert_eq!(
-        stdout,
-        format!("{}\n", issued[0].token),
-        "TOKEN=$(wasmtime-host ...) works"
-    );
+    assert_eq!(stdout, format!("{}\n", issued[0].token), "TOKEN=$(wasmtime-host ...) works");
     let exchanges: Vec<&str> = stderr.lines().filter(|l| l.starts_with("http: ")).collect();
     assert_eq!(exchanges.len(), 3, "{stderr}");
-    assert!(
-        exchanges[1].ends_with("/api/v3/users/octo-org/installation -> 200"),
-        "{stderr}"
-    );
+    assert!(exchanges[1].ends_with("/api/v3/users/octo-org/installation -> 200"), "{stderr}");
     for secret in world.secrets() {
-        assert!(
-            !stderr.contains(&secret),
-            "a secret reached the log: {stderr}"
-        );
+        assert!(!stderr.contains(&secret), "a secret reached the log: {stderr}");
     }
 }
 
@@ -66,20 +45,10 @@ fn demo_mode_runs_the_whole_flow() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for expected in [
-        "/access_tokens -> 201",
-        "repositories         widgets",
-        "revoked",
-        "KMS made 2 signatures",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "{expected} missing from:\n{stdout}"
-        );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for expected in
+        ["/access_tokens -> 201", "repositories         widgets", "revoked", "KMS made 2 signatures"]
+    {
+        assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
     }
 }

@@ -119,10 +119,7 @@ impl Github {
                 status: response.status,
             });
             response
-                .with_header(
-                    "x-github-request-id",
-                    format!("{}:{}", &random_hex(4), &random_hex(6)),
-                )
+                .with_header("x-github-request-id", format!("{}:{}", &random_hex(4), &random_hex(6)))
                 .with_header("date", time::http_date(time::now()))
         });
         Github { server, state }
@@ -175,10 +172,7 @@ fn handle(state: &State, request: &Request) -> Response {
             "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
         );
     }
-    if request
-        .header("x-github-api-version")
-        .is_some_and(|v| v != "2022-11-28")
-    {
+    if request.header("x-github-api-version").is_some_and(|v| v != "2022-11-28") {
         return error(400, "Unsupported API version");
     }
     let Some(path) = request.path().strip_prefix(state.prefix.as_str()) else {
@@ -192,31 +186,21 @@ fn handle(state: &State, request: &Request) -> Response {
         return refusal;
     }
     // Faults come after the JWT check, as GitHub's own errors would.
-    if let Some(f) = state
-        .fault
-        .lock()
-        .unwrap()
-        .clone()
-        .filter(|f| path.ends_with(&f.path_suffix))
-    {
+    if let Some(f) = state.fault.lock().unwrap().clone().filter(|f| path.ends_with(&f.path_suffix)) {
         return error(f.status, &f.message);
     }
     let installations = &state.installations;
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["users", owner, "installation"]) => found(
-            installations
-                .iter()
-                .find(|i| i.account.eq_ignore_ascii_case(owner) && i.enterprise.is_none()),
+            installations.iter().find(|i| i.account.eq_ignore_ascii_case(owner) && i.enterprise.is_none()),
         ),
         ("GET", ["repos", owner, repo, "installation"]) => found(installations.iter().find(|i| {
             i.account.eq_ignore_ascii_case(owner)
                 && i.repositories.iter().any(|r| r.eq_ignore_ascii_case(repo))
         })),
-        ("GET", ["enterprises", slug, "installation"]) => found(
-            installations
-                .iter()
-                .find(|i| i.enterprise.as_deref() == Some(*slug)),
-        ),
+        ("GET", ["enterprises", slug, "installation"]) => {
+            found(installations.iter().find(|i| i.enterprise.as_deref() == Some(*slug)))
+        }
         ("GET", ["app", "installations", id]) => found(installation(state, id)),
         ("POST", ["app", "installations", id, "access_tokens"]) => match installation(state, id) {
             Some(installation) => access_token(state, installation, &request.body),
@@ -270,9 +254,7 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
         ));
     }
     if exp - iat > 600 {
-        return Err(unauthorized(
-            "'Expiration time' claim ('exp') is too far in the future",
-        ));
+        return Err(unauthorized("'Expiration time' claim ('exp') is too far in the future"));
     }
     let iss_ok = claims["iss"].as_u64() == Some(state.app_id)
         || claims["iss"].as_str() == Some(state.client_id.as_str());
@@ -288,17 +270,14 @@ pub fn verify_rs256(public_key: &RsaPublicKey, jwt: &str) -> Option<Value> {
     let [header, claims, signature] = parts[..] else {
         return None;
     };
-    let decode = |part: &str| -> Option<Value> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-    };
+    let decode =
+        |part: &str| -> Option<Value> { serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok() };
     if decode(header)?["alg"] != "RS256" {
         return None;
     }
     let signature = Signature::try_from(URL_SAFE_NO_PAD.decode(signature).ok()?.as_slice()).ok()?;
     let signing_input = &jwt[..jwt.rfind('.')?];
-    VerifyingKey::<Sha256>::new(public_key.clone())
-        .verify(signing_input.as_bytes(), &signature)
-        .ok()?;
+    VerifyingKey::<Sha256>::new(public_key.clone()).verify(signing_input.as_bytes(), &signature).ok()?;
     decode(claims)
 }
 
@@ -322,12 +301,9 @@ fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Resp
     };
     let mut repositories = Vec::new();
     for name in body["repositories"].as_array().into_iter().flatten() {
-        let Some(name) = name.as_str().and_then(|n| {
-            installation
-                .repositories
-                .iter()
-                .find(|r| r.eq_ignore_ascii_case(n))
-        }) else {
+        let Some(name) =
+            name.as_str().and_then(|n| installation.repositories.iter().find(|r| r.eq_ignore_ascii_case(n)))
+        else {
             return error(
                 422,
                 "There is at least one repository that does not exist or is not accessible to the parent installation.",
@@ -337,16 +313,10 @@ fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Resp
     }
     let mut permissions = BTreeMap::new();
     for (name, level) in body["permissions"].as_object().into_iter().flatten() {
-        let granted = installation
-            .permissions
-            .get(name)
-            .map_or(0, |l| level_rank(l));
+        let granted = installation.permissions.get(name).map_or(0, |l| level_rank(l));
         let level = level.as_str().unwrap_or("");
         if level_rank(level) == 0 || level_rank(level) > granted {
-            return error(
-                422,
-                "The permissions requested are not granted to this installation.",
-            );
+            return error(422, "The permissions requested are not granted to this installation.");
         }
         permissions.insert(name.clone(), level.to_owned());
     }
@@ -394,23 +364,13 @@ fn opaque_token() -> String {
 fn revoke(state: &State, request: &Request) -> Response {
     let presented = request
         .header("authorization")
-        .and_then(|a| {
-            a.strip_prefix("Bearer ")
-                .or_else(|| a.strip_prefix("token "))
-        })
+        .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("token ")))
         .unwrap_or("");
     let mut issued = state.issued.lock().unwrap();
-    match issued
-        .iter_mut()
-        .find(|t| t.token == presented && !t.revoked)
-    {
+    match issued.iter_mut().find(|t| t.token == presented && !t.revoked) {
         Some(token) => {
             token.revoked = true;
-            Response {
-                status: 204,
-                headers: vec![],
-                body: vec![],
-            }
+            Response { status: 204, headers: vec![], body: vec![] }
         }
         None => error(401, "Bad credentials"),
     }
@@ -425,9 +385,7 @@ mod tests {
     fn jwt(key: &rsa::RsaPrivateKey, alg: &str, claims: Value) -> String {
         let enc = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
         let input = format!("{}.{}", enc(json!({"alg": alg, "typ": "JWT"})), enc(claims));
-        let signature = SigningKey::<Sha256>::new(key.clone())
-            .sign(input.as_bytes())
-            .to_vec();
+        let signature = SigningKey::<Sha256>::new(key.clone()).sign(input.as_bytes()).to_vec();
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
@@ -447,24 +405,14 @@ mod tests {
     #[test]
     fn verifies_jwts_as_github_does() {
         let key = crate::rsa_key();
-        let github = Github::start(
-            "",
-            7,
-            "Iv1.seven",
-            key.to_public_key(),
-            crate::world::installations(),
-        );
+        let github = Github::start("", 7, "Iv1.seven", key.to_public_key(), crate::world::installations());
         let now = time::now();
         let good = json!({"iat": now - 60, "exp": now + 540, "iss": 7});
         assert_eq!(status(&github, &jwt(&key, "RS256", good.clone())), 200);
         assert_eq!(
             status(
                 &github,
-                &jwt(
-                    &key,
-                    "RS256",
-                    json!({"iat": now - 60, "exp": now + 540, "iss": "Iv1.seven"})
-                )
+                &jwt(&key, "RS256", json!({"iat": now - 60, "exp": now + 540, "iss": "Iv1.seven"}))
             ),
             200
         );
@@ -473,46 +421,20 @@ mod tests {
         let refused = [
             jwt(&other_key, "RS256", good.clone()), // wrong key
             jwt(&key, "HS256", good.clone()),       // wrong algorithm
-            jwt(
-                &key,
-                "RS256",
-                json!({"iat": now + 120, "exp": now + 600, "iss": 7}),
-            ), // iat ahead
-            jwt(
-                &key,
-                "RS256",
-                json!({"iat": now - 700, "exp": now - 10, "iss": 7}),
-            ), // expired
-            jwt(
-                &key,
-                "RS256",
-                json!({"iat": now - 60, "exp": now + 600, "iss": 7}),
-            ), // lives > 10 min
-            jwt(
-                &key,
-                "RS256",
-                json!({"iat": now - 60, "exp": now + 540, "iss": 8}),
-            ), // unknown App
+            jwt(&key, "RS256", json!({"iat": now + 120, "exp": now + 600, "iss": 7})), // iat ahead
+            jwt(&key, "RS256", json!({"iat": now - 700, "exp": now - 10, "iss": 7})), // expired
+            jwt(&key, "RS256", json!({"iat": now - 60, "exp": now + 600, "iss": 7})), // lives > 10 min
+            jwt(&key, "RS256", json!({"iat": now - 60, "exp": now + 540, "iss": 8})), // unknown App
             "not.a.jwt".into(),
         ];
         for token in refused {
             assert_eq!(status(&github, &token), 401);
         }
-        let mut no_agent = Request {
-            method: "GET".into(),
-            target: "/".into(),
-            headers: vec![],
-            body: vec![],
-        };
-        assert_eq!(
-            handle(&github.state, &no_agent).status,
-            403,
-            "GitHub requires a User-Agent"
-        );
+        let mut no_agent =
+            Request { method: "GET".into(), target: "/".into(), headers: vec![], body: vec![] };
+        assert_eq!(handle(&github.state, &no_agent).status, 403, "GitHub requires a User-Agent");
         no_agent.headers.push(("user-agent".into(), "x".into()));
-        no_agent
-            .headers
-            .push(("x-github-api-version".into(), "1999-01-01".into()));
+        no_agent.headers.push(("x-github-api-version".into(), "1999-01-01".into()));
         assert_eq!(handle(&github.state, &no_agent).status, 400);
     }
 }

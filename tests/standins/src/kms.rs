@@ -82,10 +82,7 @@ impl Kms {
 
     /// The key's ARN.
     pub fn key_arn(&self) -> String {
-        format!(
-            "arn:aws:kms:{}:{ACCOUNT}:key/{}",
-            self.state.region, self.state.key_id
-        )
+        format!("arn:aws:kms:{}:{ACCOUNT}:key/{}", self.state.region, self.state.key_id)
     }
 
     /// The public half of the key, to verify JWTs with.
@@ -111,14 +108,7 @@ impl Kms {
 
 fn uuid() -> String {
     let h = random_hex(16);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 fn handle(state: &State, request: &Request) -> Response {
@@ -148,69 +138,35 @@ fn sign(state: &State, request: &Request) -> Result<Value, Refusal> {
     if request.method != "POST" || request.path() != "/" {
         return Err(refuse(404, "UnknownOperationException", "KMS takes POST /"));
     }
-    sigv4::verify(
-        request,
-        &state.credentials,
-        &state.region,
-        "kms",
-        time::now(),
-    )
-    .map_err(|r| refuse(400, r.code, r.message))?;
+    sigv4::verify(request, &state.credentials, &state.region, "kms", time::now())
+        .map_err(|r| refuse(400, r.code, r.message))?;
     if request.header("content-type") != Some("application/x-amz-json-1.1") {
-        return Err(refuse(
-            400,
-            "SerializationException",
-            "Content-Type must be application/x-amz-json-1.1",
-        ));
+        return Err(refuse(400, "SerializationException", "Content-Type must be application/x-amz-json-1.1"));
     }
     if request.header("x-amz-target") != Some("TrentService.Sign") {
-        return Err(refuse(
-            400,
-            "UnknownOperationException",
-            "this stand-in serves TrentService.Sign only",
-        ));
+        return Err(refuse(400, "UnknownOperationException", "this stand-in serves TrentService.Sign only"));
     }
     if let Some(fault) = state.fault.lock().unwrap().clone() {
         return Err(refuse(fault.status, &fault.code, fault.message));
     }
     let body: Value = serde_json::from_slice(&request.body).map_err(|_| {
-        refuse(
-            400,
-            "SerializationException",
-            "Start of structure or map found where not expected",
-        )
+        refuse(400, "SerializationException", "Start of structure or map found where not expected")
     })?;
     let field = |name: &str| body.get(name).and_then(Value::as_str);
-    let key_id =
-        field("KeyId").ok_or_else(|| refuse(400, "ValidationException", "KeyId is required"))?;
-    let arn = format!(
-        "arn:aws:kms:{}:{ACCOUNT}:key/{}",
-        state.region, state.key_id
-    );
+    let key_id = field("KeyId").ok_or_else(|| refuse(400, "ValidationException", "KeyId is required"))?;
+    let arn = format!("arn:aws:kms:{}:{ACCOUNT}:key/{}", state.region, state.key_id);
     let alias_arn = format!("arn:aws:kms:{}:{ACCOUNT}:{ALIAS}", state.region);
     if ![state.key_id.as_str(), &arn, ALIAS, &alias_arn].contains(&key_id) {
-        return Err(refuse(
-            400,
-            "NotFoundException",
-            format!("Key '{key_id}' does not exist"),
-        ));
+        return Err(refuse(400, "NotFoundException", format!("Key '{key_id}' does not exist")));
     }
     let message = field("Message")
         .and_then(|m| STANDARD.decode(m).ok())
         .ok_or_else(|| refuse(400, "ValidationException", "Message must be base64"))?;
     if message.is_empty() || message.len() > 4096 {
-        return Err(refuse(
-            400,
-            "ValidationException",
-            "Message must be 1 to 4096 bytes",
-        ));
+        return Err(refuse(400, "ValidationException", "Message must be 1 to 4096 bytes"));
     }
     if field("MessageType") != Some("RAW") {
-        return Err(refuse(
-            400,
-            "ValidationException",
-            "this stand-in signs MessageType RAW only",
-        ));
+        return Err(refuse(400, "ValidationException", "this stand-in signs MessageType RAW only"));
     }
     if field("SigningAlgorithm") != Some("RSASSA_PKCS1_V1_5_SHA_256") {
         return Err(refuse(
@@ -219,9 +175,7 @@ fn sign(state: &State, request: &Request) -> Result<Value, Refusal> {
             "the key does not support this SigningAlgorithm",
         ));
     }
-    let signature = SigningKey::<Sha256>::new(state.key.clone())
-        .sign(&message)
-        .to_vec();
+    let signature = SigningKey::<Sha256>::new(state.key.clone()).sign(&message).to_vec();
     state.signed.fetch_add(1, Ordering::SeqCst);
     Ok(
         json!({ "KeyId": arn, "Signature": STANDARD.encode(signature), "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256" }),

@@ -40,10 +40,7 @@ pub fn remembered() -> Vec<String> {
 /// A fresh RSA-2048 key, generated once per process (generation takes a moment).
 pub fn rsa_key() -> RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")
-    })
-    .clone()
+    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")).clone()
 }
 
 /// The `rsa` crate the stand-ins use, for tests that handle keys themselves.

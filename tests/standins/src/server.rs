@@ -26,10 +26,7 @@ pub struct Request {
 impl Request {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The path, without the query.
@@ -93,11 +90,7 @@ impl Server {
                 std::thread::spawn(move || serve(stream, &*handler));
             }
         });
-        Server {
-            addr,
-            stop,
-            thread: Some(thread),
-        }
+        Server { addr, stop, thread: Some(thread) }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -130,32 +123,17 @@ fn serve(stream: TcpStream, handler: &Handler) {
     let response = match read_request(&mut reader) {
         Ok(Some(request)) => handler(request),
         Ok(None) => return,
-        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Response {
-            status: 411,
-            headers: vec![],
-            body: b"length required".to_vec(),
-        },
-        Err(_) => Response {
-            status: 400,
-            headers: vec![],
-            body: b"bad request".to_vec(),
-        },
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            Response { status: 411, headers: vec![], body: b"length required".to_vec() }
+        }
+        Err(_) => Response { status: 400, headers: vec![], body: b"bad request".to_vec() },
     };
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason(response.status)
-    );
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n",
-        response.body.len()
-    ));
-    let _ = writer
-        .write_all(head.as_bytes())
-        .and_then(|_| writer.write_all(&response.body));
+    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", response.body.len()));
+    let _ = writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&response.body));
     let _ = writer.flush();
 }
 
@@ -181,19 +159,11 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
         let (name, value) = trimmed.split_once(':').ok_or_else(|| bad("header"))?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    let header = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v): &(String, String)| v.clone())
-    };
+    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v): &(String, String)| v.clone());
     // Chunked request bodies are refused, as some AWS endpoints and proxies
     // do: a client must say how long its body is.
     if header("transfer-encoding").is_some() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "chunked body",
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "chunked body"));
     }
     let mut body = Vec::new();
     if let Some(len) = header("content-length") {
@@ -201,12 +171,7 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
         body.resize(len, 0);
         reader.read_exact(&mut body)?;
     }
-    Ok(Some(Request {
-        method,
-        target,
-        headers,
-        body,
-    }))
+    Ok(Some(Request { method, target, headers, body }))
 }
 
 fn reason(status: u16) -> &'static str {
@@ -251,13 +216,7 @@ impl Silent {
                 }
             }
         });
-        Silent {
-            server: Server {
-                addr,
-                stop,
-                thread: Some(thread),
-            },
-        }
+        Silent { server: Server { addr, stop, thread: Some(thread) } }
     }
 
     /// `http://127.0.0.1:PORT`.

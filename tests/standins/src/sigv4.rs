@@ -31,10 +31,7 @@ pub struct Rejection {
 }
 
 fn reject(code: &'static str, message: impl Into<String>) -> Rejection {
-    Rejection {
-        code,
-        message: message.into(),
-    }
+    Rejection { code, message: message.into() }
 }
 
 /// Checks the `Authorization` header of `request` against `credentials`,
@@ -46,71 +43,41 @@ pub fn verify(
     service: &str,
     now: i64,
 ) -> Result<(), Rejection> {
-    let auth = request.header("authorization").ok_or_else(|| {
-        reject(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        )
-    })?;
-    let fields = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
-        reject(
-            "IncompleteSignatureException",
-            "Unsupported authorization type",
-        )
-    })?;
+    let auth = request
+        .header("authorization")
+        .ok_or_else(|| reject("MissingAuthenticationTokenException", "Missing Authentication Token"))?;
+    let fields = auth
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or_else(|| reject("IncompleteSignatureException", "Unsupported authorization type"))?;
     let field = |name: &str| {
-        fields
-            .split(',')
-            .map(str::trim)
-            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
-            .ok_or_else(|| {
+        fields.split(',').map(str::trim).find_map(|f| f.strip_prefix(name)?.strip_prefix('=')).ok_or_else(
+            || {
                 reject(
                     "IncompleteSignatureException",
                     format!("Authorization header requires '{name}' parameter."),
                 )
-            })
+            },
+        )
     };
-    let (credential, signed_headers, signature) = (
-        field("Credential")?,
-        field("SignedHeaders")?,
-        field("Signature")?,
-    );
+    let (credential, signed_headers, signature) =
+        (field("Credential")?, field("SignedHeaders")?, field("Signature")?);
 
     let scope: Vec<&str> = credential.split('/').collect();
-    let [
-        access_key_id,
-        date,
-        scope_region,
-        scope_service,
-        "aws4_request",
-    ] = scope[..]
-    else {
+    let [access_key_id, date, scope_region, scope_service, "aws4_request"] = scope[..] else {
         return Err(reject(
             "IncompleteSignatureException",
             "Credential must have exactly 5 slash-delimited elements",
         ));
     };
-    let known = credentials
-        .iter()
-        .find(|c| c.access_key_id == access_key_id)
-        .ok_or_else(|| {
-            reject(
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            )
-        })?;
+    let known = credentials.iter().find(|c| c.access_key_id == access_key_id).ok_or_else(|| {
+        reject("UnrecognizedClientException", "The security token included in the request is invalid.")
+    })?;
 
     let amz_date = request.header("x-amz-date").ok_or_else(|| {
-        reject(
-            "IncompleteSignatureException",
-            "Authorization header requires existence of x-amz-date",
-        )
+        reject("IncompleteSignatureException", "Authorization header requires existence of x-amz-date")
     })?;
     let signed_at = time::parse_amz_date(amz_date).ok_or_else(|| {
-        reject(
-            "IncompleteSignatureException",
-            "x-amz-date is not in the basic ISO 8601 format",
-        )
+        reject("IncompleteSignatureException", "x-amz-date is not in the basic ISO 8601 format")
     })?;
     if (now - signed_at).abs() > MAX_SKEW_SECS {
         return Err(reject(
@@ -140,37 +107,24 @@ pub fn verify(
     }
 
     let signed: Vec<&str> = signed_headers.split(';').collect();
-    if !signed.is_sorted()
-        || signed
-            .iter()
-            .any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
+    if !signed.is_sorted() || signed.iter().any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
     {
-        return Err(reject(
-            "InvalidSignatureException",
-            "SignedHeaders must be lower case and sorted",
-        ));
+        return Err(reject("InvalidSignatureException", "SignedHeaders must be lower case and sorted"));
     }
     if let Some((unsigned, _)) = request
         .headers
         .iter()
         .find(|(name, _)| name.starts_with("x-amz-") && !signed.contains(&name.as_str()))
     {
-        return Err(reject(
-            "InvalidSignatureException",
-            format!("'{unsigned}' must be a signed header"),
-        ));
+        return Err(reject("InvalidSignatureException", format!("'{unsigned}' must be a signed header")));
     }
     for required in ["host", "x-amz-date"] {
         if !signed.contains(&required) {
-            return Err(reject(
-                "InvalidSignatureException",
-                format!("'{required}' must be a signed header"),
-            ));
+            return Err(reject("InvalidSignatureException", format!("'{required}' must be a signed header")));
         }
     }
     match (&known.session_token, request.header("x-amz-security-token")) {
-        (Some(expected), Some(sent))
-            if expected == sent && signed.contains(&"x-amz-security-token") => {}
+        (Some(expected), Some(sent)) if expected == sent && signed.contains(&"x-amz-security-token") => {}
         (Some(_), Some(_)) if !signed.contains(&"x-amz-security-token") => {
             return Err(reject(
                 "InvalidSignatureException",
@@ -186,33 +140,20 @@ pub fn verify(
         }
     }
     let body_hash = hex::encode(Sha256::digest(&request.body));
-    if request
-        .header("x-amz-content-sha256")
-        .is_some_and(|claimed| claimed != body_hash)
-    {
+    if request.header("x-amz-content-sha256").is_some_and(|claimed| claimed != body_hash) {
         return Err(reject(
             "InvalidSignatureException",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ));
     }
 
-    let canonical = canonical_request(request, &signed).ok_or_else(|| {
-        reject(
-            "InvalidSignatureException",
-            "A signed header is missing from the request",
-        )
-    })?;
+    let canonical = canonical_request(request, &signed)
+        .ok_or_else(|| reject("InvalidSignatureException", "A signed header is missing from the request"))?;
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let expected = signature_hex(
-        &known.secret_access_key,
-        date,
-        region,
-        service,
-        &string_to_sign,
-    );
+    let expected = signature_hex(&known.secret_access_key, date, region, service, &string_to_sign);
     if expected != signature {
         // Real AWS quotes both strings, header values included: a client must
         // not pass this message on unscrubbed.
@@ -228,28 +169,18 @@ pub fn verify(
 
 /// The canonical request: method, URI, query, signed headers, body hash.
 fn canonical_request(request: &Request, signed: &[&str]) -> Option<String> {
-    let (path, query) = request
-        .target
-        .split_once('?')
-        .unwrap_or((&request.target, ""));
+    let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
     let mut query: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&percent_decode(k), true),
-                uri_encode(&percent_decode(v), true),
-            )
+            (uri_encode(&percent_decode(k), true), uri_encode(&percent_decode(v), true))
         })
         .collect();
     query.sort();
     let query: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let path = if path.is_empty() {
-        "/".to_owned()
-    } else {
-        uri_encode(&percent_decode(path), false)
-    };
+    let path = if path.is_empty() { "/".to_owned() } else { uri_encode(&percent_decode(path), false) };
     let mut headers = String::new();
     for name in signed {
         let values: Vec<String> = request
@@ -273,13 +204,7 @@ fn canonical_request(request: &Request, signed: &[&str]) -> Option<String> {
 }
 
 /// The hex signature of `string_to_sign` with the key derived from `secret`.
-pub fn signature_hex(
-    secret: &str,
-    date: &str,
-    region: &str,
-    service: &str,
-    string_to_sign: &str,
-) -> String {
+pub fn signature_hex(secret: &str, date: &str, region: &str, service: &str, string_to_sign: &str) -> String {
     let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     for part in [region, service, "aws4_request"] {
         key = hmac(&key, part.as_bytes());
@@ -296,9 +221,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 fn uri_encode(s: &str, encode_slash: bool) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             b'/' if !encode_slash => "/".to_owned(),
             _ => format!("%{b:02X}"),
         })
@@ -312,9 +235,7 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match (
             bytes[i],
-            bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
+            bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
         ) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -376,9 +297,7 @@ mod tests {
     }
 
     fn code(request: &Request) -> Option<&'static str> {
-        verify(request, &credentials(), "eu-west-1", "kms", NOW)
-            .err()
-            .map(|r| r.code)
+        verify(request, &credentials(), "eu-west-1", "kms", NOW).err().map(|r| r.code)
     }
 
     #[test]
@@ -387,11 +306,7 @@ mod tests {
 
         let mut tampered = signed("20261125T210000Z", "eu-west-1");
         tampered.body = br#"{"KeyId":"alias/other"}"#.to_vec();
-        assert_eq!(
-            code(&tampered),
-            Some("InvalidSignatureException"),
-            "tampered body"
-        );
+        assert_eq!(code(&tampered), Some("InvalidSignatureException"), "tampered body");
 
         assert_eq!(
             code(&signed("20261125T205400Z", "eu-west-1")),
@@ -405,14 +320,8 @@ mod tests {
         );
 
         let mut no_token = signed("20261125T210000Z", "eu-west-1");
-        no_token
-            .headers
-            .retain(|(n, _)| n != "x-amz-security-token");
-        assert_eq!(
-            code(&no_token),
-            Some("UnrecognizedClientException"),
-            "missing session token"
-        );
+        no_token.headers.retain(|(n, _)| n != "x-amz-security-token");
+        assert_eq!(code(&no_token), Some("UnrecognizedClientException"), "missing session token");
 
         let mut other_service = signed("20261125T210000Z", "eu-west-1");
         for (name, value) in &mut other_service.headers {
@@ -420,32 +329,20 @@ mod tests {
                 *value = value.replace("/kms/", "/s3/");
             }
         }
-        assert_eq!(
-            code(&other_service),
-            Some("InvalidSignatureException"),
-            "wrong service"
-        );
+        assert_eq!(code(&other_service), Some("InvalidSignatureException"), "wrong service");
 
         let mut bad_sig = signed("20261125T210000Z", "eu-west-1");
         bad_sig.headers.last_mut().unwrap().1.pop();
         bad_sig.headers.last_mut().unwrap().1.push('0');
         let rejection = verify(&bad_sig, &credentials(), "eu-west-1", "kms", NOW).unwrap_err();
         assert!(
-            rejection
-                .message
-                .contains("x-amz-security-token:session-token"),
+            rejection.message.contains("x-amz-security-token:session-token"),
             "echoes the canonical request like AWS"
         );
 
         let mut extra = signed("20261125T210000Z", "eu-west-1");
-        extra
-            .headers
-            .push(("x-amz-extra".into(), "not signed".into()));
-        assert_eq!(
-            code(&extra),
-            Some("InvalidSignatureException"),
-            "unsigned x-amz- header"
-        );
+        extra.headers.push(("x-amz-extra".into(), "not signed".into()));
+        assert_eq!(code(&extra), Some("InvalidSignatureException"), "unsigned x-amz- header");
 
         let mut unsigned = signed("20261125T210000Z", "eu-west-1");
         unsigned.headers.retain(|(n, _)| n != "authorization");

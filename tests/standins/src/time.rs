@@ -4,9 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
@@ -43,15 +41,11 @@ pub fn rfc3339(t: i64) -> String {
 /// `Wed, 25 Nov 2026 21:00:00 GMT`, as in an HTTP `Date` header.
 pub fn http_date(t: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let (y, mo, d, h, mi, s) = civil(t);
     let weekday = DAYS[t.div_euclid(86_400).rem_euclid(7) as usize];
-    format!(
-        "{weekday}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
-        MONTHS[(mo - 1) as usize]
-    )
+    format!("{weekday}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", MONTHS[(mo - 1) as usize])
 }
 
 /// Parses `20261125T210000Z` into Unix seconds.
@@ -61,14 +55,8 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, sec) = (
-        num(0..4)?,
-        num(4..6)?,
-        num(6..8)?,
-        num(9..11)?,
-        num(11..13)?,
-        num(13..15)?,
-    );
+    let (y, mo, d, h, mi, sec) =
+        (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }

@@ -27,10 +27,7 @@ pub struct World {
 }
 
 fn permissions(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// The installations the GitHub stand-in knows.
@@ -77,11 +74,7 @@ impl World {
         crate::remember(credential.session_token.as_deref().unwrap_or_default());
         let kms = Kms::start(REGION, vec![credential.clone()], rsa_key());
         let github = Github::start(prefix, APP_ID, CLIENT_ID, kms.public_key(), installations());
-        World {
-            kms,
-            github,
-            credential,
-        }
+        World { kms, github, credential }
     }
 
     /// The environment that points the component at the stand-ins.
@@ -93,10 +86,7 @@ impl World {
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
             ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),
-            (
-                "AWS_SESSION_TOKEN",
-                c.session_token.clone().unwrap_or_default(),
-            ),
+            ("AWS_SESSION_TOKEN", c.session_token.clone().unwrap_or_default()),
             ("AWS_ENDPOINT_URL_KMS", self.kms.url()),
             ("GITHUB_API_URL", self.github.url()),
         ]
