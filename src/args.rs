@@ -85,7 +85,10 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
             _ => (arg.as_str(), None),
         };
         let mut value = || {
-            inline.clone().or_else(|| rest.next().cloned()).ok_or_else(|| usage(format!("{flag} needs a value")))
+            inline
+                .clone()
+                .or_else(|| rest.next().cloned())
+                .ok_or_else(|| usage(format!("{flag} needs a value")))
         };
         match flag {
             "--help" | "-h" => parsed.command = Command::Help,
@@ -95,7 +98,9 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
             "--region" => parsed.region = Some(value()?),
             "--installation-id" => {
                 let text = value()?;
-                let id = text.parse().map_err(|_| usage(format!("--installation-id takes a number, not {text}")))?;
+                let id = text
+                    .parse()
+                    .map_err(|_| usage(format!("--installation-id takes a number, not {text}")))?;
                 parsed.installation_id = Some(id);
             }
             "--owner" => parsed.owners.push(value()?),
@@ -135,11 +140,11 @@ pub fn split_list(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// `NAME=LEVEL` (or `NAME:LEVEL`), LEVEL one of read, write, admin.
 pub fn parse_permission(text: &str) -> Result<Permission, String> {
-    let (name, level) = text
-        .split_once(['=', ':'])
-        .ok_or_else(|| format!("--permission takes NAME=LEVEL, not {text}"))?;
-    let access = parse_access(level.trim())
-        .ok_or_else(|| format!("unknown access level {} for {}: use read, write or admin", level.trim(), name.trim()))?;
+    let (name, level) =
+        text.split_once(['=', ':']).ok_or_else(|| format!("--permission takes NAME=LEVEL, not {text}"))?;
+    let access = parse_access(level.trim()).ok_or_else(|| {
+        format!("unknown access level {} for {}: use read, write or admin", level.trim(), name.trim())
+    })?;
     Ok(Permission { name: name.trim().to_owned(), access })
 }
 

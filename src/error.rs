@@ -46,7 +46,8 @@ impl fmt::Display for ServiceError {
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
-        write!(f, ": {}", self.message)?;
+        // One line: AWS's signature errors go on to quote the canonical request.
+        write!(f, ": {}", self.message.lines().next().unwrap_or_default())?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }

@@ -69,6 +69,8 @@ pub struct MintedToken {
     pub repository_selection: String,
     /// The repositories' names, when GitHub lists them.
     pub repositories: Vec<String>,
+    /// The App's slug, when a lookup told it.
+    pub app_slug: Option<String>,
 }
 
 /// `Ok` if `ok`, else `invalid-input` for `field` with `rule`.
@@ -160,12 +162,17 @@ pub fn installation_request(api: &Url, target: &Target, jwt: &Secret) -> Request
     request(Method::Get, api.join(&path), jwt, Vec::new())
 }
 
-/// The installation id from a lookup answer.
-pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result<u64> {
-    #[derive(Deserialize)]
-    struct Installation {
-        id: u64,
-    }
+/// What a lookup tells of an installation.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Lookup {
+    /// The installation id.
+    pub id: u64,
+    /// The App's slug (its name in URLs).
+    pub app_slug: Option<String>,
+}
+
+/// The installation from a lookup answer.
+pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result<Lookup> {
     if !response.is_success() {
         return Err(service_error(
             response,
@@ -173,8 +180,31 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
             &[(404, "the App is not installed on this account or repository, or it does not exist")],
         ));
     }
-    let installation: Installation = parse(api, response, "installation")?;
-    Ok(installation.id)
+    parse(api, response, "installation")
+}
+
+/// At most this many installations per page of `GET /app/installations`.
+pub const PER_PAGE: u32 = 100;
+
+/// Page `page` (from 1) of `GET /app/installations`.
+pub fn installations_request(api: &Url, page: u32, jwt: &Secret) -> Request {
+    let path = format!("/app/installations?per_page={PER_PAGE}&page={page}");
+    request(Method::Get, api.join(&path), jwt, Vec::new())
+}
+
+/// One page of installations, each as GitHub describes it, and whether
+/// another page follows (a `Link` header with `rel="next"`).
+pub fn read_installations(
+    api: &Url,
+    response: &Response,
+    jwt: &Secret,
+) -> Result<(Vec<serde_json::Value>, bool)> {
+    if !response.is_success() {
+        return Err(service_error(response, &[jwt], &[]));
+    }
+    let page: Vec<serde_json::Value> = parse(api, response, "installations")?;
+    let next = response.header("link").is_some_and(|link| link.contains("rel=\"next\""));
+    Ok((page, next))
 }
 
 /// `POST /app/installations/{id}/access_tokens`, narrowed to `scope`.
@@ -236,6 +266,7 @@ pub fn read_access_token(
         permissions,
         repository_selection: answer.repository_selection,
         repositories: answer.repositories.into_iter().map(|r| r.name).collect(),
+        app_slug: None,
     })
 }
 

@@ -26,6 +26,7 @@ impl Guest for Component {
             permissions: minted.permissions,
             repository_selection: minted.repository_selection,
             repositories: minted.repositories,
+            app_slug: minted.app_slug,
         })
     }
 

@@ -16,7 +16,9 @@
 #![allow(clippy::result_large_err)]
 #![warn(missing_docs)]
 
+pub mod args;
 pub mod aws;
+pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -42,6 +44,10 @@ mod bindings {
     use super::issuer::Component;
     #[cfg(target_arch = "wasm32")]
     export!(Component);
+    #[cfg(target_arch = "wasm32")]
+    use super::cli::Cli;
+    #[cfg(target_arch = "wasm32")]
+    wasi::cli::command::export!(Cli);
 }
 
 /// The types of the WIT interface `github-app-kms:token/issuer`.

@@ -49,14 +49,29 @@ pub fn token_with_jwt(
     jwt: &Secret,
     http: &impl Transport,
 ) -> Result<MintedToken> {
-    let installation_id = match target {
-        Target::Id(id) => *id,
+    let lookup = match target {
+        Target::Id(id) => github::Lookup { id: *id, app_slug: None },
         _ => {
             github::read_installation(api, &http.send(github::installation_request(api, target, jwt))?, jwt)?
         }
     };
-    let response = http.send(github::access_token_request(api, installation_id, scope, jwt))?;
-    github::read_access_token(api, &response, installation_id, jwt)
+    let response = http.send(github::access_token_request(api, lookup.id, scope, jwt))?;
+    let minted = github::read_access_token(api, &response, lookup.id, jwt)?;
+    Ok(MintedToken { app_slug: lookup.app_slug, ..minted })
+}
+
+/// Every installation of the App, following pagination (at most 100 pages).
+pub fn installations(api: &Url, jwt: &Secret, http: &impl Transport) -> Result<Vec<serde_json::Value>> {
+    let mut all = Vec::new();
+    for page in 1..=100 {
+        let (installations, next) =
+            github::read_installations(api, &http.send(github::installations_request(api, page, jwt))?, jwt)?;
+        all.extend(installations);
+        if !next {
+            break;
+        }
+    }
+    Ok(all)
 }
 
 /// Revokes an installation token.

@@ -1,80 +1,236 @@
-//! The component through the real `wasmtime run --invoke` command line, as
-//! the README shows it, against the stand-ins.
+//! The `wasi:cli/run` command line through the real `wasmtime run`, against
+//! the stand-ins: commands, flags, formats, environment fallbacks, exit codes.
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::wasm_path;
+use common::{Env, assert_no_secret, env_with, wasm_path};
+use serde_json::Value;
 use standins::world::World;
 
-/// `wasmtime` from `WASMTIME`, else from `PATH`.
-fn wasmtime() -> Command {
-    Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()))
+/// What a run printed and how it ended.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
 }
 
-fn invoke(env: &[(String, String)], call: &str) -> Output {
-    let mut command = wasmtime();
+fn run(env: &Env, args: &[&str]) -> Run {
+    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
     command.args(["run", "-S", "http"]);
     for (name, value) in env {
         command.arg("--env").arg(format!("{name}={value}"));
     }
-    command.arg("--invoke").arg(call).arg(wasm_path());
-    command.output().expect("wasmtime runs (run `make tools` to install it)")
+    let output =
+        command.arg(wasm_path()).args(args).output().expect("wasmtime runs (`make tools` installs it)");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    if run.code != 0 {
+        assert_no_secret(env, &[run.stdout.clone(), run.stderr.clone()]);
+    }
+    run
 }
 
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "wasmtime failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap()
+fn ok(run: Run) -> Run {
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    run
+}
+
+fn json(run: Run) -> Value {
+    serde_json::from_str(&ok(run).stdout).expect("one JSON object on stdout")
 }
 
 #[test]
-fn readme_invocation_mints_a_token() {
+fn token_format_prints_the_token_alone() {
     let world = World::start("");
-    let call = r#"get-installation-token({installation: some(owner("octo-org")), repositories: [], permissions: [{name: "contents", access: read}]})"#;
-    let out = stdout(&invoke(&world.env(), call));
-    let issued = world.github.issued();
-    assert_eq!(issued.len(), 1, "{out}");
-    assert!(out.starts_with("ok({token: "), "{out}");
-    assert!(out.contains(&format!("token: \"{}\"", issued[0].token)));
-    assert!(out.contains("installation-id: 1001"), "{out}");
-    assert!(out.contains(r#"permissions: [{name: "contents", access: read}]"#), "{out}");
-    assert_eq!(world.kms.signatures(), 1);
+    let out = ok(run(&world.env(), &["--owner", "octo-org", "--repositories", "widgets"]));
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", world.github.issued()[0].token),
+        "TOKEN=$(wasmtime run ...) works"
+    );
+    assert_eq!(world.github.issued()[0].repositories, ["widgets"]);
 }
 
 #[test]
-fn create_app_jwt_and_revoke_from_the_command_line() {
+fn json_format_describes_the_token() {
     let world = World::start("");
-    let out = stdout(&invoke(&world.env(), "create-app-jwt({:})"));
-    let jwt = out.split('"').nth(1).unwrap();
-    assert!(standins::github::verify_rs256(&world.kms.public_key(), jwt).is_some(), "{out}");
-
-    let out = stdout(&invoke(
+    let v = json(run(
         &world.env(),
-        "get-installation-token({installation: some(id(1002)), repositories: [], permissions: []})",
+        &[
+            "token",
+            "--owner=octo-org",
+            "--repositories",
+            "widgets,docs",
+            "--permission",
+            "contents=read",
+            "--format",
+            "json",
+        ],
     ));
-    let token = out.split('"').nth(1).unwrap().to_owned();
-    let revoke = format!(r#"revoke-installation-token({{token: "{token}"}})"#);
-    assert_eq!(stdout(&invoke(&world.env(), &revoke)).trim(), "ok");
-    let again = stdout(&invoke(&world.env(), &revoke));
-    assert!(again.starts_with("err(github({status: 401"), "{again}");
-    assert!(!again.contains(&token));
+    let issued = &world.github.issued()[0];
+    assert_eq!(v["token"], issued.token.as_str());
+    assert_eq!(v["installation_id"], 1001);
+    assert_eq!(v["permissions"], serde_json::json!({"contents": "read"}));
+    assert_eq!(v["repository_selection"], "selected");
+    assert_eq!(v["repositories"], serde_json::json!(["widgets", "docs"]));
+    assert_eq!(v["app_slug"], standins::github::APP_SLUG);
+    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
 }
 
 #[test]
-fn errors_are_printed_as_typed_values() {
+fn several_owners_share_one_kms_signature() {
     let world = World::start("");
-    let call =
-        r#"get-installation-token({installation: some(owner("-octo")), repositories: [], permissions: []})"#;
-    let out = stdout(&invoke(&world.env(), call));
-    assert!(out.starts_with(r#"err(invalid-input({field: "installation.owner", rule: "#), "{out}");
+    let v = json(run(&world.env(), &["--owner", "octo-org", "--owner", "octocat", "--format", "json"]));
+    assert_eq!(v["octo-org"]["installation_id"], 1001);
+    assert_eq!(v["octocat"]["installation_id"], 1002);
+    assert_eq!(world.kms.signatures(), 1, "one App JWT serves every owner");
+    assert_eq!(world.github.issued().len(), 2);
 
-    // An access level outside the WIT enum never reaches the component.
-    let call =
-        r#"get-installation-token({repositories: [], permissions: [{name: "contents", access: owner}]})"#;
-    let output = invoke(&world.env(), call);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("expected a enum { read, write, admin }; got owner"), "{stderr}");
-    assert!(world.github.seen().is_empty() && world.kms.signatures() == 0);
+    let refused = run(&world.env(), &["--owner", "octo-org", "--owner", "octocat"]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("several owners need --format json"), "{}", refused.stderr);
+}
+
+#[test]
+fn environment_fallbacks_and_flags_winning() {
+    let world = World::start("");
+    // A workflow sets GITHUB_REPOSITORY(_OWNER): the current repository, alone.
+    let workflow = env_with(
+        &world,
+        &[("GITHUB_REPOSITORY_OWNER", Some("octo-org")), ("GITHUB_REPOSITORY", Some("octo-org/gadgets"))],
+    );
+    ok(run(&workflow, &[]));
+    assert_eq!(world.github.issued()[0].repositories, ["gadgets"]);
+    assert_eq!(world.github.seen()[0].path, "/users/octo-org/installation");
+
+    ok(run(&env_with(&world, &[("OWNER", Some("octo-org")), ("REPOSITORIES", Some("widgets, docs"))]), &[]));
+    assert_eq!(world.github.issued()[1].repositories, ["widgets", "docs"]);
+
+    ok(run(&env_with(&world, &[("INSTALLATION_ID", Some("1002"))]), &[]));
+    assert_eq!(world.github.issued()[2].installation_id, 1002);
+
+    // A flag wins over its variable.
+    ok(run(&env_with(&world, &[("OWNER", Some("octo-org"))]), &["--owner", "octocat"]));
+    assert_eq!(world.github.issued()[3].installation_id, 1002);
+    let other = env_with(&world, &[("APP_ID", Some("1"))]);
+    ok(run(&other, &["--app-id", &standins::world::APP_ID.to_string(), "--owner", "octocat"]));
+}
+
+#[test]
+fn jwt_command_prints_a_verifiable_jwt() {
+    let world = World::start("");
+    let out = ok(run(&world.env(), &["jwt"]));
+    let claims =
+        standins::github::verify_rs256(&world.kms.public_key(), out.stdout.trim()).expect("verifies");
+    assert_eq!(claims["iss"], standins::world::APP_ID);
+    let v = json(run(&world.env(), &["jwt", "--format", "json"]));
+    assert_eq!(v["expires_at"].as_u64().unwrap() - v["issued_at"].as_u64().unwrap(), 600);
+}
+
+#[test]
+fn revoke_takes_the_flag_or_github_token_and_tolerates_a_dead_token() {
+    let world = World::start("");
+    let token = ok(run(&world.env(), &["--owner", "octocat"])).stdout.trim().to_owned();
+    let out = ok(run(&world.env(), &["revoke", "--token", &token]));
+    assert!(out.stderr.contains("revoked"));
+    assert!(world.github.issued()[0].revoked);
+    let again = ok(run(&env_with(&world, &[("GITHUB_TOKEN", Some(&token))]), &["revoke"]));
+    assert!(again.stderr.contains("already revoked or has expired"), "{}", again.stderr);
+    assert!(!again.stderr.contains(&token));
+
+    let missing = run(&world.env(), &["revoke"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("--token"));
+}
+
+#[test]
+fn installations_follows_pagination() {
+    let world = World::start("");
+    let v = json(run(&world.env(), &["installations"]));
+    let ids: Vec<u64> = v.as_array().unwrap().iter().map(|i| i["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [1001, 1002, 1003], "three installations over two pages");
+    let pages = world.github.seen().iter().filter(|s| s.path == "/app/installations").count();
+    assert_eq!(pages, 2);
+}
+
+#[test]
+fn help_documents_every_flag_and_variable() {
+    let out = ok(run(&Vec::new(), &["help"]));
+    for word in [
+        "token",
+        "jwt",
+        "revoke",
+        "installations",
+        "--app-id",
+        "--kms-key-id",
+        "--region",
+        "--installation-id",
+        "--owner",
+        "--repositories",
+        "--permission",
+        "--github-api-url",
+        "--format",
+        "--token",
+        "--help",
+        "--version",
+        "APP_ID",
+        "KMS_KEY_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "INSTALLATION_ID",
+        "OWNER",
+        "REPOSITORIES",
+        "GITHUB_REPOSITORY_OWNER",
+        "GITHUB_API_URL",
+        "GITHUB_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_KMS",
+        "TOKEN_TIMEOUT_SECONDS",
+    ] {
+        assert!(out.stdout.contains(word), "help does not mention {word}");
+    }
+    assert_eq!(ok(run(&Vec::new(), &["--help"])).stdout, out.stdout);
+    assert_eq!(
+        ok(run(&Vec::new(), &["--version"])).stdout,
+        format!("github-app-kms-token {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_failures_exit_1_with_one_line() {
+    let world = World::start("");
+    for args in [&["--frobnicate"][..], &["mint"], &["--permission", "contents=owner"], &["--format", "yaml"]]
+    {
+        let out = run(&world.env(), args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: ") && out.stdout.is_empty());
+    }
+    let cases = [
+        (
+            env_with(&world, &[("APP_ID", None)]),
+            vec!["--owner", "octo-org"],
+            "error: invalid app-id: is required",
+        ),
+        (world.env(), vec!["--owner", "-bad"], "error: invalid installation.owner"),
+        (world.env(), vec!["--owner", "nobody"], "error: GitHub refused the request: HTTP 404"),
+        (
+            env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some("0123456789abcdef0123"))]),
+            vec!["--owner", "octo-org"],
+            "error: AWS rejected the credentials: HTTP 400 InvalidSignatureException",
+        ),
+    ];
+    for (env, args, says) in cases {
+        let out = run(&env, &args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(out.stderr.starts_with(says), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -201,6 +201,7 @@ fn handle(state: &State, request: &Request) -> Response {
         ("GET", ["enterprises", slug, "installation"]) => {
             found(installations.iter().find(|i| i.enterprise.as_deref() == Some(*slug)))
         }
+        ("GET", ["app", "installations"]) => list(state, request),
         ("GET", ["app", "installations", id]) => found(installation(state, id)),
         ("POST", ["app", "installations", id, "access_tokens"]) => match installation(state, id) {
             Some(installation) => access_token(state, installation, &request.body),
@@ -214,13 +215,56 @@ fn installation<'a>(state: &'a State, id: &str) -> Option<&'a Installation> {
     state.installations.iter().find(|i| i.id.to_string() == id)
 }
 
+/// The most installations one page of `GET /app/installations` holds here.
+pub const MAX_PER_PAGE: usize = 2;
+
+/// The App's slug, as installation answers name it.
+pub const APP_SLUG: &str = "kms-token-stand-in";
+
+/// An installation as GitHub's API describes it.
+fn describe(i: &Installation) -> Value {
+    json!({
+        "id": i.id,
+        "account": { "login": i.account },
+        "app_slug": APP_SLUG,
+        "target_type": if i.enterprise.is_some() { "Enterprise" } else { "Organization" },
+        "permissions": i.permissions,
+        "repository_selection": "selected",
+    })
+}
+
+/// `GET /app/installations?per_page=N&page=P`, with a `Link` to the next page.
+fn list(state: &State, request: &Request) -> Response {
+    let query: BTreeMap<&str, usize> = request
+        .target
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter_map(|p| Some((p.split_once('=')?.0, p.split_once('=')?.1.parse().ok()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Fewer per page than asked, as a server may: clients must follow `Link`.
+    let per_page = query.get("per_page").copied().unwrap_or(30).clamp(1, MAX_PER_PAGE);
+    let page = query.get("page").copied().unwrap_or(1).max(1);
+    let all: Vec<Value> = state.installations.iter().map(describe).collect();
+    let items: Vec<Value> = all.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+    let response = Response::json(200, "application/json; charset=utf-8", &Value::Array(items));
+    if page * per_page < all.len() {
+        let next = format!(
+            "<{}/app/installations?per_page={per_page}&page={}>; rel=\"next\"",
+            state.prefix,
+            page + 1
+        );
+        response.with_header("link", next)
+    } else {
+        response
+    }
+}
+
 fn found(installation: Option<&Installation>) -> Response {
     match installation {
-        Some(i) => Response::json(
-            200,
-            "application/json; charset=utf-8",
-            &json!({ "id": i.id, "account": { "login": i.account }, "permissions": i.permissions, "repository_selection": "selected" }),
-        ),
+        Some(i) => Response::json(200, "application/json; charset=utf-8", &describe(i)),
         None => error(404, "Not Found"),
     }
 }
