@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, ServiceError};
+use crate::error::ServiceError;
 use crate::http::Response;
 use crate::secret::{Secret, scrub};
 
@@ -56,15 +56,14 @@ pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
     )
 }
 
-/// An AWS error answer as `credentials-rejected`, or as `otherwise` (e.g.
-/// [`Error::Kms`]). `secrets` are scrubbed from the message, since AWS may
-/// echo the signed request back; `hint` suggests what to do for a code.
-pub fn error(
+/// An AWS error answer as a [`ServiceError`]. `secrets` are scrubbed from
+/// the message, since AWS may echo the signed request back; `hint`
+/// suggests what to do for a code.
+pub fn service_error(
     response: &Response,
     secrets: &[&Secret],
     hint: fn(&str) -> Option<&'static str>,
-    otherwise: fn(ServiceError) -> Error,
-) -> Error {
+) -> ServiceError {
     let (code, message) = code_and_message(&response.body);
     let message = match message {
         Some(m) => scrub(&m, secrets),
@@ -73,24 +72,29 @@ pub fn error(
             response.header("content-type").unwrap_or("none")
         ),
     };
-    let error = ServiceError {
+    let request_id = response
+        .header("x-amzn-requestid")
+        .map(str::to_owned)
+        .or_else(|| xml_text(&String::from_utf8_lossy(&response.body), "RequestId"));
+    ServiceError {
         status: response.status,
         hint: code.as_deref().and_then(hint).map(str::to_owned),
         code,
         message,
-        request_id: response.header("x-amzn-requestid").map(str::to_owned),
+        request_id,
         documentation_url: None,
-    };
-    if error.code.as_deref().is_some_and(|c| CREDENTIAL_ERRORS.contains(&c)) {
-        Error::CredentialsRejected(error)
-    } else {
-        otherwise(error)
     }
+}
+
+/// Whether AWS refused the credentials themselves (rather than the action).
+pub fn rejects_credentials(error: &ServiceError) -> bool {
+    error.code.as_deref().is_some_and(|c| CREDENTIAL_ERRORS.contains(&c))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn response(status: u16, body: &str) -> Response {
         Response { status, headers: vec![("x-amzn-requestid".into(), "r-1".into())], body: body.into() }
@@ -98,6 +102,16 @@ mod tests {
 
     fn no_hint(_: &str) -> Option<&'static str> {
         None
+    }
+
+    fn error(
+        response: &Response,
+        secrets: &[&Secret],
+        hint: fn(&str) -> Option<&'static str>,
+        otherwise: fn(ServiceError) -> Error,
+    ) -> Error {
+        let e = service_error(response, secrets, hint);
+        if rejects_credentials(&e) { Error::CredentialsRejected(e) } else { otherwise(e) }
     }
 
     #[test]
@@ -126,5 +140,12 @@ mod tests {
         };
         assert_eq!(e.code, None);
         assert!(e.message.contains("without an AWS error body"));
+
+        let sts = r#"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>req-9</RequestId></ErrorResponse>"#;
+        let e = service_error(&Response { status: 400, headers: vec![], body: sts.into() }, &[], no_hint);
+        assert_eq!(
+            (e.code.as_deref(), e.request_id.as_deref()),
+            (Some("InvalidIdentityToken"), Some("req-9"))
+        );
     }
 }

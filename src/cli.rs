@@ -13,9 +13,9 @@ use crate::args::{self, Args, Command, Format, UsageError};
 use crate::config::{self, Env};
 use crate::error::{Error, ServiceError};
 use crate::github::{self, MintedToken};
+use crate::mint;
 use crate::secret::Secret;
 use crate::wasi_http::WasiHttp;
-use crate::{credentials, mint};
 
 /// The help text: every command, flag and environment variable.
 pub const HELP: &str = include_str!("help.txt");
@@ -94,8 +94,9 @@ fn app_jwt(args: &Args, env: &Env) -> Result<crate::jwt::SignedJwt, Failure> {
         args.region.as_deref(),
         env,
     )?;
-    let credentials = credentials::from_env(env)?;
-    Ok(mint::app_jwt(&settings, &credentials, &transport(env)?, SystemTime::now())?)
+    let http = transport(env)?;
+    let credentials = mint::aws_credentials(env, &settings.kms.region, &http)?;
+    Ok(mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?)
 }
 
 /// The installations to mint for, in order: `--installation-id`, each
@@ -156,9 +157,9 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
             config::token_settings(&request, env)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let http = transport(env)?;
-    let credentials = credentials::from_env(env)?;
     let Some(first) = settings.first() else { return Ok(()) };
+    let http = transport(env)?;
+    let credentials = mint::aws_credentials(env, &first.jwt.kms.region, &http)?;
     // One KMS signature serves every owner.
     let signed = mint::app_jwt(&first.jwt, &credentials, &http, SystemTime::now())?;
     let mut minted = Vec::new();

@@ -37,7 +37,7 @@ impl Env {
     }
 
     /// The first of `names` that is set, with its name (for error messages).
-    fn first<'a>(&'a self, names: &[&'a str]) -> Option<(&'a str, &'a str)> {
+    pub fn first<'a>(&'a self, names: &[&'a str]) -> Option<(&'a str, &'a str)> {
         names.iter().find_map(|&name| Some((name, self.get(name)?)))
     }
 }
@@ -103,6 +103,15 @@ pub fn github_api(given: Option<&str>, env: &Env) -> Result<Url> {
     let (field, url) = resolve(given, "github-api-url", env, &["GITHUB_API_URL"])
         .unwrap_or(("github-api-url", github::DEFAULT_API_URL));
     Url::parse(url).map_err(|rule| invalid(field, rule))
+}
+
+/// The STS endpoint: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else
+/// STS in `region`.
+pub fn sts_endpoint(env: &Env, region: &Region) -> Result<Url> {
+    match env.first(&["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
+        Some((var, url)) => Url::parse(url).map_err(|rule| invalid(var, rule)),
+        None => Ok(crate::sts::default_endpoint(region)),
+    }
 }
 
 /// What minting an installation token needs, validated.

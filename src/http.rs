@@ -52,6 +52,32 @@ impl Url {
         Ok(Url { scheme, authority: authority.to_owned(), path: path.trim_end_matches('/').to_owned() })
     }
 
+    /// Parses an absolute URL that may carry a query (such as the GitHub
+    /// Actions ID token URL); the query is kept in `path`.
+    pub fn parse_with_query(text: &str) -> Result<Url, &'static str> {
+        let (base, query) = match text.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (text, None),
+        };
+        let mut url = Url::parse(base)?;
+        if let Some(query) = query {
+            if query.bytes().any(|b| b <= b' ' || b >= 0x7f || b == b'#') {
+                return Err("must not have spaces or a fragment in its query");
+            }
+            url.path = format!("{}?{query}", url.path_or_root());
+        }
+        Ok(url)
+    }
+
+    /// This URL with `name=value` added to its query (the value percent-encoded).
+    pub fn with_query_param(&self, name: &str, value: &str) -> Url {
+        let separator = if self.path.contains('?') { '&' } else { '?' };
+        Url {
+            path: format!("{}{separator}{name}={}", self.path_or_root(), percent_encode(value)),
+            ..self.clone()
+        }
+    }
+
     /// This base URL with `path` (starting with `/`) appended.
     pub fn join(&self, path: &str) -> Url {
         Url { path: format!("{}{path}", self.path), ..self.clone() }
@@ -70,6 +96,17 @@ impl Url {
     pub fn path_or_root(&self) -> &str {
         if self.path.is_empty() { "/" } else { &self.path }
     }
+}
+
+/// `text` with every byte but RFC 3986's unreserved ones percent-encoded,
+/// as query strings and form bodies need.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `host[:port]` or `[ipv6][:port]`: no user info, a port below 65536.
@@ -179,6 +216,19 @@ mod tests {
         let local = Url::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!(local.to_string(), "http://127.0.0.1:8080/");
         assert!(Url::parse("http://[::1]:9000").is_ok());
+    }
+
+    #[test]
+    fn urls_with_queries() {
+        let u = Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0").unwrap();
+        assert_eq!(
+            u.with_query_param("audience", "sts.amazonaws.com").to_string(),
+            "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
+        );
+        let bare = Url::parse_with_query("http://127.0.0.1:9").unwrap();
+        assert_eq!(bare.with_query_param("a", "x y/z").to_string(), "http://127.0.0.1:9/?a=x%20y%2Fz");
+        assert!(Url::parse_with_query("https://h/p?a b").is_err());
+        assert_eq!(percent_encode("a+b=c&d"), "a%2Bb%3Dc%26d");
     }
 
     #[test]

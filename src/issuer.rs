@@ -7,7 +7,7 @@ use crate::config::{self, Env};
 use crate::error::Result;
 use crate::secret::Secret;
 use crate::wasi_http::WasiHttp;
-use crate::{credentials, github, mint};
+use crate::{github, mint};
 
 /// The component's implementation of the `issuer` interface.
 pub struct Component;
@@ -17,7 +17,7 @@ impl Guest for Component {
         let env = Env::from_host();
         let settings = config::token_settings(&request, &env)?;
         let http = transport(&env)?;
-        let credentials = credentials::from_env(&env)?;
+        let credentials = mint::aws_credentials(&env, &settings.jwt.kms.region, &http)?;
         let minted = mint::installation_token(&settings, &credentials, &http, SystemTime::now())?;
         Ok(InstallationToken {
             token: minted.token.expose().to_owned(),
@@ -39,7 +39,7 @@ impl Guest for Component {
             &env,
         )?;
         let http = transport(&env)?;
-        let credentials = credentials::from_env(&env)?;
+        let credentials = mint::aws_credentials(&env, &settings.kms.region, &http)?;
         let signed = mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?;
         Ok(AppJwt {
             jwt: signed.token.expose().to_owned(),

@@ -207,7 +207,12 @@ pub fn read_sign_response(
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
     if !response.is_success() {
-        return Err(aws::error(response, &credentials.secrets(), hint, Error::Kms));
+        let error = aws::service_error(response, &credentials.secrets(), hint);
+        return Err(if aws::rejects_credentials(&error) {
+            Error::CredentialsRejected(error)
+        } else {
+            Error::Kms(error)
+        });
     }
     let output: SignOutput = serde_json::from_slice(&response.body).map_err(|e| {
         malformed(Service::Kms, endpoint, format!("Sign answer is not the expected JSON: {e}"))

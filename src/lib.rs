@@ -28,7 +28,9 @@ pub mod issuer;
 pub mod jwt;
 pub mod kms;
 pub mod mint;
+pub mod oidc;
 pub mod secret;
+pub mod sts;
 pub mod wasi_http;
 
 // Generated from `wit/`, whose comments document the types.

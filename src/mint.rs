@@ -5,14 +5,41 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{JwtSettings, TokenSettings};
-use crate::credentials::AwsCredentials;
+use crate::config::{self, Env, JwtSettings, TokenSettings};
+use crate::credentials::{self, AwsCredentials, Source};
+use crate::error::Error;
 use crate::error::Result;
 use crate::github::{self, MintedToken, Scope, Target};
 use crate::http::{Transport, Url};
 use crate::jwt::{SignedJwt, UnsignedJwt};
-use crate::kms;
+use crate::kms::Region;
 use crate::secret::Secret;
+use crate::{kms, oidc, sts};
+
+/// AWS credentials from the first source the environment configures: keys
+/// as they are; a web identity (the runner's OIDC token, or a token file)
+/// exchanged at STS in `region` for temporary credentials.
+pub fn aws_credentials(env: &Env, region: &Region, http: &impl Transport) -> Result<AwsCredentials> {
+    let source = credentials::source(env)?;
+    let sts_endpoint = config::sts_endpoint(env, region)?;
+    let (role, web_identity) = match source {
+        Source::Keys(keys) => return Ok(keys),
+        Source::GithubOidc { role, request_url, request_token, audience } => {
+            let response = http.send(oidc::id_token_request(&request_url, &request_token, &audience))?;
+            (role, oidc::read_id_token(&request_url, &response, &request_token)?)
+        }
+        Source::TokenFile { role, path } => {
+            let token = std::fs::read_to_string(&path).map_err(|e| {
+                Error::CredentialsMissing(format!(
+                    "could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {e} (the host must give access to its folder, e.g. wasmtime run --dir)"
+                ))
+            })?;
+            (role, Secret::new(token.trim()))
+        }
+    };
+    let response = http.send(sts::assume_role_request(&sts_endpoint, &role, &web_identity))?;
+    sts::read_credentials(&sts_endpoint, &response, &web_identity)
+}
 
 /// Signs an App JWT for `settings.app` with one KMS `Sign` call.
 pub fn app_jwt(

@@ -17,8 +17,13 @@ struct Run {
 }
 
 fn run(env: &Env, args: &[&str]) -> Run {
+    run_with(env, &[], args)
+}
+
+/// `wasmtime run -S http [WASMTIME_ARGS] --env ... component.wasm ARGS`.
+fn run_with(env: &Env, wasmtime_args: &[&str], args: &[&str]) -> Run {
     let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-    command.args(["run", "-S", "http"]);
+    command.args(["run", "-S", "http"]).args(wasmtime_args);
     for (name, value) in env {
         command.arg("--env").arg(format!("{name}={value}"));
     }
@@ -193,6 +198,17 @@ fn help_documents_every_flag_and_variable() {
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL_KMS",
         "TOKEN_TIMEOUT_SECONDS",
+        "AWS_ROLE_ARN",
+        "ROLE_TO_ASSUME",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "STS_AUDIENCE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_SESSION_NAME",
+        "ROLE_SESSION_NAME",
+        "GITHUB_RUN_ID",
+        "GITHUB_RUN_ATTEMPT",
+        "AWS_ENDPOINT_URL_STS",
     ] {
         assert!(out.stdout.contains(word), "help does not mention {word}");
     }
@@ -233,4 +249,98 @@ fn usage_errors_exit_2_and_failures_exit_1_with_one_line() {
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn keyless_credentials_from_the_runners_oidc_token() {
+    let world = World::start("");
+    let out = ok(run(&world.keyless_env(), &["--owner", "octo-org"]));
+    assert_eq!(out.stdout.trim(), world.github.issued()[0].token);
+    assert_eq!(world.oidc.audiences(), ["sts.amazonaws.com"]);
+    let assumed = world.sts.assumed();
+    assert_eq!(assumed.len(), 1);
+    assert_eq!((assumed[0].session_name.as_str(), assumed[0].duration.as_str()), ("gha-4242-3", "900"));
+    assert_eq!(
+        world.kms.signers(),
+        [assumed[0].access_key_id.clone()],
+        "KMS was signed for with STS's credentials"
+    );
+}
+
+#[test]
+fn access_keys_take_precedence_over_oidc() {
+    let world = World::start("");
+    let mut env = world.keyless_env();
+    env.extend(
+        world.env().into_iter().filter(|(k, _)| k.starts_with("AWS_ACCESS") || k.starts_with("AWS_SE")),
+    );
+    ok(run(&env, &["--owner", "octo-org"]));
+    assert!(world.sts.assumed().is_empty() && world.oidc.audiences().is_empty());
+    assert_eq!(world.kms.signers(), std::slice::from_ref(&world.credential.access_key_id));
+}
+
+#[test]
+fn keyless_credentials_from_a_web_identity_token_file() {
+    let world = World::start("");
+    let folder = std::env::temp_dir().join(format!("gakt-{}", standins::random_hex(6)));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("token"), world.oidc.id_token("sts.amazonaws.com")).unwrap();
+    let mut env: Env = world
+        .keyless_env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("ACTIONS_ID_TOKEN") && !k.starts_with("GITHUB_RUN"))
+        .collect();
+    env.push(("AWS_WEB_IDENTITY_TOKEN_FILE".into(), "/var/run/identity/token".into()));
+    let preopen = format!("{}::/var/run/identity", folder.display());
+    ok(run_with(&env, &["--dir", &preopen], &["--owner", "octo-org"]));
+    assert_eq!(world.sts.assumed()[0].session_name, "github-app-kms-token");
+
+    // Without the preopen the file cannot be read: a clear error, not a trap.
+    let out = run(&env, &["--owner", "octo-org"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("could not read AWS_WEB_IDENTITY_TOKEN_FILE /var/run/identity/token"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn keyless_failures_say_which_source_and_why() {
+    let world = World::start("");
+    let cases = [
+        (
+            env_with(&world, &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)]),
+            "error: no AWS credentials: tried 1.",
+        ),
+        (
+            common::with(
+                &world.keyless_env(),
+                &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("wrong-request-token"))],
+            ),
+            "error: AWS rejected the credentials: HTTP 401: the GitHub Actions OIDC endpoint refused",
+        ),
+        (
+            common::with(&world.keyless_env(), &[("STS_AUDIENCE", Some("not-sts"))]),
+            "error: AWS STS refused the web identity: HTTP 400 InvalidIdentityToken: Incorrect token audience",
+        ),
+        (
+            common::with(
+                &world.keyless_env(),
+                &[("AWS_ROLE_ARN", Some("arn:aws:iam::111122223333:role/other"))],
+            ),
+            "error: AWS STS refused the web identity: HTTP 403 AccessDenied",
+        ),
+        (
+            common::with(&world.keyless_env(), &[("ROLE_SESSION_NAME", Some("no spaces allowed"))]),
+            "error: invalid ROLE_SESSION_NAME",
+        ),
+    ];
+    for (env, says) in cases {
+        let out = run(&env, &["--owner", "octo-org"]);
+        assert_eq!(out.code, 1, "{says}");
+        assert!(out.stderr.starts_with(says), "{says}\n{}", out.stderr);
+    }
+    assert!(world.github.issued().is_empty());
 }

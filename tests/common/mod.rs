@@ -59,7 +59,12 @@ pub fn permission(name: &str, access: Access) -> Permission {
 
 /// `world.env()` with `changes` applied (a `None` value removes the variable).
 pub fn env_with(world: &World, changes: &[(&str, Option<&str>)]) -> Env {
-    let mut env = world.env();
+    with(&world.env(), changes)
+}
+
+/// `env` with `changes` applied (a `None` value removes the variable).
+pub fn with(env: &Env, changes: &[(&str, Option<&str>)]) -> Env {
+    let mut env = env.clone();
     for (name, value) in changes {
         env.retain(|(k, _)| k != name);
         if let Some(value) = value {

@@ -36,10 +36,11 @@ struct State {
     region: String,
     key_id: String,
     key: RsaPrivateKey,
-    credentials: Vec<Credential>,
+    credentials: Mutex<Vec<Credential>>,
     fault: Mutex<Option<Fault>>,
     signed: AtomicUsize,
     rejections: Mutex<Vec<String>>,
+    signers: Mutex<Vec<String>>,
 }
 
 /// A running KMS stand-in.
@@ -55,10 +56,11 @@ impl Kms {
             region: region.to_owned(),
             key_id: uuid(),
             key,
-            credentials,
+            credentials: Mutex::new(credentials),
             fault: Mutex::new(None),
             signed: AtomicUsize::new(0),
             rejections: Mutex::new(Vec::new()),
+            signers: Mutex::new(Vec::new()),
         });
         let handler_state = state.clone();
         let server = Server::start(move |request| handle(&handler_state, &request));
@@ -88,6 +90,16 @@ impl Kms {
     /// The public half of the key, to verify JWTs with.
     pub fn public_key(&self) -> RsaPublicKey {
         self.state.key.to_public_key()
+    }
+
+    /// Accepts `credential` from now on (as AWS accepts credentials STS issued).
+    pub fn accept(&self, credential: Credential) {
+        self.state.credentials.lock().unwrap().push(credential);
+    }
+
+    /// The access key ids whose requests were signed correctly and served.
+    pub fn signers(&self) -> Vec<String> {
+        self.state.signers.lock().unwrap().clone()
     }
 
     /// Answers every `Sign` with this error from now on (`None` heals).
@@ -138,7 +150,8 @@ fn sign(state: &State, request: &Request) -> Result<Value, Refusal> {
     if request.method != "POST" || request.path() != "/" {
         return Err(refuse(404, "UnknownOperationException", "KMS takes POST /"));
     }
-    sigv4::verify(request, &state.credentials, &state.region, "kms", time::now())
+    let credentials = state.credentials.lock().unwrap().clone();
+    let signer = sigv4::verify(request, &credentials, &state.region, "kms", time::now())
         .map_err(|r| refuse(400, r.code, r.message))?;
     if request.header("content-type") != Some("application/x-amz-json-1.1") {
         return Err(refuse(400, "SerializationException", "Content-Type must be application/x-amz-json-1.1"));
@@ -177,6 +190,7 @@ fn sign(state: &State, request: &Request) -> Result<Value, Refusal> {
     }
     let signature = SigningKey::<Sha256>::new(state.key.clone()).sign(&message).to_vec();
     state.signed.fetch_add(1, Ordering::SeqCst);
+    state.signers.lock().unwrap().push(signer);
     Ok(
         json!({ "KeyId": arn, "Signature": STANDARD.encode(signature), "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256" }),
     )

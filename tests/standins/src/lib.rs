@@ -7,8 +7,10 @@
 
 pub mod github;
 pub mod kms;
+pub mod oidc;
 pub mod server;
 pub mod sigv4;
+pub mod sts;
 pub mod time;
 pub mod world;
 
@@ -39,6 +41,12 @@ pub fn remembered() -> Vec<String> {
 
 /// A fresh RSA-2048 key, generated once per process (generation takes a moment).
 pub fn rsa_key() -> RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")).clone()
+}
+
+/// Another fresh RSA-2048 key, once per process: the OIDC issuer's.
+pub fn issuer_key() -> RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation")).clone()
 }

@@ -35,14 +35,15 @@ fn reject(code: &'static str, message: impl Into<String>) -> Rejection {
 }
 
 /// Checks the `Authorization` header of `request` against `credentials`,
-/// for `region` and `service`, at `now` (seconds since the epoch).
+/// for `region` and `service`, at `now` (seconds since the epoch); returns
+/// the access key id that signed.
 pub fn verify(
     request: &Request,
     credentials: &[Credential],
     region: &str,
     service: &str,
     now: i64,
-) -> Result<(), Rejection> {
+) -> Result<String, Rejection> {
     let auth = request
         .header("authorization")
         .ok_or_else(|| reject("MissingAuthenticationTokenException", "Missing Authentication Token"))?;
@@ -164,7 +165,7 @@ pub fn verify(
             ),
         ));
     }
-    Ok(())
+    Ok(known.access_key_id.clone())
 }
 
 /// The canonical request: method, URI, query, signed headers, body hash.
@@ -228,7 +229,8 @@ fn uri_encode(s: &str, encode_slash: bool) -> String {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded.
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

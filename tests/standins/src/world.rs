@@ -4,10 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use crate::github::{Github, Installation};
 use crate::kms::{ALIAS, Kms};
+use crate::oidc::Oidc;
 use crate::sigv4::Credential;
-use crate::{random_hex, rsa_key};
+use crate::sts::{Sts, Trust};
+use crate::{issuer_key, random_hex, rsa_key};
 
 /// The App's numeric id.
 pub const APP_ID: u64 = 4242;
@@ -16,10 +20,19 @@ pub const CLIENT_ID: &str = "Iv23liStandIn4242";
 /// The KMS stand-in's region.
 pub const REGION: &str = "eu-west-1";
 
-/// Both stand-ins and the credentials they accept.
+/// The role that the STS stand-in lets the runner's identity assume.
+pub const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/github-app-signer";
+
+/// The stand-ins and the credentials they accept.
 pub struct World {
     /// The KMS stand-in.
-    pub kms: Kms,
+    pub kms: Arc<Kms>,
+    /// The GitHub Actions ID token endpoint stand-in.
+    pub oidc: Oidc,
+    /// The STS stand-in, trusting `oidc`'s tokens for audience `sts.amazonaws.com`.
+    pub sts: Sts,
+    /// The runner's `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    pub request_token: String,
     /// The GitHub stand-in.
     pub github: Github,
     /// Temporary AWS credentials (with a session token) the KMS stand-in accepts.
@@ -72,9 +85,19 @@ impl World {
         };
         crate::remember(&credential.secret_access_key);
         crate::remember(credential.session_token.as_deref().unwrap_or_default());
-        let kms = Kms::start(REGION, vec![credential.clone()], rsa_key());
+        let kms = Arc::new(Kms::start(REGION, vec![credential.clone()], rsa_key()));
         let github = Github::start(prefix, APP_ID, CLIENT_ID, kms.public_key(), installations());
-        World { kms, github, credential }
+        let request_token = random_hex(24);
+        crate::remember(&request_token);
+        let oidc = Oidc::start(&request_token, issuer_key());
+        let trust = Trust {
+            issuer: oidc.issuer(),
+            public_key: issuer_key().to_public_key(),
+            audience: "sts.amazonaws.com".into(),
+            role_arn: ROLE_ARN.into(),
+        };
+        let sts = Sts::start(trust, kms.clone());
+        World { kms, oidc, sts, request_token, github, credential }
     }
 
     /// The environment that points the component at the stand-ins.
@@ -93,6 +116,30 @@ impl World {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+    }
+
+    /// The environment of a GitHub Actions job with `id-token: write`: no
+    /// AWS keys, a role to assume, and the runner's ID token endpoint.
+    pub fn keyless_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env()
+            .into_iter()
+            .filter(|(k, _)| {
+                !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET") && k != "AWS_SESSION_TOKEN"
+            })
+            .collect();
+        env.extend(
+            [
+                ("AWS_ROLE_ARN", ROLE_ARN.to_owned()),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", self.oidc.request_url()),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.request_token.clone()),
+                ("AWS_ENDPOINT_URL_STS", self.sts.url()),
+                ("GITHUB_RUN_ID", "4242".to_owned()),
+                ("GITHUB_RUN_ATTEMPT", "3".to_owned()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
     }
 
     /// The hosts the component needs to reach.

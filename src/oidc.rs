@@ -1,0 +1,80 @@
+//! The GitHub Actions runner's OIDC ID token: request and answer.
+//!
+//! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` with
+//! `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the JWT is in `.value`.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result, Service, ServiceError, malformed};
+use crate::http::{Method, Request, Response, Url};
+use crate::secret::{Secret, scrub};
+
+/// The request for an ID token with `audience`.
+pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Request {
+    Request {
+        service: Service::Oidc,
+        method: Method::Get,
+        url: url.with_query_param("audience", audience),
+        headers: vec![
+            ("authorization".to_owned(), format!("bearer {}", request_token.expose())),
+            ("accept".to_owned(), "application/json".to_owned()),
+            ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
+        ],
+        body: Vec::new(),
+    }
+}
+
+/// The ID token from the answer. A refusal is `credentials-rejected`: the
+/// runner's identity is the credential here.
+pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> Result<Secret> {
+    #[derive(Deserialize)]
+    struct Answer {
+        value: String,
+    }
+    if !response.is_success() {
+        let body = String::from_utf8_lossy(&response.body);
+        let detail = scrub(body.lines().next().unwrap_or_default(), &[request_token]);
+        return Err(Error::CredentialsRejected(ServiceError {
+            status: response.status,
+            code: None,
+            message: format!("the GitHub Actions OIDC endpoint refused the ID token request: {detail}"),
+            request_id: response.header("x-github-request-id").map(str::to_owned),
+            documentation_url: None,
+            hint: Some("the job needs `permissions: id-token: write`".to_owned()),
+        }));
+    }
+    let answer: Answer = serde_json::from_slice(&response.body)
+        .map_err(|_| malformed(Service::Oidc, url, "the ID token answer has no string `value`"))?;
+    if answer.value.split('.').count() != 3 {
+        return Err(malformed(Service::Oidc, url, "the ID token is not a JWT"));
+    }
+    Ok(Secret::new(answer.value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_with_the_audience_and_reads_the_value() {
+        let url = Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0").unwrap();
+        let req = id_token_request(&url, &Secret::new("rt"), "sts.amazonaws.com");
+        assert_eq!(
+            req.url.to_string(),
+            "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
+        );
+        assert_eq!(req.headers[0], ("authorization".to_owned(), "bearer rt".to_owned()));
+        let ok = Response { status: 200, headers: vec![], body: br#"{"count":1,"value":"a.b.c"}"#.to_vec() };
+        assert_eq!(read_id_token(&url, &ok, &Secret::new("rt")).unwrap().expose(), "a.b.c");
+        let refused = Response { status: 401, headers: vec![], body: b"bad token rt".to_vec() };
+        let Err(Error::CredentialsRejected(e)) = read_id_token(&url, &refused, &Secret::new("rt")) else {
+            panic!()
+        };
+        assert!(e.message.ends_with("bad token [redacted]"), "{}", e.message);
+        let garbage = Response { status: 200, headers: vec![], body: b"<html>".to_vec() };
+        assert!(matches!(
+            read_id_token(&url, &garbage, &Secret::new("rt")),
+            Err(Error::MalformedResponse(_))
+        ));
+    }
+}

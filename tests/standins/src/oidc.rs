@@ -1,0 +1,109 @@
+//! A stand-in of the GitHub Actions ID token endpoint: checks the bearer
+//! request token and the audience, and issues an RS256 ID token.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::RsaPrivateKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::server::{Request, Response, Server};
+use crate::{random_hex, time};
+
+struct State {
+    request_token: String,
+    key: RsaPrivateKey,
+    issuer: Mutex<String>,
+    audiences: Mutex<Vec<String>>,
+}
+
+/// A running ID token endpoint.
+pub struct Oidc {
+    server: Server,
+    state: Arc<State>,
+}
+
+impl Oidc {
+    /// Starts an endpoint that accepts `request_token` and signs with `key`.
+    pub fn start(request_token: &str, key: RsaPrivateKey) -> Oidc {
+        let state = Arc::new(State {
+            request_token: request_token.to_owned(),
+            key,
+            issuer: Mutex::new(String::new()),
+            audiences: Mutex::new(Vec::new()),
+        });
+        let handler_state = state.clone();
+        let server = Server::start(move |request| handle(&handler_state, &request));
+        *state.issuer.lock().unwrap() = server.url();
+        Oidc { server, state }
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`: with a query, as GitHub's is.
+    pub fn request_url(&self) -> String {
+        format!("{}/idtoken?api-version=2.0", self.server.url())
+    }
+
+    /// The `iss` of the tokens it issues.
+    pub fn issuer(&self) -> String {
+        self.server.url()
+    }
+
+    /// The audiences asked for so far.
+    pub fn audiences(&self) -> Vec<String> {
+        self.state.audiences.lock().unwrap().clone()
+    }
+
+    /// An ID token for `audience` as the endpoint would issue it (for token files).
+    pub fn id_token(&self, audience: &str) -> String {
+        id_token(&self.state, audience)
+    }
+}
+
+fn id_token(state: &State, audience: &str) -> String {
+    let now = time::now();
+    let claims = json!({
+        "iss": *state.issuer.lock().unwrap(),
+        "aud": audience,
+        "sub": "repo:octo-org/widgets:ref:refs/heads/main",
+        "repository": "octo-org/widgets",
+        "repository_owner": "octo-org",
+        "ref": "refs/heads/main",
+        "jti": random_hex(8),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+    });
+    let encode = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input =
+        format!("{}.{}", encode(json!({"alg": "RS256", "typ": "JWT", "kid": "stand-in"})), encode(claims));
+    let signature = SigningKey::<Sha256>::new(state.key.clone()).sign(input.as_bytes()).to_vec();
+    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    crate::remember(&token);
+    token
+}
+
+fn handle(state: &State, request: &Request) -> Response {
+    let error =
+        |status, message: &str| Response::json(status, "application/json", &json!({ "message": message }));
+    let presented = request
+        .header("authorization")
+        .and_then(|a| a.get(7..).filter(|_| a[..7].eq_ignore_ascii_case("bearer ")));
+    if presented != Some(state.request_token.as_str()) {
+        return error(401, "bad request token");
+    }
+    if request.method != "GET" || request.path() != "/idtoken" {
+        return error(404, "not found");
+    }
+    let audience = request
+        .target
+        .split_once('?')
+        .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("audience=")))
+        .map(str::to_owned);
+    let Some(audience) = audience else { return error(400, "audience is required") };
+    state.audiences.lock().unwrap().push(audience.clone());
+    Response::json(200, "application/json", &json!({ "count": 1, "value": id_token(state, &audience) }))
+}
