@@ -33,6 +33,7 @@ tools:
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
 	@wasm-tools --version 2>/dev/null | grep -q " $(WASM_TOOLS_VERSION)" || \
 		cargo install wasm-tools --version $(WASM_TOOLS_VERSION) --locked
+	@command -v jq >/dev/null || (apt-get update && apt-get install -y jq)
 	@test -x $(VENV)/bin/moto_server || \
 		(python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt)
 
