@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Env, assert_no_secret, env_with, wasm_path};
+use common::{Env, assert_no_secret, env_with, wasm_path, with};
 use serde_json::Value;
 use standins::world::World;
 
@@ -315,25 +315,19 @@ fn keyless_failures_say_which_source_and_why() {
             "error: no AWS credentials: tried 1.",
         ),
         (
-            common::with(
-                &world.keyless_env(),
-                &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("wrong-request-token"))],
-            ),
+            with(&world.keyless_env(), &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("wrong-request-token"))]),
             "error: AWS rejected the credentials: HTTP 401: the GitHub Actions OIDC endpoint refused",
         ),
         (
-            common::with(&world.keyless_env(), &[("STS_AUDIENCE", Some("not-sts"))]),
+            with(&world.keyless_env(), &[("STS_AUDIENCE", Some("not-sts"))]),
             "error: AWS STS refused the web identity: HTTP 400 InvalidIdentityToken: Incorrect token audience",
         ),
         (
-            common::with(
-                &world.keyless_env(),
-                &[("AWS_ROLE_ARN", Some("arn:aws:iam::111122223333:role/other"))],
-            ),
+            with(&world.keyless_env(), &[("AWS_ROLE_ARN", Some("arn:aws:iam::111122223333:role/other"))]),
             "error: AWS STS refused the web identity: HTTP 403 AccessDenied",
         ),
         (
-            common::with(&world.keyless_env(), &[("ROLE_SESSION_NAME", Some("no spaces allowed"))]),
+            with(&world.keyless_env(), &[("ROLE_SESSION_NAME", Some("no spaces allowed"))]),
             "error: invalid ROLE_SESSION_NAME",
         ),
     ];
@@ -343,4 +337,49 @@ fn keyless_failures_say_which_source_and_why() {
         assert!(out.stderr.starts_with(says), "{says}\n{}", out.stderr);
     }
     assert!(world.github.issued().is_empty());
+}
+
+#[test]
+fn every_setting_has_a_flag() {
+    let world = World::start("/api/v3");
+    // Nothing in the environment but credentials and the KMS endpoint: flags say the rest.
+    let env: Env = world
+        .env()
+        .into_iter()
+        .filter(|(k, _)| {
+            k.starts_with("AWS_ACCESS") || k.starts_with("AWS_SE") || k == "AWS_ENDPOINT_URL_KMS"
+        })
+        .collect();
+    let app_id = standins::world::APP_ID.to_string();
+    let v = json(run(
+        &env,
+        &[
+            "token",
+            "--app-id",
+            &app_id,
+            "--kms-key-id",
+            world.kms.key_id(),
+            "--region",
+            standins::world::REGION,
+            "--github-api-url",
+            &world.github.url(),
+            "--installation-id",
+            "1001",
+            "--permission",
+            "issues=write",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(v["installation_id"], 1001);
+    assert!(v.get("app_slug").is_none(), "no lookup for an id, so no slug");
+    assert_eq!(world.github.seen()[0].path, "/api/v3/app/installations/1001/access_tokens");
+}
+
+#[test]
+fn oidc_takes_precedence_over_a_token_file() {
+    let world = World::start("");
+    let env = with(&world.keyless_env(), &[("AWS_WEB_IDENTITY_TOKEN_FILE", Some("/nonexistent/token"))]);
+    ok(run(&env, &["--owner", "octo-org"]));
+    assert_eq!(world.oidc.audiences().len(), 1, "the runner's token was used, the file never read");
 }
