@@ -169,32 +169,14 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
 
     match (args.format, minted.as_slice()) {
         (Format::Token, [token]) => println!("{}", token.token.expose()),
-        (Format::Json, [token]) if args.owners.len() <= 1 => println!("{}", describe(token)),
+        (Format::Json, [token]) if args.owners.len() <= 1 => println!("{}", token.to_json()),
         _ => {
             let by_owner: serde_json::Map<String, Value> =
-                args.owners.iter().cloned().zip(minted.iter().map(describe)).collect();
+                args.owners.iter().cloned().zip(minted.iter().map(MintedToken::to_json)).collect();
             println!("{}", Value::Object(by_owner));
         }
     }
     Ok(())
-}
-
-/// A token as `--format json` prints it.
-fn describe(token: &MintedToken) -> Value {
-    let permissions: serde_json::Map<String, Value> =
-        token.permissions.iter().map(|p| (p.name.clone(), github::access_name(p.access).into())).collect();
-    let mut object = json!({
-        "token": token.token.expose(),
-        "expires_at": token.expires_at,
-        "installation_id": token.installation_id,
-        "permissions": permissions,
-        "repository_selection": token.repository_selection,
-        "repositories": token.repositories,
-    });
-    if let Some(slug) = &token.app_slug {
-        object["app_slug"] = slug.as_str().into();
-    }
-    object
 }
 
 fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {

@@ -73,6 +73,26 @@ pub struct MintedToken {
     pub app_slug: Option<String>,
 }
 
+impl MintedToken {
+    /// The token as the command line's `--format json` and the broker print it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let permissions: serde_json::Map<String, serde_json::Value> =
+            self.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into())).collect();
+        let mut object = serde_json::json!({
+            "token": self.token.expose(),
+            "expires_at": self.expires_at,
+            "installation_id": self.installation_id,
+            "permissions": permissions,
+            "repository_selection": self.repository_selection,
+            "repositories": self.repositories,
+        });
+        if let Some(slug) = &self.app_slug {
+            object["app_slug"] = slug.as_str().into();
+        }
+        object
+    }
+}
+
 /// `Ok` if `ok`, else `invalid-input` for `field` with `rule`.
 fn check(ok: bool, field: &str, rule: &str) -> Result<()> {
     if ok { Ok(()) } else { Err(invalid(field, rule)) }

@@ -18,17 +18,21 @@
 
 pub mod args;
 pub mod aws;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod github;
+pub mod handler;
 pub mod http;
+pub mod idtoken;
 pub mod issuer;
 pub mod jwt;
 pub mod kms;
 pub mod mint;
 pub mod oidc;
+pub mod policy;
 pub mod secret;
 pub mod sts;
 pub mod wasi_http;
@@ -50,6 +54,10 @@ mod bindings {
     use super::cli::Cli;
     #[cfg(target_arch = "wasm32")]
     wasi::cli::command::export!(Cli);
+    #[cfg(target_arch = "wasm32")]
+    use super::handler::Handler;
+    #[cfg(target_arch = "wasm32")]
+    wasi::http::proxy::export!(Handler);
 }
 
 /// The types of the WIT interface `github-app-kms:token/issuer`.

@@ -1,0 +1,436 @@
+//! The token broker's trust policy: which verified callers may have which
+//! tokens. Pure: parsing `TRUST_POLICY` and deciding a request.
+//!
+//! ```json
+//! {"rules": [{"issuer": "https://token.actions.githubusercontent.com",
+//!             "claims": {"repository_owner": "acme", "ref": "refs/heads/*"},
+//!             "owner": "acme", "repositories": ["widgets"],
+//!             "permissions": {"contents": "read"}}]}
+//! ```
+//!
+//! The safe thing is the short thing to write: `issuer` defaults to GitHub
+//! Actions; `owner` to the caller's `repository_owner`; `repositories` to the
+//! caller's own repository. `claims` and `permissions` are required, since a
+//! rule without claims would admit every workflow on GitHub and a token
+//! without permissions would carry all of the installation's.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::{Access, Permission};
+use crate::github::{self, parse_access};
+
+/// The OIDC issuer of GitHub Actions.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// A validated trust policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// The rules, tried in order.
+    pub rules: Vec<Rule>,
+}
+
+/// Which repositories a rule grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repositories {
+    /// The caller's own repository (its `repository` claim).
+    Callers,
+    /// Every repository of the owner (`"*"`).
+    All,
+    /// These names.
+    Named(Vec<String>),
+}
+
+/// One rule: whom it admits and what it grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// The token issuer this rule trusts.
+    pub issuer: String,
+    /// Claim name to an exact value or a `*` glob; all must match.
+    pub claims: BTreeMap<String, String>,
+    /// The installation's owner; `None`: the caller's `repository_owner`.
+    pub owner: Option<String>,
+    /// An installation id the rule grants instead of an owner, if any.
+    pub installation_id: Option<u64>,
+    /// The repositories granted.
+    pub repositories: Repositories,
+    /// The maximum permissions.
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    issuer: Option<String>,
+    #[serde(default)]
+    claims: BTreeMap<String, String>,
+    owner: Option<String>,
+    installation_id: Option<u64>,
+    repositories: Option<Value>,
+    #[serde(default)]
+    permissions: BTreeMap<String, String>,
+}
+
+/// Parses and validates `TRUST_POLICY`; the error names the problem.
+pub fn parse(text: &str) -> Result<Policy, String> {
+    let raw: RawPolicy =
+        serde_json::from_str(text).map_err(|e| format!("TRUST_POLICY is not a valid policy: {e}"))?;
+    if raw.rules.is_empty() {
+        return Err("TRUST_POLICY has no rules: nobody could get a token".into());
+    }
+    let rules = raw
+        .rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| parse_rule(rule).map_err(|e| format!("TRUST_POLICY rule {}: {e}", i + 1)));
+    Ok(Policy { rules: rules.collect::<Result<_, _>>()? })
+}
+
+fn parse_rule(raw: RawRule) -> Result<Rule, String> {
+    let issuer = raw.issuer.unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned());
+    crate::http::Url::parse(&issuer).map_err(|rule| format!("issuer {rule}"))?;
+    if raw.claims.is_empty() {
+        return Err("claims must not be empty: a rule without claims admits every token of its issuer".into());
+    }
+    if let Some(owner) = &raw.owner {
+        github::check_owner("owner", owner).map_err(|e| e.message())?;
+    }
+    if raw.installation_id == Some(0) {
+        return Err("installation_id must be positive".into());
+    }
+    let repositories = match raw.repositories {
+        None => Repositories::Callers,
+        Some(Value::String(s)) if s == "*" => Repositories::All,
+        Some(Value::Array(items)) => {
+            let names = items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or("repositories must be names"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if names == ["*"] {
+                Repositories::All
+            } else {
+                for name in &names {
+                    github::check_repository("repositories", name).map_err(|e| e.message())?;
+                }
+                Repositories::Named(names)
+            }
+        }
+        Some(_) => return Err("repositories must be a list of names or \"*\"".into()),
+    };
+    if raw.permissions.is_empty() {
+        return Err(
+            "permissions must not be empty: a token without permissions carries all of the installation's"
+                .into(),
+        );
+    }
+    let permissions = raw
+        .permissions
+        .iter()
+        .map(|(name, level)| {
+            github::check_permission_name("permissions", name).map_err(|e| e.message())?;
+            let access = parse_access(level).ok_or_else(|| format!("unknown level {level} for {name}"))?;
+            Ok(Permission { name: name.clone(), access })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Rule {
+        issuer,
+        claims: raw.claims,
+        owner: raw.owner,
+        installation_id: raw.installation_id,
+        repositories,
+        permissions,
+    })
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let Some((first, rest)) = pattern.split_once('*') else { return pattern == text };
+    let Some(mut remaining) = text.strip_prefix(first) else { return false };
+    let mut parts: Vec<&str> = rest.split('*').collect();
+    let last = parts.pop().unwrap_or_default();
+    for part in parts {
+        match remaining.find(part) {
+            Some(at) => remaining = &remaining[at + part.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
+/// What a caller asked for, from the request body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ask {
+    /// `owner`
+    pub owner: Option<String>,
+    /// `installation_id`
+    pub installation_id: Option<u64>,
+    /// `repositories`
+    pub repositories: Vec<String>,
+    /// `permissions`
+    pub permissions: Vec<Permission>,
+}
+
+/// What to mint: exactly this, never more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// The owner, or the installation id.
+    pub installation: crate::api::Installation,
+    /// Repository names; empty only for an `All` grant with nothing asked.
+    pub repositories: Vec<String>,
+    /// Never empty.
+    pub permissions: Vec<Permission>,
+}
+
+/// Why a request was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No rule admits this caller.
+    NoRule,
+    /// Rules admit the caller, but none grants this request; the text says why.
+    NotGranted(String),
+}
+
+fn rank(access: Access) -> u8 {
+    match access {
+        Access::Read => 1,
+        Access::Write => 2,
+        Access::Admin => 3,
+    }
+}
+
+impl Policy {
+    /// Decides `ask` for a caller whose verified token says `claims` (its
+    /// `iss` among them): the first rule that admits the caller and grants
+    /// the request wins.
+    pub fn decide(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, Refusal> {
+        let claim = |name: &str| claims.get(name).and_then(Value::as_str);
+        let admitting = self.rules.iter().filter(|rule| {
+            claim("iss") == Some(rule.issuer.as_str())
+                && rule
+                    .claims
+                    .iter()
+                    .all(|(name, pattern)| claim(name).is_some_and(|v| glob_matches(pattern, v)))
+        });
+        let mut reason = None;
+        for rule in admitting {
+            match rule.grant(claims, ask) {
+                Ok(grant) => return Ok(grant),
+                Err(why) => reason = reason.or(Some(why)),
+            }
+        }
+        Err(reason.map_or(Refusal::NoRule, Refusal::NotGranted))
+    }
+}
+
+impl Rule {
+    fn grant(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, String> {
+        let claim = |name: &str| claims.get(name).and_then(Value::as_str);
+        let owner = match &self.owner {
+            Some(owner) => owner.clone(),
+            None => claim("repository_owner")
+                .ok_or("the rule grants the caller's owner, but the token has no repository_owner")?
+                .to_owned(),
+        };
+        let installation = match (ask.installation_id, self.installation_id) {
+            (Some(asked), Some(granted)) if asked == granted => crate::api::Installation::Id(asked),
+            (Some(asked), _) => return Err(format!("installation {asked} is not granted")),
+            (None, Some(granted)) if ask.owner.is_none() => crate::api::Installation::Id(granted),
+            (None, _) => match &ask.owner {
+                Some(asked) if !asked.eq_ignore_ascii_case(&owner) => {
+                    return Err(format!("owner {asked} is not granted"));
+                }
+                _ => crate::api::Installation::Owner(owner.clone()),
+            },
+        };
+        let granted_repositories: Option<Vec<String>> = match &self.repositories {
+            Repositories::All => None,
+            Repositories::Named(names) => Some(names.clone()),
+            Repositories::Callers => {
+                let full = claim("repository")
+                    .ok_or("the rule grants the caller's repository, but the token has none")?;
+                let name = full
+                    .split_once('/')
+                    .filter(|(o, _)| o.eq_ignore_ascii_case(&owner))
+                    .map(|(_, name)| name.to_owned())
+                    .ok_or("the caller's repository is not the granted owner's")?;
+                Some(vec![name])
+            }
+        };
+        let repositories = match (&granted_repositories, ask.repositories.is_empty()) {
+            (_, true) => granted_repositories.clone().unwrap_or_default(),
+            (None, false) => ask.repositories.clone(),
+            (Some(granted), false) => {
+                if let Some(other) =
+                    ask.repositories.iter().find(|r| !granted.iter().any(|g| g.eq_ignore_ascii_case(r)))
+                {
+                    return Err(format!("repository {other} is not granted"));
+                }
+                ask.repositories.clone()
+            }
+        };
+        let permissions = if ask.permissions.is_empty() {
+            self.permissions.clone()
+        } else {
+            for p in &ask.permissions {
+                let max = self.permissions.iter().find(|g| g.name == p.name).map(|g| rank(g.access));
+                if max.is_none_or(|max| rank(p.access) > max) {
+                    return Err(format!("{} {} is not granted", p.name, github::access_name(p.access)));
+                }
+            }
+            ask.permissions.clone()
+        };
+        Ok(Grant { installation, repositories, permissions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Installation;
+    use serde_json::json;
+
+    fn claims(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn caller() -> serde_json::Map<String, Value> {
+        claims(
+            json!({"iss": GITHUB_ACTIONS_ISSUER, "repository": "acme/widgets", "repository_owner": "acme", "ref": "refs/heads/main"}),
+        )
+    }
+
+    fn read(name: &str) -> Permission {
+        Permission { name: name.into(), access: Access::Read }
+    }
+
+    #[test]
+    fn the_contract_shape_parses() {
+        let p = parse(r#"{"rules": [{"issuer": "https://token.actions.githubusercontent.com", "claims": {"repository_owner": "acme", "ref": "refs/heads/*"}, "owner": "acme", "repositories": ["widgets"], "permissions": {"contents": "read"}}]}"#).unwrap();
+        assert_eq!(p.rules[0].repositories, Repositories::Named(vec!["widgets".into()]));
+        assert_eq!(p.rules[0].permissions, [read("contents")]);
+    }
+
+    #[test]
+    fn configuration_problems_are_named() {
+        for (policy, says) in [
+            ("", "not a valid policy"),
+            (r#"{"rules": []}"#, "no rules"),
+            (r#"{"rules": [{"permissions": {"contents": "read"}}]}"#, "claims must not be empty"),
+            (r#"{"rules": [{"claims": {"repository_owner": "acme"}}]}"#, "permissions must not be empty"),
+            (
+                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "owner"}}]}"#,
+                "unknown level owner",
+            ),
+            (
+                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "repositories": "widgets"}]}"#,
+                "list of names",
+            ),
+            (
+                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "issuer": "token.example"}]}"#,
+                "issuer must start",
+            ),
+            (
+                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "colour": "red"}]}"#,
+                "unknown field",
+            ),
+        ] {
+            let e = parse(policy).unwrap_err();
+            assert!(e.contains(says), "{policy}: {e}");
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("refs/heads/*", "refs/heads/main"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("a*b*c", "aXbYc"));
+        assert!(glob_matches(
+            "acme/*/.github/workflows/*.yml@*",
+            "acme/widgets/.github/workflows/ci.yml@refs/heads/main"
+        ));
+        assert!(!glob_matches("refs/heads/*", "refs/tags/v1"));
+        assert!(!glob_matches("acme", "acme-evil"));
+        assert!(!glob_matches("a*b", "ab-"));
+        assert!(!glob_matches("*ab*ab", "ab"));
+    }
+
+    #[test]
+    fn the_short_rule_grants_the_callers_own_repository() {
+        let p = parse(
+            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#,
+        )
+        .unwrap();
+        let grant = p.decide(&caller(), &Ask::default()).unwrap();
+        assert_eq!(
+            grant,
+            Grant {
+                installation: Installation::Owner("acme".into()),
+                repositories: vec!["widgets".into()],
+                permissions: vec![read("contents")]
+            }
+        );
+        let other = Ask { repositories: vec!["gadgets".into()], ..Ask::default() };
+        assert_eq!(
+            p.decide(&caller(), &other),
+            Err(Refusal::NotGranted("repository gadgets is not granted".into()))
+        );
+    }
+
+    #[test]
+    fn requests_within_the_grant_are_minted_exactly() {
+        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme", "ref": "refs/heads/*"}, "owner": "acme", "repositories": "*", "permissions": {"contents": "write", "issues": "read"}}]}"#).unwrap();
+        let ask = Ask {
+            owner: Some("ACME".into()),
+            repositories: vec!["gadgets".into()],
+            permissions: vec![read("contents")],
+            ..Ask::default()
+        };
+        let grant = p.decide(&caller(), &ask).unwrap();
+        assert_eq!(
+            (grant.repositories, grant.permissions),
+            (vec!["gadgets".to_owned()], vec![read("contents")])
+        );
+        let all = p.decide(&caller(), &Ask::default()).unwrap();
+        assert_eq!(all.repositories, Vec::<String>::new());
+        assert_eq!(all.permissions.len(), 2);
+    }
+
+    #[test]
+    fn refusals() {
+        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme", "ref": "refs/heads/main"}, "repositories": ["widgets"], "permissions": {"contents": "read"}}]}"#).unwrap();
+        let deny = |ask: Ask| p.decide(&caller(), &ask).unwrap_err();
+        assert!(
+            matches!(deny(Ask { owner: Some("evil".into()), ..Ask::default() }), Refusal::NotGranted(m) if m.contains("owner evil"))
+        );
+        assert!(
+            matches!(deny(Ask { installation_id: Some(5), ..Ask::default() }), Refusal::NotGranted(m) if m.contains("installation 5"))
+        );
+        let write = Ask {
+            permissions: vec![Permission { name: "contents".into(), access: Access::Write }],
+            ..Ask::default()
+        };
+        assert!(matches!(deny(write), Refusal::NotGranted(m) if m.contains("contents write")));
+        assert!(matches!(
+            deny(Ask { permissions: vec![read("issues")], ..Ask::default() }),
+            Refusal::NotGranted(_)
+        ));
+
+        let mut tag = caller();
+        tag.insert("ref".into(), "refs/tags/v1".into());
+        assert_eq!(p.decide(&tag, &Ask::default()), Err(Refusal::NoRule));
+        let mut other_issuer = caller();
+        other_issuer.insert("iss".into(), "https://evil.example".into());
+        assert_eq!(p.decide(&other_issuer, &Ask::default()), Err(Refusal::NoRule));
+        let mut missing = caller();
+        missing.remove("ref");
+        assert_eq!(p.decide(&missing, &Ask::default()), Err(Refusal::NoRule));
+    }
+}
