@@ -2,6 +2,7 @@
 
 use crate::api::Permission;
 use crate::github::parse_access;
+use crate::secret::Secret;
 
 /// What to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +54,8 @@ pub struct Args {
     pub github_api_url: Option<String>,
     /// `--format`
     pub format: Format,
-    /// `--token` (for `revoke`). A secret: `Args` is never printed.
-    pub token: Option<String>,
+    /// `--token` (for `revoke`).
+    pub token: Option<Secret>,
 }
 
 /// A usage error: what was wrong with the command line.
@@ -77,8 +78,8 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
         format: Format::Token,
         token: None,
     };
+    let (mut help, mut version, mut command) = (false, false, None);
     let mut rest = args.iter();
-    let mut command_seen = false;
     while let Some(arg) = rest.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
@@ -91,8 +92,8 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
                 .ok_or_else(|| usage(format!("{flag} needs a value")))
         };
         match flag {
-            "--help" | "-h" => parsed.command = Command::Help,
-            "--version" | "-V" => parsed.command = Command::Version,
+            "--help" | "-h" => help = true,
+            "--version" | "-V" => version = true,
             "--app-id" => parsed.app_id = Some(value()?),
             "--kms-key-id" => parsed.kms_key_id = Some(value()?),
             "--region" => parsed.region = Some(value()?),
@@ -114,21 +115,41 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
                     other => return Err(usage(format!("--format takes token or json, not {other}"))),
                 }
             }
-            "--token" => parsed.token = Some(value()?),
+            "--token" => parsed.token = Some(Secret::new(value()?)),
             flag if flag.starts_with('-') => return Err(usage(format!("unknown flag {flag}"))),
-            word if !command_seen && parsed.command != Command::Help => {
-                command_seen = true;
-                parsed.command = match word {
+            // A stray word may be a secret pasted in the wrong place: never echo one.
+            _ if command.is_some() => {
+                return Err(usage("unexpected argument after the command (not shown)".into()));
+            }
+            word => {
+                command = Some(match word {
                     "token" => Command::Token,
                     "jwt" => Command::Jwt,
                     "revoke" => Command::Revoke,
                     "installations" => Command::Installations,
                     "help" => Command::Help,
-                    other => return Err(usage(format!("unknown command {other}"))),
-                };
+                    _ => {
+                        return Err(usage(
+                            "unknown command (not shown): use token, jwt, revoke, installations or help"
+                                .into(),
+                        ));
+                    }
+                })
             }
-            word => return Err(usage(format!("unexpected argument {word}"))),
         }
+    }
+    parsed.command = match (help, version) {
+        (true, _) => Command::Help,
+        (false, true) => Command::Version,
+        _ => command.unwrap_or(Command::Token),
+    };
+    if parsed.installation_id.is_some() && !parsed.owners.is_empty() {
+        return Err(usage("give --installation-id or --owner, not both".into()));
+    }
+    if let Some(twice) =
+        parsed.owners.iter().enumerate().find(|(i, o)| parsed.owners[..*i].contains(o)).map(|(_, o)| o)
+    {
+        return Err(usage(format!("--owner {twice} is given twice")));
     }
     Ok(parsed)
 }
@@ -166,7 +187,7 @@ mod tests {
     #[test]
     fn reads_every_flag() {
         let a = args(
-            "token --app-id 42 --kms-key-id alias/k --region eu-west-1 --installation-id 7 --owner a --owner=b \
+            "token --app-id 42 --kms-key-id alias/k --region eu-west-1 --owner a --owner=b \
              --repositories x,y --repositories z --permission contents=read --permission issues:write \
              --github-api-url https://ghe/api/v3 --format json --token t",
         )
@@ -174,7 +195,7 @@ mod tests {
         assert_eq!(a.app_id.as_deref(), Some("42"));
         assert_eq!(a.kms_key_id.as_deref(), Some("alias/k"));
         assert_eq!(a.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(a.installation_id, Some(7));
+        assert_eq!(args("--installation-id 7").unwrap().installation_id, Some(7));
         assert_eq!(a.owners, ["a", "b"]);
         assert_eq!(a.repositories, ["x", "y", "z"]);
         assert_eq!(
@@ -185,7 +206,7 @@ mod tests {
             ]
         );
         assert_eq!(a.github_api_url.as_deref(), Some("https://ghe/api/v3"));
-        assert_eq!((a.format, a.token.as_deref()), (Format::Json, Some("t")));
+        assert_eq!((a.format, a.token.as_ref().map(Secret::expose)), (Format::Json, Some("t")));
     }
 
     #[test]
@@ -196,6 +217,8 @@ mod tests {
         assert_eq!(args("help").unwrap().command, Command::Help);
         assert_eq!(args("token --help").unwrap().command, Command::Help);
         assert_eq!(args("--version").unwrap().command, Command::Version);
+        assert_eq!(args("--version jwt").unwrap().command, Command::Version);
+        assert_eq!(args("jwt --help").unwrap().command, Command::Help);
     }
 
     #[test]
@@ -207,11 +230,14 @@ mod tests {
             ("--permission contents", "NAME=LEVEL"),
             ("--format yaml", "token or json"),
             ("--frobnicate", "unknown flag --frobnicate"),
-            ("mint", "unknown command mint"),
-            ("token jwt", "unexpected argument jwt"),
+            ("mint", "unknown command (not shown)"),
+            ("revoke ghs_secret", "unexpected argument after the command (not shown)"),
+            ("--owner a --installation-id 1", "not both"),
+            ("--owner a --owner a", "--owner a is given twice"),
         ] {
             let UsageError(message) = args(line).unwrap_err();
             assert!(message.contains(says), "{line}: {message}");
+            assert!(!message.contains("ghs_secret") && !message.contains("mint"));
         }
     }
 }

@@ -4,6 +4,7 @@
 //! wasmtime run -S http [--env NAME[=VALUE] ...] github-app-kms-token.wasm [COMMAND] [FLAGS]
 //! ```
 
+use std::io::Write;
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
@@ -13,9 +14,8 @@ use crate::args::{self, Args, Command, Format, UsageError};
 use crate::config::{self, Env};
 use crate::error::{Error, ServiceError};
 use crate::github::{self, MintedToken};
-use crate::mint;
-use crate::secret::Secret;
 use crate::wasi_http::WasiHttp;
+use crate::{jwt, mint};
 
 /// The help text: every command, flag and environment variable.
 pub const HELP: &str = include_str!("help.txt");
@@ -40,17 +40,47 @@ impl From<Error> for Failure {
     }
 }
 
+/// Writes `text` and a newline to stdout; a closed stdout is not a trap.
+fn out(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+/// Writes `text` and a newline to stderr; a closed stderr is not a trap.
+fn err(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// The flag that sets a request field, for messages about the command line.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "app-id" => "--app-id",
+        "kms-key-id" => "--kms-key-id",
+        "aws-region" => "--region",
+        "installation" => "--installation-id",
+        "installation.owner" => "--owner",
+        "repositories" => "--repositories",
+        "permissions" => "--permission",
+        "github-api-url" => "--github-api-url",
+        _ => return None,
+    })
+}
+
 /// Runs the command line `args` (without the program name); returns the
 /// exit code after printing results on stdout and errors on stderr.
 pub fn main(args: &[String], env: &Env) -> u8 {
     match run(args, env) {
         Ok(()) => 0,
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}\nRun with --help for usage.");
+            err(&format!("error: {message} (run with --help for usage)"));
             2
         }
+        Err(Failure::Failed(Error::InvalidInput(e))) => {
+            let name = flag_for(&e.field).map_or(e.field.clone(), |flag| format!("{flag} ({})", e.field));
+            err(&format!("error: invalid {name}: {}", e.rule));
+            1
+        }
         Err(Failure::Failed(error)) => {
-            eprintln!("error: {}", error.message());
+            err(&format!("error: {}", error.message()));
             1
         }
     }
@@ -59,17 +89,19 @@ pub fn main(args: &[String], env: &Env) -> u8 {
 fn run(args: &[String], env: &Env) -> Result<(), Failure> {
     let args = args::parse(args)?;
     match args.command {
-        Command::Help => print!("{HELP}"),
-        Command::Version => println!("github-app-kms-token {}", env!("CARGO_PKG_VERSION")),
+        Command::Help => {
+            let _ = write!(std::io::stdout(), "{HELP}");
+        }
+        Command::Version => out(&format!("github-app-kms-token {}", env!("CARGO_PKG_VERSION"))),
         Command::Token => tokens(&args, env)?,
         Command::Jwt => {
             let signed = app_jwt(&args, env)?;
             match args.format {
-                Format::Token => println!("{}", signed.token.expose()),
-                Format::Json => println!(
-                    "{}",
-                    json!({ "jwt": signed.token.expose(), "issued_at": signed.issued_at, "expires_at": signed.expires_at })
-                ),
+                Format::Token => out(signed.token.expose()),
+                Format::Json => out(&json!({
+                    "jwt": signed.token.expose(), "issued_at": signed.issued_at, "expires_at": signed.expires_at
+                })
+                .to_string()),
             }
         }
         Command::Revoke => revoke(&args, env)?,
@@ -77,7 +109,7 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
             let signed = app_jwt(&args, env)?;
             let api = config::github_api(args.github_api_url.as_deref(), env)?;
             let list = mint::installations(&api, &signed.token, &transport(env)?)?;
-            println!("{}", Value::Array(list));
+            out(&Value::Array(list).to_string());
         }
     }
     Ok(())
@@ -87,7 +119,7 @@ fn transport(env: &Env) -> Result<WasiHttp, Error> {
     Ok(WasiHttp { timeout: config::timeout(env)? })
 }
 
-fn app_jwt(args: &Args, env: &Env) -> Result<crate::jwt::SignedJwt, Failure> {
+fn app_jwt(args: &Args, env: &Env) -> Result<jwt::SignedJwt, Failure> {
     let settings = config::jwt_settings(
         args.app_id.as_deref(),
         args.kms_key_id.as_deref(),
@@ -99,39 +131,35 @@ fn app_jwt(args: &Args, env: &Env) -> Result<crate::jwt::SignedJwt, Failure> {
     Ok(mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?)
 }
 
-/// The installations to mint for, in order: `--installation-id`, each
-/// `--owner`; else what the environment says (`INSTALLATION_ID`, `OWNER`);
-/// else the workflow's `GITHUB_REPOSITORY_OWNER`, scoped to the current
-/// repository unless repositories are named.
-fn targets(args: &Args, env: &Env, repositories: &mut Vec<String>) -> Vec<Option<Installation>> {
-    if let Some(id) = args.installation_id {
-        return vec![Some(Installation::Id(id))];
-    }
-    if !args.owners.is_empty() {
-        return args.owners.iter().map(|o| Some(Installation::Owner(o.clone()))).collect();
-    }
-    if env.get("INSTALLATION_ID").is_some() || env.get("OWNER").is_some() {
-        return vec![None];
-    }
-    match env.get("GITHUB_REPOSITORY_OWNER") {
-        Some(owner) => {
-            let current =
-                env.get("GITHUB_REPOSITORY").and_then(|full| full.strip_prefix(&format!("{owner}/")));
-            if repositories.is_empty() {
-                repositories.extend(current.map(str::to_owned));
-            }
-            vec![Some(Installation::Owner(owner.to_owned()))]
-        }
-        None => vec![None],
-    }
-}
-
-fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
+/// The installations to mint for and the repositories to narrow to, in
+/// order: `--installation-id`, each `--owner`; else what the environment
+/// says (`INSTALLATION_ID`, `OWNER`, left to the library); else the
+/// workflow's `GITHUB_REPOSITORY_OWNER`, scoped to the current repository
+/// unless repositories are named.
+fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
     let mut repositories = args.repositories.clone();
     if repositories.is_empty() {
         repositories.extend(env.get("REPOSITORIES").into_iter().flat_map(args::split_list));
     }
-    let targets = targets(args, env, &mut repositories);
+    if let Some(id) = args.installation_id {
+        return (vec![Some(Installation::Id(id))], repositories);
+    }
+    if !args.owners.is_empty() {
+        return (args.owners.iter().map(|o| Some(Installation::Owner(o.clone()))).collect(), repositories);
+    }
+    let owner = env
+        .get("GITHUB_REPOSITORY_OWNER")
+        .filter(|_| env.get("INSTALLATION_ID").is_none() && env.get("OWNER").is_none());
+    let Some(owner) = owner else { return (vec![None], repositories) };
+    if repositories.is_empty() {
+        let current = env.get("GITHUB_REPOSITORY").and_then(|full| full.strip_prefix(&format!("{owner}/")));
+        repositories.extend(current.map(str::to_owned));
+    }
+    (vec![Some(Installation::Owner(owner.to_owned()))], repositories)
+}
+
+fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
+    let (targets, repositories) = targets(args, env);
     if targets.len() > 1 && !repositories.is_empty() {
         return Err(Failure::Usage(
             "--repositories names one owner's repositories: give a single --owner".into(),
@@ -162,37 +190,49 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
     let credentials = mint::aws_credentials(env, &first.jwt.kms.region, &http)?;
     // One KMS signature serves every owner.
     let signed = mint::app_jwt(&first.jwt, &credentials, &http, SystemTime::now())?;
-    let mut minted = Vec::new();
+    let mut minted: Vec<MintedToken> = Vec::new();
     for s in &settings {
-        minted.push(mint::token_with_jwt(&s.api, &s.target, &s.scope, &signed.token, &http)?);
+        match mint::token_with_jwt(&s.api, &s.target, &s.scope, &signed.token, &http) {
+            Ok(token) => minted.push(token),
+            Err(e) => {
+                // All or nothing: tokens nobody will see are revoked.
+                for token in &minted {
+                    let _ = mint::revoke(&s.api, &token.token, &http);
+                }
+                return Err(e.into());
+            }
+        }
     }
 
     match (args.format, minted.as_slice()) {
-        (Format::Token, [token]) => println!("{}", token.token.expose()),
-        (Format::Json, [token]) if args.owners.len() <= 1 => println!("{}", token.to_json()),
+        (Format::Token, [token]) => out(token.token.expose()),
+        (Format::Json, [token]) if args.owners.len() <= 1 => out(&token.to_json().to_string()),
         _ => {
             let by_owner: serde_json::Map<String, Value> =
                 args.owners.iter().cloned().zip(minted.iter().map(MintedToken::to_json)).collect();
-            println!("{}", Value::Object(by_owner));
+            out(&Value::Object(by_owner).to_string());
         }
     }
     Ok(())
 }
 
 fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
-    let token = args
-        .token
-        .as_deref()
-        .or_else(|| env.get("GITHUB_TOKEN"))
-        .ok_or_else(|| Failure::Usage("revoke needs --token TOKEN or GITHUB_TOKEN".into()))?;
-    github::check_token(if args.token.is_some() { "--token" } else { "GITHUB_TOKEN" }, token)?;
-    let token = Secret::new(token);
+    let (field, token) = match &args.token {
+        Some(token) => ("--token", token.clone()),
+        None => (
+            "GITHUB_TOKEN",
+            env.get("GITHUB_TOKEN").map(crate::secret::Secret::new).ok_or_else(|| {
+                Failure::Usage("revoke needs GITHUB_TOKEN (or --token, which `ps` can see)".into())
+            })?,
+        ),
+    };
+    github::check_token(field, token.expose())?;
     let api = config::github_api(args.github_api_url.as_deref(), env)?;
     match mint::revoke(&api, &token, &transport(env)?) {
-        Ok(()) => eprintln!("revoked"),
+        Ok(()) => err("revoked"),
         // Revoking twice (e.g. in an `if: always()` step) is not a failure.
         Err(Error::Github(ServiceError { status: 401, .. })) => {
-            eprintln!("the token was already revoked or has expired: nothing to do");
+            err("the token was already revoked or has expired: nothing to do");
         }
         Err(e) => return Err(e.into()),
     }

@@ -43,10 +43,20 @@ pub struct Role {
 pub enum Source {
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`).
     Keys(AwsCredentials),
-    /// The GitHub Actions runner's OIDC token, exchanged at STS.
-    GithubOidc {
+    /// A web identity token exchanged at STS for temporary credentials.
+    WebIdentity {
         /// The role to assume.
         role: Role,
+        /// Where the token comes from.
+        token: IdentityToken,
+    },
+}
+
+/// Where a web identity token comes from.
+#[derive(Debug)]
+pub enum IdentityToken {
+    /// The GitHub Actions runner's OIDC token endpoint.
+    GithubActions {
         /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
         request_url: Url,
         /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
@@ -54,13 +64,8 @@ pub enum Source {
         /// The ID token's audience (`sts.amazonaws.com` unless `STS_AUDIENCE`).
         audience: String,
     },
-    /// A web identity token read from a file, exchanged at STS.
-    TokenFile {
-        /// The role to assume.
-        role: Role,
-        /// `AWS_WEB_IDENTITY_TOKEN_FILE`.
-        path: String,
-    },
+    /// A file (`AWS_WEB_IDENTITY_TOKEN_FILE`), e.g. EKS IRSA's.
+    File(String),
 }
 
 /// The audience of the runner's ID token that AWS's OIDC provider expects.
@@ -89,15 +94,18 @@ pub fn source(env: &Env) -> Result<Source> {
     if let (Some((var, arn)), (Some(url), Some(token))) = (role_arn, oidc) {
         let request_url =
             Url::parse_with_query(url).map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?;
-        return Ok(Source::GithubOidc {
-            role: role(var, arn, env)?,
+        let token = IdentityToken::GithubActions {
             request_url,
             request_token: Secret::new(token),
             audience: env.get("STS_AUDIENCE").unwrap_or(DEFAULT_AUDIENCE).to_owned(),
-        });
+        };
+        return Ok(Source::WebIdentity { role: role(var, arn, env)?, token });
     }
     if let (Some((var, arn)), Some(path)) = (role_arn, env.get("AWS_WEB_IDENTITY_TOKEN_FILE")) {
-        return Ok(Source::TokenFile { role: role(var, arn, env)?, path: path.to_owned() });
+        return Ok(Source::WebIdentity {
+            role: role(var, arn, env)?,
+            token: IdentityToken::File(path.to_owned()),
+        });
     }
     let role_hint =
         if role_arn.is_none() { "AWS_ROLE_ARN (or ROLE_TO_ASSUME) is not set" } else { "the role is set" };
@@ -184,14 +192,20 @@ mod tests {
 
     #[test]
     fn github_oidc_names_the_run() {
-        let Source::GithubOidc { role, request_url, audience, .. } = source(&oidc_env(&[])).unwrap() else {
+        let Source::WebIdentity { role, token: IdentityToken::GithubActions { request_url, audience, .. } } =
+            source(&oidc_env(&[])).unwrap()
+        else {
             panic!("not OIDC")
         };
         assert_eq!(role, Role { arn: ROLE.into(), session_name: "gha-123-2".into() });
         assert_eq!(request_url.path, "/idtoken?api-version=2.0");
         assert_eq!(audience, DEFAULT_AUDIENCE);
         let named = oidc_env(&[("ROLE_SESSION_NAME", "deploy@acme"), ("STS_AUDIENCE", "custom")]);
-        let Source::GithubOidc { role, audience, .. } = source(&named).unwrap() else { panic!() };
+        let Source::WebIdentity { role, token: IdentityToken::GithubActions { audience, .. } } =
+            source(&named).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!((role.session_name.as_str(), audience.as_str()), ("deploy@acme", "custom"));
     }
 
@@ -199,7 +213,9 @@ mod tests {
     fn token_file_comes_last() {
         let env =
             Env::from_pairs([("ROLE_TO_ASSUME", ROLE), ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token")]);
-        let Source::TokenFile { role, path } = source(&env).unwrap() else { panic!("not a file") };
+        let Source::WebIdentity { role, token: IdentityToken::File(path) } = source(&env).unwrap() else {
+            panic!("not a file")
+        };
         assert_eq!((role.session_name.as_str(), path.as_str()), ("github-app-kms-token", "/var/run/token"));
     }
 

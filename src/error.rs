@@ -75,7 +75,7 @@ impl Error {
         match self {
             Error::InvalidInput(e) => format!("invalid {}: {}", e.field, e.rule),
             Error::CredentialsMissing(why) => format!("no AWS credentials: {why}"),
-            Error::CredentialsRejected(e) => format!("AWS rejected the credentials: {e}"),
+            Error::CredentialsRejected(e) => format!("the credentials were refused: {e}"),
             Error::Kms(e) => format!("AWS KMS refused to sign: {e}"),
             Error::Sts(e) => format!("AWS STS refused the web identity: {e}"),
             Error::Github(e) => format!("GitHub refused the request: {e}"),

@@ -271,6 +271,8 @@ pub fn read_access_token(
         ));
     }
     let answer: AccessToken = parse(api, response, "access token")?;
+    check_token("token", &answer.token)
+        .map_err(|_| malformed(Service::Github, api, "the minted token is not visible ASCII"))?;
     let permissions = answer
         .permissions
         .iter()

@@ -6,7 +6,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Env, JwtSettings, TokenSettings};
-use crate::credentials::{self, AwsCredentials, Source};
+use crate::credentials::{self, AwsCredentials, IdentityToken, Source};
 use crate::error::Error;
 use crate::error::Result;
 use crate::github::{self, MintedToken, Scope, Target};
@@ -20,21 +20,23 @@ use crate::{kms, oidc, sts};
 /// as they are; a web identity (the runner's OIDC token, or a token file)
 /// exchanged at STS in `region` for temporary credentials.
 pub fn aws_credentials(env: &Env, region: &Region, http: &impl Transport) -> Result<AwsCredentials> {
-    let source = credentials::source(env)?;
-    let sts_endpoint = config::sts_endpoint(env, region)?;
-    let (role, web_identity) = match source {
+    let (role, token) = match credentials::source(env)? {
         Source::Keys(keys) => return Ok(keys),
-        Source::GithubOidc { role, request_url, request_token, audience } => {
+        Source::WebIdentity { role, token } => (role, token),
+    };
+    let sts_endpoint = config::sts_endpoint(env, region)?;
+    let web_identity = match token {
+        IdentityToken::GithubActions { request_url, request_token, audience } => {
             let response = http.send(oidc::id_token_request(&request_url, &request_token, &audience))?;
-            (role, oidc::read_id_token(&request_url, &response, &request_token)?)
+            oidc::read_id_token(&request_url, &response, &request_token)?
         }
-        Source::TokenFile { role, path } => {
-            let token = std::fs::read_to_string(&path).map_err(|e| {
+        IdentityToken::File(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
                 Error::CredentialsMissing(format!(
                     "could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {e} (the host must give access to its folder, e.g. wasmtime run --dir)"
                 ))
             })?;
-            (role, Secret::new(token.trim()))
+            Secret::new(text.trim())
         }
     };
     let response = http.send(sts::assume_role_request(&sts_endpoint, &role, &web_identity))?;

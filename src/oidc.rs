@@ -33,7 +33,8 @@ pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> 
     }
     if !response.is_success() {
         let body = String::from_utf8_lossy(&response.body);
-        let detail = scrub(body.lines().next().unwrap_or_default(), &[request_token]);
+        let first_line: String = body.lines().next().unwrap_or_default().chars().take(200).collect();
+        let detail = scrub(&first_line, &[request_token]);
         return Err(Error::CredentialsRejected(ServiceError {
             status: response.status,
             code: None,

@@ -161,7 +161,7 @@ fn install_step_checks_the_archive_before_installing() {
 
     let (output, work) = run_step(&script, &action_dir(), &env(&sha256_hex(&archive)));
     assert!(output.status.success(), "{}", log(&output));
-    let installed = work.join("tools/github-app-kms-token").join(&name);
+    let installed = work.join("tools/github-app-kms-token").join(format!("{name}-{}", sha256_hex(&archive)));
     assert_eq!(std::fs::read_to_string(work.join("path")).unwrap(), format!("{}\n", installed.display()));
     let ran = Command::new(installed.join("wasmtime")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "fake wasmtime\n");
@@ -169,7 +169,7 @@ fn install_step_checks_the_archive_before_installing() {
     let (output, work) = run_step(&script, &action_dir(), &env(&"0".repeat(64)));
     assert!(!output.status.success());
     assert!(log(&output).contains(&format!("::error::checksum mismatch for {name}.tar.xz")));
-    assert!(!work.join("tools").join("github-app-kms-token").join(&name).exists(), "nothing installed");
+    assert!(!work.join("tools").join("github-app-kms-token").exists(), "nothing installed");
     assert_eq!(std::fs::read_to_string(work.join("path")).unwrap(), "");
 
     let (output, _) = run_step(&script, &action_dir(), &env("")[..1].to_vec());

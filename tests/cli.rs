@@ -34,9 +34,10 @@ fn run_with(env: &Env, wasmtime_args: &[&str], args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
-    if run.code != 0 {
-        assert_no_secret(env, &[run.stdout.clone(), run.stderr.clone()]);
-    }
+    // stdout carries the token on success, by design; nothing else may.
+    let texts =
+        if run.code == 0 { vec![run.stderr.clone()] } else { vec![run.stdout.clone(), run.stderr.clone()] };
+    assert_no_secret(env, &texts);
     run
 }
 
@@ -227,19 +228,24 @@ fn usage_errors_exit_2_and_failures_exit_1_with_one_line() {
         let out = run(&world.env(), args);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(out.stderr.starts_with("error: ") && out.stdout.is_empty());
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
     let cases = [
         (
             env_with(&world, &[("APP_ID", None)]),
             vec!["--owner", "octo-org"],
-            "error: invalid app-id: is required",
+            "error: invalid --app-id (app-id): is required",
         ),
-        (world.env(), vec!["--owner", "-bad"], "error: invalid installation.owner"),
+        (
+            world.env(),
+            vec!["--owner", "-bad"],
+            "error: invalid --owner (installation.owner): must be a GitHub login",
+        ),
         (world.env(), vec!["--owner", "nobody"], "error: GitHub refused the request: HTTP 404"),
         (
             env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some("0123456789abcdef0123"))]),
             vec!["--owner", "octo-org"],
-            "error: AWS rejected the credentials: HTTP 400 InvalidSignatureException",
+            "error: the credentials were refused: HTTP 400 InvalidSignatureException",
         ),
     ];
     for (env, args, says) in cases {
@@ -316,7 +322,7 @@ fn keyless_failures_say_which_source_and_why() {
         ),
         (
             with(&world.keyless_env(), &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("wrong-request-token"))]),
-            "error: AWS rejected the credentials: HTTP 401: the GitHub Actions OIDC endpoint refused",
+            r#"error: the credentials were refused: HTTP 401: the GitHub Actions OIDC endpoint refused the ID token request: {"message":"bad request token [redacted]"}"#,
         ),
         (
             with(&world.keyless_env(), &[("STS_AUDIENCE", Some("not-sts"))]),
@@ -382,4 +388,31 @@ fn oidc_takes_precedence_over_a_token_file() {
     let env = with(&world.keyless_env(), &[("AWS_WEB_IDENTITY_TOKEN_FILE", Some("/nonexistent/token"))]);
     ok(run(&env, &["--owner", "octo-org"]));
     assert_eq!(world.oidc.audiences().len(), 1, "the runner's token was used, the file never read");
+}
+
+#[test]
+fn role_to_assume_and_session_name_aliases() {
+    let world = World::start("");
+    let env = with(
+        &world.keyless_env(),
+        &[
+            ("AWS_ROLE_ARN", None),
+            ("ROLE_TO_ASSUME", Some(standins::world::ROLE_ARN)),
+            ("ROLE_SESSION_NAME", Some("loses")),
+            ("AWS_ROLE_SESSION_NAME", Some("deploy-42")),
+        ],
+    );
+    ok(run(&env, &["--owner", "octo-org"]));
+    assert_eq!(world.sts.assumed()[0].session_name, "deploy-42", "AWS_ROLE_SESSION_NAME comes first");
+}
+
+#[test]
+fn several_owners_are_all_or_nothing() {
+    let world = World::start("");
+    let out = run(&world.env(), &["--owner", "octo-org", "--owner", "nobody", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let issued = world.github.issued();
+    assert_eq!(issued.len(), 1);
+    assert!(issued[0].revoked, "the token minted before the failure was revoked, not left live");
 }

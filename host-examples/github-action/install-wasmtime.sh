@@ -23,7 +23,8 @@ if [ -z "$expected" ]; then
   esac
 fi
 
-dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/github-app-kms-token/$name"
+# The folder is named by the checksum: a cached binary is one that was verified.
+dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/github-app-kms-token/$name-$expected"
 if [ ! -x "$dir/wasmtime" ]; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT

@@ -23,6 +23,12 @@ provider "github" {
   owner = var.owner
 }
 
+# The repository exists already: adopt it rather than create it.
+import {
+  to = github_repository.widgets
+  id = "widgets"
+}
+
 resource "github_repository" "widgets" {
   name                   = "widgets"
   description            = "Managed by Terraform with a KMS-signed GitHub App token"

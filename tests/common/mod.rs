@@ -98,7 +98,15 @@ pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let mut secrets = standins::remembered();
     secrets.extend(
         env.iter()
-            .filter(|(name, _)| name == "AWS_SECRET_ACCESS_KEY" || name == "AWS_SESSION_TOKEN")
+            .filter(|(name, _)| {
+                [
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SESSION_TOKEN",
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                    "GITHUB_TOKEN",
+                ]
+                .contains(&name.as_str())
+            })
             .map(|(_, value)| value.clone()),
     );
     let log = log_lines().lock().unwrap().clone();

@@ -89,11 +89,13 @@ fn id_token(state: &State, audience: &str) -> String {
 fn handle(state: &State, request: &Request) -> Response {
     let error =
         |status, message: &str| Response::json(status, "application/json", &json!({ "message": message }));
-    let presented = request
-        .header("authorization")
-        .and_then(|a| a.get(7..).filter(|_| a[..7].eq_ignore_ascii_case("bearer ")));
+    let presented = request.header("authorization").and_then(|a| {
+        let (scheme, token) = a.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
     if presented != Some(state.request_token.as_str()) {
-        return error(401, "bad request token");
+        // Echoes what it was sent, as some servers do: clients must not pass it on.
+        return error(401, &format!("bad request token {}", presented.unwrap_or_default()));
     }
     if request.method != "GET" || request.path() != "/idtoken" {
         return error(404, "not found");
