@@ -5,6 +5,7 @@
 //! GitHub stand-in verifies the App JWT with that key's public half. Both
 //! listen on 127.0.0.1 on ports the OS picks, and stop when dropped.
 
+pub mod client;
 pub mod github;
 pub mod kms;
 pub mod oidc;
@@ -18,6 +19,12 @@ use std::sync::{Mutex, OnceLock};
 
 use rand::RngCore;
 use rsa::RsaPrivateKey;
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).to_vec()
+}
 
 /// `n` random bytes, hex-encoded.
 pub fn random_hex(n: usize) -> String {

@@ -1,0 +1,326 @@
+//! The token broker served by the real `wasmtime serve`, against the
+//! stand-ins and a local OIDC issuer: every security case of the issue, and
+//! the happy paths.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Env, assert_no_secret, wasm_path, with};
+use serde_json::{Value, json};
+use standins::client::{Answer, send};
+use standins::oidc::KID;
+use standins::world::World;
+
+/// The audience callers' tokens must carry.
+const AUDIENCE: &str = "github-app-kms-token";
+
+/// `wasmtime serve -S cli` on a port the OS picks; killed on drop.
+struct Serve {
+    child: Child,
+    authority: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(env: &Env) -> Serve {
+        let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
+        command.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"]);
+        for (name, value) in env {
+            command.arg("--env").arg(format!("{name}={value}"));
+        }
+        let mut child = command
+            .arg(wasm_path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wasmtime serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Serving HTTP on http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let authority =
+            rx.recv_timeout(Duration::from_secs(120)).expect("wasmtime serve reports its address");
+        Serve { child, authority }
+    }
+
+    fn post(&self, token: Option<&str>, body: &str) -> Answer {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(b) = &bearer {
+            headers.push(("authorization", b.as_str()));
+        }
+        send(&self.authority, "POST", "/token", &headers, body.as_bytes()).expect("an answer")
+    }
+}
+
+fn policy(world: &World) -> String {
+    json!({"rules": [{
+        "issuer": world.oidc.issuer(),
+        "claims": {"repository_owner": "octo-org", "ref": "refs/heads/*"},
+        "owner": "octo-org",
+        "repositories": ["widgets", "docs"],
+        "permissions": {"contents": "write", "issues": "read"},
+    }]})
+    .to_string()
+}
+
+fn broker_env(world: &World) -> Env {
+    with(&world.env(), &[("TRUST_POLICY", Some(&policy(world))), ("OIDC_AUDIENCE", Some(AUDIENCE))])
+}
+
+fn caller(world: &World) -> String {
+    world.oidc.id_token(AUDIENCE)
+}
+
+fn error_code(answer: &Answer) -> String {
+    answer.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn health_and_routes() {
+    let world = World::start("");
+    let serve = Serve::start(&broker_env(&world));
+    let health = send(&serve.authority, "GET", "/healthz", &[], b"").unwrap();
+    assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
+    assert_eq!(send(&serve.authority, "GET", "/nope", &[], b"").unwrap().status, 404);
+    assert_eq!(send(&serve.authority, "GET", "/token", &[], b"").unwrap().status, 405);
+    assert_eq!(send(&serve.authority, "POST", "/healthz", &[], b"").unwrap().status, 405);
+    assert_eq!(world.oidc.key_fetches() + world.kms.signatures() + world.github.seen().len(), 0);
+}
+
+#[test]
+fn mints_exactly_what_the_request_asks_within_the_grant() {
+    let world = World::start("");
+    let serve = Serve::start(&broker_env(&world));
+    let answer = serve
+        .post(Some(&caller(&world)), r#"{"repositories": ["widgets"], "permissions": {"contents": "read"}}"#);
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let v = answer.json();
+    let issued = world.github.issued();
+    assert_eq!(v["token"], issued[0].token.as_str());
+    assert_eq!(
+        (v["installation_id"].as_u64(), &v["permissions"]),
+        (Some(1001), &json!({"contents": "read"}))
+    );
+    assert_eq!(issued[0].repositories, ["widgets"]);
+    assert_eq!(
+        issued[0].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
+        ["contents:read"]
+    );
+
+    // Asking for nothing gets the rule's grant, never the installation's all.
+    let answer = serve.post(Some(&caller(&world)), "{}");
+    assert_eq!(answer.status, 200);
+    let issued = world.github.issued();
+    assert_eq!(issued[1].repositories, ["widgets", "docs"]);
+    assert_eq!(
+        issued[1].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
+        ["contents:write", "issues:read"]
+    );
+}
+
+/// A token whose claims were changed after signing.
+fn tampered(token: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["repository_owner"] = json!("octo-org");
+    claims["ref"] = json!("refs/heads/evil");
+    format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
+}
+
+/// `alg: HS256`, keyed with the issuer's public key (the classic confusion attack).
+fn hs256_with_public_key(world: &World, claims: &Value) -> String {
+    use hmac_sha256::sign;
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT", "kid": KID}).to_string());
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let jwks = send(&world.oidc.issuer().replace("http://", ""), "GET", "/jwks", &[], b"").unwrap().body;
+    let input = format!("{header}.{body}");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign(&jwks, input.as_bytes())))
+}
+
+/// HMAC-SHA256, enough for the one attack above.
+mod hmac_sha256 {
+    pub fn sign(key: &[u8], data: &[u8]) -> Vec<u8> {
+        use standins::sha256;
+        let mut k = if key.len() > 64 { sha256(key) } else { key.to_vec() };
+        k.resize(64, 0);
+        let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).chain(data.iter().copied()).collect();
+        let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).chain(sha256(&inner)).collect();
+        sha256(&outer)
+    }
+}
+
+#[test]
+fn callers_are_verified_before_anything_upstream() {
+    let world = World::start("");
+    let serve = Serve::start(&broker_env(&world));
+    let now = standins::time::now();
+    let claims = |change: &dyn Fn(&mut Value)| {
+        let mut c = world.oidc.claims(AUDIENCE);
+        change(&mut c);
+        c
+    };
+    let rs256 = json!({"alg": "RS256", "typ": "JWT", "kid": KID});
+    let signed = |c: Value| world.oidc.sign(&rs256, &c);
+    let none = {
+        let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": KID}).to_string());
+        format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims(&|_| ()).to_string()))
+    };
+    let cases: Vec<(&str, Option<String>, &str, u16, &str)> = vec![
+        ("missing token", None, "{}", 401, "unauthorized"),
+        ("malformed token", Some("not-a-jwt".into()), "{}", 401, "unauthorized"),
+        ("alg none", Some(none), "{}", 401, "unauthorized"),
+        (
+            "HS256 with the public key",
+            Some(hs256_with_public_key(&world, &claims(&|_| ()))),
+            "{}",
+            401,
+            "unauthorized",
+        ),
+        (
+            "unknown kid",
+            Some(world.oidc.sign(&json!({"alg": "RS256", "kid": "other"}), &claims(&|_| ()))),
+            "{}",
+            401,
+            "unauthorized",
+        ),
+        ("tampered payload", Some(tampered(&caller(&world))), "{}", 401, "unauthorized"),
+        ("expired", Some(signed(claims(&|c| c["exp"] = json!(now - 120)))), "{}", 401, "unauthorized"),
+        ("not yet valid", Some(signed(claims(&|c| c["nbf"] = json!(now + 300)))), "{}", 401, "unauthorized"),
+        (
+            "wrong issuer",
+            Some(signed(claims(&|c| c["iss"] = json!("https://token.actions.githubusercontent.com")))),
+            "{}",
+            401,
+            "unauthorized",
+        ),
+        (
+            "wrong audience",
+            Some(signed(claims(&|c| c["aud"] = json!("sts.amazonaws.com")))),
+            "{}",
+            401,
+            "unauthorized",
+        ),
+        (
+            "no rule matches",
+            Some(signed(claims(&|c| c["ref"] = json!("refs/tags/v1")))),
+            "{}",
+            403,
+            "forbidden",
+        ),
+        (
+            "more permissions",
+            Some(caller(&world)),
+            r#"{"permissions": {"contents": "admin"}}"#,
+            403,
+            "forbidden",
+        ),
+        ("other repositories", Some(caller(&world)), r#"{"repositories": ["gadgets"]}"#, 403, "forbidden"),
+        ("another owner", Some(caller(&world)), r#"{"owner": "octocat"}"#, 403, "forbidden"),
+        ("malformed body", Some(caller(&world)), r#"{"permissions": ["contents"]}"#, 400, "bad_request"),
+        (
+            "unknown level",
+            Some(caller(&world)),
+            r#"{"permissions": {"contents": "owner"}}"#,
+            400,
+            "bad_request",
+        ),
+    ];
+    let mut texts = Vec::new();
+    for (case, token, body, status, code) in cases {
+        let answer = serve.post(token.as_deref(), body);
+        assert_eq!(
+            (answer.status, error_code(&answer).as_str()),
+            (status, code),
+            "{case}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let says = match case {
+            "missing token" => "Bearer <OIDC ID token> header is required",
+            "malformed token" => "not a well-formed JWT",
+            "alg none" => "algorithm none is not accepted",
+            "HS256 with the public key" => "algorithm HS256 is not accepted",
+            "unknown kid" => "(kid) is not in the issuer's JWKS",
+            "tampered payload" => "signature does not verify",
+            "expired" => "has expired",
+            "not yet valid" => "not valid yet",
+            "wrong issuer" => "issuer is not trusted",
+            "wrong audience" => "not for this audience",
+            "no rule matches" => "no rule of the trust policy admits this caller",
+            "more permissions" => "contents admin is not granted",
+            "other repositories" => "repository gadgets is not granted",
+            "another owner" => "owner octocat is not granted",
+            "malformed body" => "not a valid token request",
+            _ => "unknown level owner",
+        };
+        let message = answer.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(says), "{case}: {message}");
+        texts.push(String::from_utf8_lossy(&answer.body).into_owned());
+    }
+    let big = format!(r#"{{"owner": "{}"}}"#, "a".repeat(64 * 1024));
+    let answer = serve.post(Some(&caller(&world)), &big);
+    assert_eq!((answer.status, error_code(&answer).as_str()), (400, "body_too_large"));
+    let wrong_type =
+        send(&serve.authority, "POST", "/token", &[("content-type", "text/plain")], b"{}").unwrap();
+    assert_eq!((wrong_type.status, error_code(&wrong_type).as_str()), (400, "unsupported_media_type"));
+
+    assert_eq!(world.kms.signatures() + world.kms.rejections().len(), 0, "KMS was never called");
+    assert!(world.github.seen().is_empty(), "GitHub was never called");
+    assert_no_secret(&broker_env(&world), &texts);
+}
+
+#[test]
+fn configuration_and_upstream_failures() {
+    let world = World::start("");
+    let no_policy = Serve::start(&with(&broker_env(&world), &[("TRUST_POLICY", None)]));
+    let answer = no_policy.post(Some(&caller(&world)), "{}");
+    assert_eq!((answer.status, error_code(&answer).as_str()), (500, "configuration"));
+    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("TRUST_POLICY is not set"));
+    let bad_policy = Serve::start(&with(
+        &broker_env(&world),
+        &[("TRUST_POLICY", Some(r#"{"rules": [{"permissions": {"contents": "read"}}]}"#))],
+    ));
+    let answer = bad_policy.post(Some(&caller(&world)), "{}");
+    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("claims must not be empty"));
+
+    let serve = Serve::start(&broker_env(&world));
+    world.kms.set_fault(Some(standins::kms::Fault {
+        status: 400,
+        code: "DisabledException".into(),
+        message: "disabled".into(),
+    }));
+    let answer = serve.post(Some(&caller(&world)), "{}");
+    assert_eq!((answer.status, error_code(&answer).as_str()), (502, "upstream"));
+    let upstream = &answer.json()["error"]["upstream"];
+    assert_eq!(
+        (upstream["service"].as_str(), upstream["code"].as_str()),
+        (Some("kms"), Some("DisabledException"))
+    );
+    assert!(upstream["request_id"].as_str().is_some_and(|id| id.len() == 36));
+    world.kms.set_fault(None);
+
+    let silent = standins::server::Silent::start();
+    let slow = Serve::start(&with(
+        &broker_env(&world),
+        &[("AWS_ENDPOINT_URL_KMS", Some(&silent.url())), ("TOKEN_TIMEOUT_SECONDS", Some("1"))],
+    ));
+    let answer = slow.post(Some(&caller(&world)), "{}");
+    assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
+}
