@@ -34,6 +34,7 @@ tools:
 	@wasm-tools --version 2>/dev/null | grep -q " $(WASM_TOOLS_VERSION)" || \
 		cargo install wasm-tools --version $(WASM_TOOLS_VERSION) --locked
 	@command -v jq >/dev/null || (apt-get update && apt-get install -y jq)
+	@test -x tests/jco/node_modules/.bin/jco || npm ci --prefix tests/jco --no-audit --no-fund
 	@test -x $(VENV)/bin/moto_server || \
 		(python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt)
 
@@ -48,6 +49,7 @@ wit: build
 test: tools build lint
 	wasm-tools validate $(WASM)
 	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
+		JCO=$(CURDIR)/tests/jco/node_modules/.bin/jco \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
 

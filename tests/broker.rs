@@ -70,6 +70,50 @@ impl Serve {
     }
 }
 
+/// `jco serve` (Node.js) on a free loopback port; killed on drop. The
+/// component sees the whole process environment there, so it is cleared.
+struct Jco {
+    child: Child,
+    authority: String,
+}
+
+impl Drop for Jco {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Jco {
+    fn start(env: &Env) -> Jco {
+        let jco = std::env::var_os("JCO").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/jco/node_modules/.bin/jco")
+        });
+        assert!(jco.exists(), "{} is missing: run `make tools`", jco.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(jco)
+            .arg("serve")
+            .arg(wasm_path())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jco serve starts");
+        let jco = Jco { child, authority: format!("127.0.0.1:{port}") };
+        for _ in 0..240 {
+            if send(&jco.authority, "GET", "/healthz", &[], b"").is_ok_and(|a| a.status == 200) {
+                return jco;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("jco serve did not answer /healthz within 60 s");
+    }
+}
+
 fn policy(world: &World) -> String {
     json!({"rules": [{
         "issuer": world.oidc.issuer(),
@@ -323,4 +367,31 @@ fn configuration_and_upstream_failures() {
     ));
     let answer = slow.post(Some(&caller(&world)), "{}");
     assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
+}
+
+#[test]
+fn jco_serves_the_same_file() {
+    let world = World::start("");
+    let jco = Jco::start(&broker_env(&world));
+    let token = caller(&world);
+    let bearer = format!("Bearer {token}");
+    let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+    let answer = send(
+        &jco.authority,
+        "POST",
+        "/token",
+        &headers,
+        br#"{"repositories": ["docs"], "permissions": {"issues": "read"}}"#,
+    )
+    .unwrap();
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let issued = world.github.issued();
+    assert_eq!(answer.json()["token"], issued[0].token.as_str());
+    assert_eq!(issued[0].repositories, ["docs"]);
+
+    let refused = send(&jco.authority, "POST", "/token", &headers, br#"{"owner": "octocat"}"#).unwrap();
+    assert_eq!((refused.status, error_code(&refused).as_str()), (403, "forbidden"));
+    let anonymous = send(&jco.authority, "POST", "/token", &headers[..1], b"{}").unwrap();
+    assert_eq!((anonymous.status, error_code(&anonymous).as_str()), (401, "unauthorized"));
+    assert_eq!(world.github.issued().len(), 1);
 }
