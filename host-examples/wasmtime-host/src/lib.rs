@@ -103,6 +103,97 @@ impl Instance {
     }
 }
 
+/// The broker: the component's `wasi:http/incoming-handler` served over
+/// HTTP/1.1, a fresh instance per request, with the same allow-list and log.
+pub mod serve {
+    use std::net::SocketAddr;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use hyper::server::conn::http1;
+    use tokio::net::TcpListener;
+    use wasmtime::component::{Linker, ResourceTable};
+    use wasmtime::error::Context;
+    use wasmtime::{Engine, Store, bail};
+    use wasmtime_wasi::WasiCtx;
+    use wasmtime_wasi_http::io::TokioIo;
+    use wasmtime_wasi_http::p2::bindings::ProxyPre;
+    use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+    use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+    use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
+
+    use super::{Hooks, Log, State};
+
+    struct Server {
+        pre: ProxyPre<State>,
+        env: Vec<(String, String)>,
+        allowed_hosts: Arc<[String]>,
+        log: Log,
+    }
+
+    /// Serves the component at `wasm` on `addr` until the process ends;
+    /// calls `ready` with the bound address (useful with port 0).
+    pub async fn run(
+        wasm: &Path,
+        addr: SocketAddr,
+        env: Vec<(String, String)>,
+        allowed_hosts: Vec<String>,
+        log: Log,
+        ready: impl FnOnce(SocketAddr),
+    ) -> wasmtime::Result<()> {
+        let engine = Engine::default();
+        let component = wasmtime::component::Component::from_file(&engine, wasm)
+            .with_context(|| format!("loading {}", wasm.display()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+        let server = Arc::new(Server { pre, env, allowed_hosts: allowed_hosts.into(), log });
+        let listener = TcpListener::bind(addr).await?;
+        ready(listener.local_addr()?);
+        loop {
+            let (client, _) = listener.accept().await?;
+            let server = server.clone();
+            tokio::task::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let server = server.clone();
+                    async move { server.handle(request).await }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(client), service).await;
+            });
+        }
+    }
+
+    impl Server {
+        async fn handle(
+            &self,
+            request: hyper::Request<hyper::body::Incoming>,
+        ) -> wasmtime::Result<hyper::Response<HyperOutgoingBody>> {
+            let wasi = WasiCtx::builder().envs(&self.env).inherit_stderr().build();
+            let hooks = Hooks { allowed_hosts: self.allowed_hosts.clone(), log: self.log.clone() };
+            let state = State { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks };
+            let mut store = Store::new(self.pre.engine(), state);
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let request = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+            let out = store.data_mut().http().new_response_outparam(sender)?;
+            let pre = self.pre.clone();
+            let task = tokio::task::spawn(async move {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy.wasi_http_incoming_handler().call_handle(store, request, out).await
+            });
+            match receiver.await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => match task.await {
+                    Ok(Ok(())) => bail!("the component never answered"),
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(e.into()),
+                },
+            }
+        }
+    }
+}
+
 struct State {
     wasi: WasiCtx,
     http: WasiHttpCtx,

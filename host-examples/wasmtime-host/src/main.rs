@@ -6,6 +6,8 @@
 //! APP_ID=… KMS_KEY_ID=… AWS_REGION=… AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
 //!   wasmtime-host [--wasm PATH] [--allow HOST]... (--owner OWNER | --installation-id N)
 //!     a real token: printed alone on stdout, details on stderr
+//! TRUST_POLICY=… OIDC_AUDIENCE=… APP_ID=… … wasmtime-host [--wasm PATH] [--allow HOST]... --serve ADDR
+//!     the token broker (POST /token, GET /healthz) on ADDR, e.g. 127.0.0.1:8080
 //! ```
 //!
 //! The component sees only the variables in [`FORWARDED_ENV`], and may reach
@@ -36,16 +38,20 @@ const FORWARDED_ENV: &[&str] = &[
     "AWS_ENDPOINT_URL",
     "GITHUB_API_URL",
     "GITHUB_REPOSITORY",
+    "TOKEN_TIMEOUT_SECONDS",
+    "TRUST_POLICY",
+    "OIDC_AUDIENCE",
 ];
 
-const USAGE: &str =
-    "usage: wasmtime-host [--wasm PATH] (--demo | [--allow HOST]... [--owner OWNER | --installation-id N])";
+const USAGE: &str = "usage: wasmtime-host [--wasm PATH] (--demo | [--allow HOST]... \
+                     ([--owner OWNER | --installation-id N] | --serve ADDR))";
 
 fn main() -> wasmtime::Result<()> {
     let mut wasm = PathBuf::from("dist/github-app-kms-token.wasm");
     let mut allowed_hosts = vec!["api.github.com".to_owned()];
     let mut installation = None;
     let mut demo_mode = false;
+    let mut serve_on = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value; {USAGE}"));
@@ -57,10 +63,36 @@ fn main() -> wasmtime::Result<()> {
                 installation = Some(Installation::Id(value()?.parse::<u64>().context("--installation-id")?))
             }
             "--demo" => demo_mode = true,
+            "--serve" => {
+                serve_on = Some(value()?.parse::<std::net::SocketAddr>().context("--serve takes HOST:PORT")?)
+            }
             _ => bail!("{USAGE}"),
         }
     }
-    if demo_mode { demo(&wasm) } else { mint(&wasm, allowed_hosts, installation) }
+    if demo_mode {
+        return demo(&wasm);
+    }
+    let env: Vec<(String, String)> =
+        FORWARDED_ENV.iter().filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?))).collect();
+    allowed_hosts.extend(kms_host());
+    for name in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "GITHUB_API_URL"] {
+        let url = std::env::var(name).unwrap_or_default();
+        if let Some(authority) =
+            url.parse::<http::Uri>().ok().and_then(|uri| Some(uri.authority()?.to_string()))
+        {
+            allowed_hosts.push(authority);
+        }
+    }
+    match serve_on {
+        Some(addr) => {
+            // The broker also fetches the trusted issuers' keys (GitHub Actions' by default).
+            allowed_hosts.push("token.actions.githubusercontent.com".to_owned());
+            let ready = |addr| eprintln!("Serving HTTP on http://{addr}/");
+            let serve = wasmtime_host::serve::run(&wasm, addr, env, allowed_hosts, log_to_stderr(), ready);
+            tokio::runtime::Runtime::new()?.block_on(serve)
+        }
+        None => mint(&wasm, &env, allowed_hosts, installation),
+    }
 }
 
 fn log_to_stderr() -> wasmtime_host::Log {
@@ -86,22 +118,12 @@ fn token_request(
 /// A real token, with the host's own environment.
 fn mint(
     wasm: &std::path::Path,
-    mut allowed_hosts: Vec<String>,
+    env: &[(String, String)],
+    allowed_hosts: Vec<String>,
     installation: Option<Installation>,
 ) -> wasmtime::Result<()> {
-    let env: Vec<(String, String)> =
-        FORWARDED_ENV.iter().filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?))).collect();
-    allowed_hosts.extend(kms_host());
-    for name in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "GITHUB_API_URL"] {
-        let url = std::env::var(name).unwrap_or_default();
-        if let Some(authority) =
-            url.parse::<http::Uri>().ok().and_then(|uri| Some(uri.authority()?.to_string()))
-        {
-            allowed_hosts.push(authority);
-        }
-    }
     let host = Host::new(wasm, allowed_hosts, log_to_stderr())?;
-    match host.instance(&env)?.get_installation_token(&token_request(installation, &[], vec![]))? {
+    match host.instance(env)?.get_installation_token(&token_request(installation, &[], vec![]))? {
         Ok(token) => {
             describe(&token, &mut std::io::stderr());
             println!("{}", token.token);

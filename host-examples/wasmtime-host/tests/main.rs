@@ -1,8 +1,9 @@
 //! The `wasmtime-host` program as a user runs it: its real mode against
 //! stand-ins named only through the environment, and its demo mode.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use standins::world::World;
 
@@ -51,4 +52,66 @@ fn demo_mode_runs_the_whole_flow() {
     {
         assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
     }
+}
+
+/// `wasmtime-host --serve 127.0.0.1:0` with `env` and `--allow` hosts; killed on drop.
+struct Broker {
+    child: Child,
+    authority: String,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn broker(env: Vec<(String, String)>, allow: &[String]) -> Broker {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmtime-host"));
+    command.arg("--wasm").arg(wasm()).args(["--serve", "127.0.0.1:0"]);
+    for host in allow {
+        command.args(["--allow", host]);
+    }
+    let mut child =
+        command.env_clear().envs(env).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let authority = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("Serving HTTP on http://").map(|rest| rest.trim_end_matches('/').to_owned())
+        })
+        .expect("the broker reports its address");
+    std::thread::spawn(move || lines.for_each(drop)); // keep draining the log
+    Broker { child, authority }
+}
+
+#[test]
+fn serve_mode_runs_the_broker_behind_the_allow_list() {
+    let world = World::start("");
+    let audience = "wasmtime-host-test";
+    let policy = serde_json::json!({"rules": [{
+        "issuer": world.oidc.issuer(),
+        "claims": {"repository_owner": "octo-org"},
+        "permissions": {"contents": "read"},
+    }]});
+    let mut env = world.env();
+    env.push(("TRUST_POLICY".into(), policy.to_string()));
+    env.push(("OIDC_AUDIENCE".into(), audience.into()));
+    let bearer = format!("Bearer {}", world.oidc.id_token(audience));
+    let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+
+    // The issuer is allowed: its keys are fetched, the caller's own repository is granted.
+    let allowed = broker(env.clone(), &[world.oidc.issuer().replace("http://", "")]);
+    let answer = standins::client::send(&allowed.authority, "POST", "/token", &headers, b"{}").unwrap();
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(world.github.issued()[0].repositories, ["widgets"]);
+
+    // Not on the allow-list: the key fetch is denied, and nothing is minted.
+    let denied = broker(env, &[]);
+    let answer = standins::client::send(&denied.authority, "POST", "/token", &headers, b"{}").unwrap();
+    assert_eq!(answer.status, 502, "{}", String::from_utf8_lossy(&answer.body));
+    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("denied"));
+    assert_eq!(world.github.issued().len(), 1);
 }
