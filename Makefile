@@ -14,7 +14,7 @@ CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 SHELL     := bash
 
-.PHONY: build demo test tools lint wit clean
+.PHONY: build demo test tools lint wit bench clean
 
 build:
 	rustup target add $(TARGET)
@@ -52,6 +52,10 @@ test: tools build lint
 		JCO=$(CURDIR)/tests/jco/node_modules/.bin/jco \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
+
+# Measured figures, one run (not a test: it never fails on timing).
+bench: tools build
+	WASMTIME=$$(command -v wasmtime) cargo run --release -p bench
 
 clean:
 	cargo clean
