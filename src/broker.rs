@@ -80,8 +80,9 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
     };
     let mut permissions = Vec::new();
     for (name, level) in &parsed.permissions {
-        github::check_permission_name("permissions", name)
-            .map_err(|e| Reply::error(400, "bad_request", e.message()))?;
+        if !github::is_known_permission(name) {
+            return Err(Reply::error(400, "bad_request", format!("unknown permission {name}")));
+        }
         let access = github::parse_access(level).ok_or_else(|| {
             Reply::error(
                 400,
@@ -176,8 +177,8 @@ fn authenticate(
         Ok(response.body)
     };
     let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
-    let jwks_uri =
-        idtoken::jwks_uri(&discovery).map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?;
+    let jwks_uri = idtoken::jwks_uri(&discovery, &issuer)
+        .map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?;
     let jwks = fetch(jwks_uri)?;
     let key =
         idtoken::key(&jwks, unverified.kid.as_deref()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
@@ -308,7 +309,7 @@ mod tests {
             ("OIDC_AUDIENCE", "broker"),
             (
                 "TRUST_POLICY",
-                r#"{"rules": [{"issuer": "http://idp.example", "claims": {"a": "b"}, "permissions": {"contents": "read"}}]}"#,
+                r#"{"rules": [{"issuer": "http://idp.example", "claims": {"a": "b"}, "owner": "acme", "permissions": {"contents": "read"}}]}"#,
             ),
         ]);
         assert!(

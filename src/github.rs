@@ -124,6 +124,71 @@ pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
     check(ok, field, "must be an enterprise slug: lower-case letters, digits or '-'")
 }
 
+/// The permissions an installation token can carry (GitHub's REST API,
+/// `POST /app/installations/{id}/access_tokens`, November 2026).
+pub const KNOWN_PERMISSIONS: &[&str] = &[
+    "actions",
+    "administration",
+    "artifact_metadata",
+    "attestations",
+    "checks",
+    "codespaces",
+    "contents",
+    "custom_properties_for_organizations",
+    "dependabot_secrets",
+    "deployments",
+    "discussions",
+    "email_addresses",
+    "enterprise_custom_properties_for_organizations",
+    "environments",
+    "followers",
+    "git_ssh_keys",
+    "gpg_keys",
+    "interaction_limits",
+    "issues",
+    "members",
+    "merge_queues",
+    "metadata",
+    "organization_administration",
+    "organization_announcement_banners",
+    "organization_copilot_agent_settings",
+    "organization_copilot_seat_management",
+    "organization_custom_org_roles",
+    "organization_custom_properties",
+    "organization_custom_roles",
+    "organization_events",
+    "organization_hooks",
+    "organization_packages",
+    "organization_personal_access_token_requests",
+    "organization_personal_access_tokens",
+    "organization_plan",
+    "organization_projects",
+    "organization_secrets",
+    "organization_self_hosted_runners",
+    "organization_user_blocking",
+    "packages",
+    "pages",
+    "profile",
+    "pull_requests",
+    "repository_custom_properties",
+    "repository_hooks",
+    "repository_projects",
+    "secret_scanning_alerts",
+    "secrets",
+    "security_events",
+    "single_file",
+    "starring",
+    "statuses",
+    "team_discussions",
+    "vulnerability_alerts",
+    "workflows",
+];
+
+/// Whether `name` is one of [`KNOWN_PERMISSIONS`].
+pub fn is_known_permission(name: &str) -> bool {
+    KNOWN_PERMISSIONS.contains(&name)
+}
+
 /// A permission name such as `contents` or `pull_requests`.
 pub fn check_permission_name(field: &str, name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())

@@ -2,7 +2,8 @@
 //! against the issuer's JWKS key named by `kid`, `iss` exact, `aud` holding
 //! the configured audience, `exp` / `nbf` / `iat` with 60 s of leeway.
 //!
-//! Pure: the flow fetches the issuer's discovery document and JWKS.
+//! No I/O here: [`crate::broker`] fetches the issuer's discovery document
+//! and JWKS and hands them in.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -73,20 +74,29 @@ pub fn fetchable(url: &Url) -> bool {
     url.scheme == Scheme::Https || matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
-/// `jwks_uri` from an OpenID discovery document.
-pub fn jwks_uri(discovery: &[u8]) -> Result<Url, Invalid> {
+/// `jwks_uri` from `issuer`'s OpenID discovery document, which must name
+/// that very issuer; the key URL must be `https://` when the issuer is.
+pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
     #[derive(Deserialize)]
     struct Discovery {
+        issuer: String,
         jwks_uri: String,
     }
     let d: Discovery = serde_json::from_slice(discovery)
-        .map_err(|_| invalid("the issuer's discovery document has no jwks_uri"))?;
+        .map_err(|_| invalid("the issuer's discovery document has no issuer and jwks_uri"))?;
+    if d.issuer != issuer {
+        return Err(invalid("the issuer's discovery document names another issuer"));
+    }
     let url = Url::parse(&d.jwks_uri).map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
-    if !fetchable(&url) {
+    let issuer_https = issuer.starts_with("https://");
+    if !fetchable(&url) || (issuer_https && url.scheme != Scheme::Https) {
         return Err(invalid("the issuer's jwks_uri is not https"));
     }
     Ok(url)
 }
+
+/// The smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// The RSA key named `kid` in a JWKS document.
 pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
@@ -98,6 +108,9 @@ pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
     struct Jwk {
         kty: String,
         kid: Option<String>,
+        alg: Option<String>,
+        #[serde(rename = "use")]
+        usage: Option<String>,
         n: Option<String>,
         e: Option<String>,
     }
@@ -114,10 +127,17 @@ pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
             .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
             .map(|bytes| BigUint::from_bytes_be(&bytes))
     };
+    // The key must fit RS256: an RSA signing key, of at least 2048 bits.
+    if jwk.alg.as_deref().is_some_and(|alg| alg != "RS256")
+        || jwk.usage.as_deref().is_some_and(|u| u != "sig")
+    {
+        return Err(invalid("the token's key is not an RS256 signing key"));
+    }
     match (jwk.kty.as_str(), number(&jwk.n), number(&jwk.e)) {
-        ("RSA", Some(n), Some(e)) => {
+        ("RSA", Some(n), Some(e)) if n.bits() >= MIN_RSA_BITS => {
             RsaPublicKey::new(n, e).map_err(|_| invalid("the issuer's key is not a usable RSA key"))
         }
+        ("RSA", Some(_), Some(_)) => Err(invalid("the issuer's RSA key is shorter than 2048 bits")),
         _ => Err(invalid("the token's key is not an RSA key")),
     }
 }
@@ -160,7 +180,7 @@ impl Unverified {
             claims.get(name).map(|v| v.as_u64().ok_or_else(|| invalid(format!("{name} is not a time"))))
         };
         let exp = time("exp").ok_or_else(|| invalid("the token has no exp"))??;
-        if now > exp + LEEWAY_SECS {
+        if now > exp.saturating_add(LEEWAY_SECS) {
             return Err(invalid("the token has expired"));
         }
         if time("nbf").transpose()?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
@@ -170,5 +190,138 @@ impl Unverified {
             return Err(invalid("the token was issued in the future"));
         }
         Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::traits::PublicKeyParts;
+    use serde_json::json;
+
+    /// A JWKS with one fresh RSA key of `bits`, `kid` `k1`.
+    fn jwks(alg: Option<&str>, usage: Option<&str>, bits: usize) -> Vec<u8> {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap().to_public_key();
+        let b64 = |n: &BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+        let mut jwk = json!({"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())});
+        if let Some(alg) = alg {
+            jwk["alg"] = alg.into();
+        }
+        if let Some(usage) = usage {
+            jwk["use"] = usage.into();
+        }
+        json!({"keys": [jwk]}).to_string().into_bytes()
+    }
+
+    #[test]
+    fn decode_refuses_what_is_not_a_jwt() {
+        for bad in ["", "a.b", "a.b.c.d", "e30.e30.***", "bm90IGpzb24.e30.", "e30.bm90IGpzb24."] {
+            assert!(decode(bad).is_err(), "{bad}");
+        }
+        let token = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"iss":"x"}"#)
+        );
+        let u = decode(&token).unwrap();
+        assert_eq!((u.alg.as_str(), u.issuer(), u.kid.as_deref()), ("none", Some("x"), None));
+    }
+
+    #[test]
+    fn discovery_must_name_the_issuer_and_an_https_key_url() {
+        let doc = |iss: &str, jwks: &str| json!({"issuer": iss, "jwks_uri": jwks}).to_string().into_bytes();
+        let issuer = "https://token.actions.githubusercontent.com";
+        assert!(
+            jwks_uri(&doc(issuer, "https://token.actions.githubusercontent.com/.well-known/jwks"), issuer)
+                .is_ok()
+        );
+        assert!(jwks_uri(&doc("https://evil.example", "https://evil.example/jwks"), issuer).is_err());
+        assert!(jwks_uri(&doc(issuer, "http://127.0.0.1:9/jwks"), issuer).is_err(), "no downgrade to http");
+        assert!(jwks_uri(&doc(issuer, "http://keys.example/jwks"), issuer).is_err());
+        assert!(
+            jwks_uri(&doc("http://127.0.0.1:9", "http://127.0.0.1:9/jwks"), "http://127.0.0.1:9").is_ok()
+        );
+        assert!(jwks_uri(b"{}", issuer).is_err());
+    }
+
+    #[test]
+    fn keys_must_fit_rs256() {
+        assert!(key(&jwks(Some("RS256"), Some("sig"), 2048), Some("k1")).is_ok());
+        assert!(key(&jwks(None, None, 2048), Some("k1")).is_ok());
+        for (alg, usage) in [(Some("PS256"), None), (None, Some("enc"))] {
+            assert_eq!(
+                key(&jwks(alg, usage, 2048), Some("k1")).unwrap_err(),
+                Invalid("the token's key is not an RS256 signing key".into())
+            );
+        }
+        assert!(key(&jwks(None, None, 1024), Some("k1")).unwrap_err().0.contains("shorter than 2048"));
+        assert!(key(&jwks(None, None, 2048), Some("k2")).is_err(), "unknown kid");
+        assert!(key(&jwks(None, None, 2048), None).is_err(), "no kid");
+        let ec = json!({"keys": [{"kty": "EC", "kid": "k1", "crv": "P-256"}]}).to_string();
+        assert!(key(ec.as_bytes(), Some("k1")).is_err());
+    }
+
+    #[test]
+    fn claims_with_leeway() {
+        let other_key = key(&jwks(None, None, 2048), Some("k1")).unwrap();
+        let now = 1_000_000;
+        // Tokens signed with a key the test holds.
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let public = private.to_public_key();
+        let sign = |claims: Value| {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let digest = Sha256::digest(input.as_bytes());
+            let signature = private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        };
+        let verify =
+            |claims: Value| decode(&sign(claims)).unwrap().verify(&public, "https://iss", "aud", now);
+        let base = |exp: u64| json!({"iss": "https://iss", "aud": "aud", "exp": exp, "iat": now - 10});
+        assert!(verify(base(now - 59)).is_ok(), "within the leeway");
+        assert_eq!(verify(base(now - 61)).unwrap_err().0, "the token has expired");
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": ["other", "aud"], "exp": now + 60})).is_ok(),
+            "aud as a list"
+        );
+        assert!(verify(json!({"iss": "https://iss", "aud": "aud"})).unwrap_err().0.contains("no exp"));
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": "soon"}))
+                .unwrap_err()
+                .0
+                .contains("not a time")
+        );
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "iat": now + 61}))
+                .unwrap_err()
+                .0
+                .contains("future")
+        );
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "nbf": now + 61}))
+                .unwrap_err()
+                .0
+                .contains("not valid yet")
+        );
+        assert!(
+            verify(json!({"iss": "https://other", "aud": "aud", "exp": now + 600}))
+                .unwrap_err()
+                .0
+                .contains("issuer")
+        );
+        assert!(
+            decode(&sign(base(now + 600)))
+                .unwrap()
+                .verify(&other_key, "https://iss", "aud", now)
+                .unwrap_err()
+                .0
+                .contains("signature")
+        );
+        let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
+        wrong_alg.alg = "HS256".into();
+        assert!(wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0.contains("RS256 only"));
     }
 }

@@ -94,17 +94,44 @@ pub fn parse(text: &str) -> Result<Policy, String> {
     Ok(Policy { rules: rules.collect::<Result<_, _>>()? })
 }
 
+/// The GitHub owner a rule's claims pin without a wildcard, if any:
+/// `repository_owner`, the owner part of `repository`, or `sub`'s `repo:OWNER/`.
+fn pinned_owner(claims: &BTreeMap<String, String>) -> Option<String> {
+    let literal = |v: &str| (!v.is_empty() && !v.contains('*')).then(|| v.to_owned());
+    let owner_of = |v: &str| v.split_once('/').and_then(|(owner, _)| literal(owner));
+    claims
+        .get("repository_owner")
+        .and_then(|v| literal(v))
+        .or_else(|| claims.get("repository").and_then(|v| owner_of(v)))
+        .or_else(|| claims.get("sub").and_then(|v| owner_of(v.strip_prefix("repo:")?)))
+}
+
 fn parse_rule(raw: RawRule) -> Result<Rule, String> {
     let issuer = raw.issuer.unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned());
     crate::http::Url::parse(&issuer).map_err(|rule| format!("issuer {rule}"))?;
-    if raw.claims.is_empty() {
-        return Err("claims must not be empty: a rule without claims admits every token of its issuer".into());
+    if !raw.claims.values().any(|pattern| pattern.chars().any(|c| c != '*')) {
+        return Err(
+            "claims must constrain something: a rule of bare wildcards admits every token of its issuer"
+                .into(),
+        );
     }
     if let Some(owner) = &raw.owner {
         github::check_owner("owner", owner).map_err(|e| e.message())?;
     }
-    if raw.installation_id == Some(0) {
-        return Err("installation_id must be positive".into());
+    if issuer == GITHUB_ACTIONS_ISSUER {
+        // Every workflow on GitHub can get a token from this issuer: the
+        // rule must say whose workflows it admits.
+        let pinned = claims_pin_identity(&raw.claims).then(|| pinned_owner(&raw.claims)).ok_or(
+            "claims must pin the caller's owner exactly (repository_owner, repository, repo:OWNER/ in sub, or an *_id): \
+             otherwise every workflow on GitHub is admitted",
+        )?;
+        if let (Some(pinned), Some(owner)) = (pinned, &raw.owner)
+            && !pinned.eq_ignore_ascii_case(owner)
+        {
+            return Err(format!("owner {owner} differs from the owner {pinned} the claims pin"));
+        }
+    } else if raw.owner.is_none() && raw.installation_id.is_none() {
+        return Err("owner or installation_id is required for an issuer other than GitHub Actions".into());
     }
     let repositories = match raw.repositories {
         None => Repositories::Callers,
@@ -125,6 +152,16 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         }
         Some(_) => return Err("repositories must be a list of names or \"*\"".into()),
     };
+    match raw.installation_id {
+        Some(0) => return Err("installation_id must be positive".into()),
+        Some(_) if raw.owner.is_some() => return Err("give owner or installation_id, not both".into()),
+        Some(_) if repositories != Repositories::All => {
+            return Err(
+                "an installation_id rule grants whole installations: set repositories to \"*\"".into()
+            );
+        }
+        _ => {}
+    }
     if raw.permissions.is_empty() {
         return Err(
             "permissions must not be empty: a token without permissions carries all of the installation's"
@@ -135,7 +172,9 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         .permissions
         .iter()
         .map(|(name, level)| {
-            github::check_permission_name("permissions", name).map_err(|e| e.message())?;
+            if !github::is_known_permission(name) {
+                return Err(format!("unknown permission {name}"));
+            }
             let access = parse_access(level).ok_or_else(|| format!("unknown level {level} for {name}"))?;
             Ok(Permission { name: name.clone(), access })
         })
@@ -148,6 +187,12 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         repositories,
         permissions,
     })
+}
+
+/// Whether the claims pin an owner or a repository exactly (by name or id).
+fn claims_pin_identity(claims: &BTreeMap<String, String>) -> bool {
+    let exact = |name: &str| claims.get(name).is_some_and(|v| !v.is_empty() && !v.contains('*'));
+    pinned_owner(claims).is_some() || exact("repository_owner_id") || exact("repository_id")
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -232,6 +277,27 @@ impl Policy {
 
 impl Rule {
     fn grant(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, String> {
+        if let Some(granted) = self.installation_id {
+            // A whole installation, by id: nothing narrower or elsewhere may be named.
+            if ask.owner.is_some() {
+                return Err("this rule grants an installation by id, not an owner".into());
+            }
+            if let Some(asked) = ask.installation_id.filter(|asked| *asked != granted) {
+                return Err(format!("installation {asked} is not granted"));
+            }
+            if !ask.repositories.is_empty() {
+                return Err("repositories cannot be named for an installation granted by id".into());
+            }
+            let permissions = self.permissions_for(ask)?;
+            return Ok(Grant {
+                installation: crate::api::Installation::Id(granted),
+                repositories: Vec::new(),
+                permissions,
+            });
+        }
+        if let Some(asked) = ask.installation_id {
+            return Err(format!("installation {asked} is not granted"));
+        }
         let claim = |name: &str| claims.get(name).and_then(Value::as_str);
         let owner = match &self.owner {
             Some(owner) => owner.clone(),
@@ -239,17 +305,9 @@ impl Rule {
                 .ok_or("the rule grants the caller's owner, but the token has no repository_owner")?
                 .to_owned(),
         };
-        let installation = match (ask.installation_id, self.installation_id) {
-            (Some(asked), Some(granted)) if asked == granted => crate::api::Installation::Id(asked),
-            (Some(asked), _) => return Err(format!("installation {asked} is not granted")),
-            (None, Some(granted)) if ask.owner.is_none() => crate::api::Installation::Id(granted),
-            (None, _) => match &ask.owner {
-                Some(asked) if !asked.eq_ignore_ascii_case(&owner) => {
-                    return Err(format!("owner {asked} is not granted"));
-                }
-                _ => crate::api::Installation::Owner(owner.clone()),
-            },
-        };
+        if let Some(asked) = ask.owner.as_ref().filter(|asked| !asked.eq_ignore_ascii_case(&owner)) {
+            return Err(format!("owner {asked} is not granted"));
+        }
         let granted_repositories: Option<Vec<String>> = match &self.repositories {
             Repositories::All => None,
             Repositories::Named(names) => Some(names.clone()),
@@ -276,18 +334,22 @@ impl Rule {
                 ask.repositories.clone()
             }
         };
-        let permissions = if ask.permissions.is_empty() {
-            self.permissions.clone()
-        } else {
-            for p in &ask.permissions {
-                let max = self.permissions.iter().find(|g| g.name == p.name).map(|g| rank(g.access));
-                if max.is_none_or(|max| rank(p.access) > max) {
-                    return Err(format!("{} {} is not granted", p.name, github::access_name(p.access)));
-                }
+        let permissions = self.permissions_for(ask)?;
+        Ok(Grant { installation: crate::api::Installation::Owner(owner), repositories, permissions })
+    }
+
+    /// The asked permissions if each is within the rule's, else the rule's.
+    fn permissions_for(&self, ask: &Ask) -> Result<Vec<Permission>, String> {
+        if ask.permissions.is_empty() {
+            return Ok(self.permissions.clone());
+        }
+        for p in &ask.permissions {
+            let max = self.permissions.iter().find(|g| g.name == p.name).map(|g| rank(g.access));
+            if max.is_none_or(|max| rank(p.access) > max) {
+                return Err(format!("{} {} is not granted", p.name, github::access_name(p.access)));
             }
-            ask.permissions.clone()
-        };
-        Ok(Grant { installation, repositories, permissions })
+        }
+        Ok(ask.permissions.clone())
     }
 }
 
@@ -323,14 +385,46 @@ mod tests {
         for (policy, says) in [
             ("", "not a valid policy"),
             (r#"{"rules": []}"#, "no rules"),
-            (r#"{"rules": [{"permissions": {"contents": "read"}}]}"#, "claims must not be empty"),
+            (r#"{"rules": [{"permissions": {"contents": "read"}}]}"#, "claims must constrain something"),
+            (
+                r#"{"rules": [{"claims": {"sub": "*"}, "permissions": {"contents": "read"}}]}"#,
+                "claims must constrain something",
+            ),
+            (
+                r#"{"rules": [{"claims": {"ref": "refs/heads/main"}, "owner": "acme", "repositories": "*", "permissions": {"contents": "read"}}]}"#,
+                "must pin the caller's owner",
+            ),
+            (
+                r#"{"rules": [{"claims": {"repository_owner": "acme*", "ref": "refs/heads/main"}, "permissions": {"contents": "read"}}]}"#,
+                "must pin the caller's owner",
+            ),
+            (
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "owner": "other", "permissions": {"contents": "read"}}]}"#,
+                "differs from the owner acme",
+            ),
+            (
+                r#"{"rules": [{"issuer": "https://idp.example", "claims": {"sub": "x"}, "permissions": {"contents": "read"}}]}"#,
+                "owner or installation_id is required",
+            ),
+            (
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 5, "permissions": {"contents": "read"}}]}"#,
+                "set repositories to",
+            ),
+            (
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 5, "owner": "acme", "repositories": "*", "permissions": {"contents": "read"}}]}"#,
+                "not both",
+            ),
+            (
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contnets": "read"}}]}"#,
+                "unknown permission contnets",
+            ),
             (r#"{"rules": [{"claims": {"repository_owner": "acme"}}]}"#, "permissions must not be empty"),
             (
-                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "owner"}}]}"#,
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "owner"}}]}"#,
                 "unknown level owner",
             ),
             (
-                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "repositories": "widgets"}]}"#,
+                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}, "repositories": "widgets"}]}"#,
                 "list of names",
             ),
             (
@@ -345,6 +439,45 @@ mod tests {
             let e = parse(policy).unwrap_err();
             assert!(e.contains(says), "{policy}: {e}");
         }
+    }
+
+    #[test]
+    fn owners_pinned_by_repository_or_sub() {
+        for claims in [
+            r#"{"repository": "acme/widgets"}"#,
+            r#"{"sub": "repo:acme/*"}"#,
+            r#"{"repository_owner_id": "123"}"#,
+        ] {
+            let policy =
+                format!(r#"{{"rules": [{{"claims": {claims}, "permissions": {{"contents": "read"}}}}]}}"#);
+            assert!(parse(&policy).is_ok(), "{claims}");
+        }
+    }
+
+    #[test]
+    fn an_installation_id_rule_grants_that_installation_only() {
+        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 7, "repositories": "*", "permissions": {"contents": "read"}}]}"#).unwrap();
+        let grant = p.decide(&caller(), &Ask::default()).unwrap();
+        assert_eq!((grant.installation, grant.repositories.len()), (Installation::Id(7), 0));
+        assert_eq!(
+            p.decide(&caller(), &Ask { installation_id: Some(7), ..Ask::default() }).unwrap().installation,
+            Installation::Id(7)
+        );
+        for ask in [
+            Ask { owner: Some("acme".into()), ..Ask::default() },
+            Ask { installation_id: Some(8), ..Ask::default() },
+            Ask { repositories: vec!["widgets".into()], ..Ask::default() },
+        ] {
+            assert!(matches!(p.decide(&caller(), &ask), Err(Refusal::NotGranted(_))), "{ask:?}");
+        }
+        let owner_rule = parse(
+            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            owner_rule.decide(&caller(), &Ask { installation_id: Some(7), ..Ask::default() }),
+            Err(Refusal::NotGranted(_))
+        ));
     }
 
     #[test]

@@ -94,6 +94,7 @@ fn serve_mode_runs_the_broker_behind_the_allow_list() {
     let policy = serde_json::json!({"rules": [{
         "issuer": world.oidc.issuer(),
         "claims": {"repository_owner": "octo-org"},
+        "owner": "octo-org",
         "permissions": {"contents": "read"},
     }]});
     let mut env = world.env();

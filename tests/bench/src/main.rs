@@ -46,7 +46,7 @@ impl Drop for Serve {
 }
 
 fn serve(world: &World, audience: &str) -> Serve {
-    let policy = json!({"rules": [{"issuer": world.oidc.issuer(), "claims": {"repository_owner": "octo-org"}, "permissions": {"contents": "read"}}]});
+    let policy = json!({"rules": [{"issuer": world.oidc.issuer(), "claims": {"repository_owner": "octo-org"}, "owner": "octo-org", "permissions": {"contents": "read"}}]});
     let mut env = world.env();
     env.push(("TRUST_POLICY".into(), policy.to_string()));
     env.push(("OIDC_AUDIENCE".into(), audience.into()));
