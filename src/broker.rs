@@ -151,9 +151,10 @@ fn authenticate(
         .filter(|iss| settings.policy.rules.iter().any(|r| r.issuer == *iss))
         .ok_or_else(|| unauthorized("the token's issuer is not trusted"))?
         .to_owned();
-    if unverified.alg != "RS256" {
-        return Err(unauthorized(&format!("algorithm {} is not accepted: RS256 only", unverified.alg)));
-    }
+    // Everything checkable without the key is checked before fetching it.
+    unverified
+        .precheck(&issuer, &settings.audience, now)
+        .map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
     let issuer_url = Url::parse(&issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
     let fetch = |url: Url| -> Result<Vec<u8>, Reply> {
         let request = Request {
@@ -239,8 +240,9 @@ fn mint_for_caller(
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<Reply, Reply> {
-    let ask = ask(content_type, body)?;
+    // A missing or invalid configuration fails every request, whatever it asks.
     let settings = settings(env)?;
+    let ask = ask(content_type, body)?;
     let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let claims = authenticate(authorization, &settings, http, unix_now)?;
     let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {

@@ -149,8 +149,22 @@ impl Unverified {
         self.claims.get("iss").and_then(Value::as_str)
     }
 
-    /// Checks the algorithm and the signature with `key`, then the claims
-    /// for `issuer` and `audience` at `now`; returns the trusted claims.
+    /// What can be checked without the issuer's key: RS256, a `kid`, `iss`,
+    /// `aud` and the times. Done before any key is fetched, so that a
+    /// forged or stale token costs the issuer nothing.
+    pub fn precheck(&self, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
+        if self.alg != "RS256" {
+            let alg: String = self.alg.chars().take(16).collect();
+            return Err(invalid(format!("algorithm {alg} is not accepted: RS256 only")));
+        }
+        if self.kid.is_none() {
+            return Err(invalid("the token names no key (kid)"));
+        }
+        check_claims(&self.claims, issuer, audience, now)
+    }
+
+    /// [`Unverified::precheck`], then the signature with `key`; returns the
+    /// trusted claims.
     pub fn verify(
         self,
         key: &RsaPublicKey,
@@ -158,39 +172,41 @@ impl Unverified {
         audience: &str,
         now: u64,
     ) -> Result<Map<String, Value>, Invalid> {
-        if self.alg != "RS256" {
-            return Err(invalid(format!("algorithm {} is not accepted: RS256 only", self.alg)));
-        }
+        self.precheck(issuer, audience, now)?;
         let digest = Sha256::digest(self.signing_input.as_bytes());
         key.verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &self.signature)
             .map_err(|_| invalid("the token's signature does not verify"))?;
-        let claims = self.claims;
-        if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-            return Err(invalid("the token's issuer is not the expected one"));
-        }
-        let audience_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => aud == audience,
-            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
-            _ => false,
-        };
-        if !audience_ok {
-            return Err(invalid("the token is not for this audience"));
-        }
-        let time = |name: &str| {
-            claims.get(name).map(|v| v.as_u64().ok_or_else(|| invalid(format!("{name} is not a time"))))
-        };
-        let exp = time("exp").ok_or_else(|| invalid("the token has no exp"))??;
-        if now > exp.saturating_add(LEEWAY_SECS) {
-            return Err(invalid("the token has expired"));
-        }
-        if time("nbf").transpose()?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
-            return Err(invalid("the token is not valid yet"));
-        }
-        if time("iat").transpose()?.is_some_and(|iat| iat > now + LEEWAY_SECS) {
-            return Err(invalid("the token was issued in the future"));
-        }
-        Ok(claims)
+        Ok(self.claims)
     }
+}
+
+/// `iss` exact, `aud` holding `audience`, `exp` / `nbf` / `iat` within the leeway.
+fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(invalid("the token's issuer is not the expected one"));
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(invalid("the token is not for this audience"));
+    }
+    let time = |name: &str| {
+        claims.get(name).map(|v| v.as_u64().ok_or_else(|| invalid(format!("{name} is not a time"))))
+    };
+    let exp = time("exp").ok_or_else(|| invalid("the token has no exp"))??;
+    if now > exp.saturating_add(LEEWAY_SECS) {
+        return Err(invalid("the token has expired"));
+    }
+    if time("nbf").transpose()?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+        return Err(invalid("the token is not valid yet"));
+    }
+    if time("iat").transpose()?.is_some_and(|iat| iat > now + LEEWAY_SECS) {
+        return Err(invalid("the token was issued in the future"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

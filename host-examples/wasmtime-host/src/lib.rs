@@ -124,11 +124,17 @@ pub mod serve {
 
     use super::{Hooks, Log, State};
 
+    /// At most this many requests are served at once; more wait their turn.
+    pub const MAX_CONCURRENT: usize = 64;
+    /// A request not answered by then is dropped with its instance (the connection closes).
+    pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
     struct Server {
         pre: ProxyPre<State>,
         env: Vec<(String, String)>,
         allowed_hosts: Arc<[String]>,
         log: Log,
+        slots: tokio::sync::Semaphore,
     }
 
     /// Serves the component at `wasm` on `addr` until the process ends;
@@ -148,7 +154,8 @@ pub mod serve {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
-        let server = Arc::new(Server { pre, env, allowed_hosts: allowed_hosts.into(), log });
+        let slots = tokio::sync::Semaphore::new(MAX_CONCURRENT);
+        let server = Arc::new(Server { pre, env, allowed_hosts: allowed_hosts.into(), log, slots });
         let listener = TcpListener::bind(addr).await?;
         ready(listener.local_addr()?);
         loop {
@@ -169,6 +176,7 @@ pub mod serve {
             &self,
             request: hyper::Request<hyper::body::Incoming>,
         ) -> wasmtime::Result<hyper::Response<HyperOutgoingBody>> {
+            let _slot = self.slots.acquire().await?;
             let wasi = WasiCtx::builder().envs(&self.env).inherit_stderr().build();
             let hooks = Hooks { allowed_hosts: self.allowed_hosts.clone(), log: self.log.clone() };
             let state = State { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks };
@@ -181,7 +189,11 @@ pub mod serve {
                 let proxy = pre.instantiate_async(&mut store).await?;
                 proxy.wasi_http_incoming_handler().call_handle(store, request, out).await
             });
-            match receiver.await {
+            let Ok(answer) = tokio::time::timeout(REQUEST_DEADLINE, receiver).await else {
+                task.abort();
+                bail!("the component did not answer within {REQUEST_DEADLINE:?}");
+            };
+            match answer {
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(e)) => Err(e.into()),
                 Err(_) => match task.await {
