@@ -169,11 +169,13 @@ fn authenticate(
         };
         let response = http.send(request).map_err(upstream)?;
         if !response.is_success() {
-            return Err(Reply::error(
+            let mut reply = Reply::error(
                 502,
                 "upstream",
                 format!("the issuer's key endpoint answered HTTP {}", response.status),
-            ));
+            );
+            reply.body["error"]["upstream"] = json!({ "service": "oidc", "status": response.status });
+            return Err(reply);
         }
         Ok(response.body)
     };

@@ -371,6 +371,23 @@ fn configuration_and_upstream_failures() {
     assert!(upstream["request_id"].as_str().is_some_and(|id| id.len() == 36));
     world.kms.set_fault(None);
 
+    // The issuer's keys cannot be fetched: 502, nothing minted.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let gone = format!("http://{closed}");
+    let gone_policy = policy(&world).replace(&world.oidc.issuer(), &gone);
+    let no_keys = Serve::start(&with(&broker_env(&world), &[("TRUST_POLICY", Some(&gone_policy))]));
+    let mut claims = world.oidc.claims(AUDIENCE);
+    claims["iss"] = json!(gone);
+    let token = world.oidc.sign(&json!({"alg": "RS256", "kid": KID}), &claims);
+    let answer = no_keys.post(Some(&token), "{}");
+    assert_eq!(
+        (answer.status, error_code(&answer).as_str()),
+        (502, "upstream"),
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(world.github.issued().is_empty());
+
     let silent = standins::server::Silent::start();
     let slow = Serve::start(&with(
         &broker_env(&world),
