@@ -229,9 +229,7 @@ pub fn token(
     http: &impl Transport,
     now: SystemTime,
 ) -> Reply {
-    match mint_for_caller(env, authorization, content_type, body, http, now) {
-        Ok(reply) | Err(reply) => reply,
-    }
+    mint_for_caller(env, authorization, content_type, body, http, now).unwrap_or_else(|refusal| refusal)
 }
 
 fn mint_for_caller(

@@ -51,6 +51,16 @@ impl Region {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// AWS's public endpoint of `service` in this region (`.com.cn` in China).
+    pub fn endpoint(&self, service: &str) -> Url {
+        let domain = if self.0.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        Url {
+            scheme: crate::http::Scheme::Https,
+            authority: format!("{service}.{}.{domain}", self.0),
+            path: String::new(),
+        }
+    }
 }
 
 /// A KMS key reference: key id, key ARN, `alias/NAME` or alias ARN.
@@ -132,12 +142,7 @@ pub struct KmsKey {
 
 /// KMS's public endpoint for `region`.
 pub fn default_endpoint(region: &Region) -> Url {
-    let domain = if region.as_str().starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-    Url {
-        scheme: crate::http::Scheme::Https,
-        authority: format!("kms.{}.{domain}", region.as_str()),
-        path: String::new(),
-    }
+    region.endpoint("kms")
 }
 
 /// The SigV4-signed `Sign` request for `message` at time `now`.

@@ -3,13 +3,17 @@
 //!
 //! The layout follows the data flow:
 //!
-//! - pure logic, no I/O: [`config`] (request fields and environment, validated),
-//!   [`jwt`] (the App JWT), [`aws`] (AWS error answers), [`credentials`] (AWS credentials), [`kms`] (the
-//!   SigV4-signed `Sign` request and its answer), [`github`] (GitHub API
-//!   requests and answers), [`http`] (requests and responses as data);
-//! - [`mint`]: the flow that strings them together over a [`http::Transport`];
+//! - pure logic, no I/O: [`config`] (request fields and environment,
+//!   validated), [`jwt`] (the App JWT), [`credentials`] (which AWS credential
+//!   source applies), [`kms`], [`sts`], [`oidc`] and [`github`] (each
+//!   service's requests and answers), [`aws`] (AWS error answers), [`http`]
+//!   (requests and responses as data), [`args`] (the command line),
+//!   [`policy`] and [`idtoken`] (the broker's trust policy and caller tokens);
+//! - [`mint`] and [`broker`]: the flows that string them together over a
+//!   [`http::Transport`];
 //! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
-//! - [`issuer`]: the WIT export, which only translates.
+//! - the exports, which only translate: [`issuer`] (the WIT interface),
+//!   [`cli`] (`wasi:cli/run`), [`handler`] (`wasi:http/incoming-handler`).
 
 // The error type is the WIT `token-error`, handed to the host by value;
 // errors end a call, so their size costs nothing worth boxing for.

@@ -13,12 +13,7 @@ pub const DURATION_SECONDS: u32 = 900;
 
 /// STS's regional endpoint for `region`.
 pub fn default_endpoint(region: &Region) -> Url {
-    let domain = if region.as_str().starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-    Url {
-        scheme: crate::http::Scheme::Https,
-        authority: format!("sts.{}.{domain}", region.as_str()),
-        path: String::new(),
-    }
+    region.endpoint("sts")
 }
 
 /// `POST /` with `Action=AssumeRoleWithWebIdentity` as a form body.
