@@ -14,7 +14,8 @@ use crate::args::{self, Args, Command, Format, UsageError};
 use crate::config::{self, Env};
 use crate::error::{Error, ServiceError};
 use crate::github::{self, MintedToken};
-use crate::wasi_http::WasiHttp;
+use crate::http::Transport;
+use crate::wasi_http;
 use crate::{jwt, mint};
 
 /// The help text: every command, flag and environment variable.
@@ -95,7 +96,7 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
         Command::Version => out(&format!("github-app-kms-token {}", env!("CARGO_PKG_VERSION"))),
         Command::Token => tokens(&args, env)?,
         Command::Jwt => {
-            let signed = app_jwt(&args, env)?;
+            let signed = app_jwt(&args, env, &wasi_http::transport(env)?)?;
             match args.format {
                 Format::Token => out(signed.token.expose()),
                 Format::Json => out(&json!({
@@ -106,29 +107,25 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
         }
         Command::Revoke => revoke(&args, env)?,
         Command::Installations => {
-            let signed = app_jwt(&args, env)?;
             let api = config::github_api(args.github_api_url.as_deref(), env)?;
-            let list = mint::installations(&api, &signed.token, &transport(env)?)?;
+            let http = wasi_http::transport(env)?;
+            let signed = app_jwt(&args, env, &http)?;
+            let list = mint::installations(&api, &signed.token, &http)?;
             out(&Value::Array(list).to_string());
         }
     }
     Ok(())
 }
 
-fn transport(env: &Env) -> Result<WasiHttp, Error> {
-    Ok(WasiHttp { timeout: config::timeout(env)? })
-}
-
-fn app_jwt(args: &Args, env: &Env) -> Result<jwt::SignedJwt, Failure> {
+fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<jwt::SignedJwt, Failure> {
     let settings = config::jwt_settings(
         args.app_id.as_deref(),
         args.kms_key_id.as_deref(),
         args.region.as_deref(),
         env,
     )?;
-    let http = transport(env)?;
-    let credentials = mint::aws_credentials(env, &settings.kms.region, &http)?;
-    Ok(mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?)
+    let credentials = mint::aws_credentials(env, &settings.kms.region, http)?;
+    Ok(mint::app_jwt(&settings, &credentials, http, SystemTime::now())?)
 }
 
 /// The installations to mint for and the repositories to narrow to, in
@@ -186,7 +183,7 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let Some(first) = settings.first() else { return Ok(()) };
-    let http = transport(env)?;
+    let http = wasi_http::transport(env)?;
     let credentials = mint::aws_credentials(env, &first.jwt.kms.region, &http)?;
     // One KMS signature serves every owner.
     let signed = mint::app_jwt(&first.jwt, &credentials, &http, SystemTime::now())?;
@@ -228,7 +225,7 @@ fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
     };
     github::check_token(field, token.expose())?;
     let api = config::github_api(args.github_api_url.as_deref(), env)?;
-    match mint::revoke(&api, &token, &transport(env)?) {
+    match mint::revoke(&api, &token, &wasi_http::transport(env)?) {
         Ok(()) => err("revoked"),
         // Revoking twice (e.g. in an `if: always()` step) is not a failure.
         Err(Error::Github(ServiceError { status: 401, .. })) => {

@@ -127,10 +127,10 @@ pub struct TokenSettings {
     pub scope: Scope,
 }
 
-/// Default deadline of each request phase (connect, first byte, between bytes).
+/// Default deadline of a whole call, retries included.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
-/// Each request phase's timeout: `TOKEN_TIMEOUT_SECONDS` (1 to 3600), else 30 s.
+/// A whole call's deadline, retries included: `TOKEN_TIMEOUT_SECONDS` (1 to 3600), else 30 s.
 pub fn timeout(env: &Env) -> Result<Duration> {
     let Some(text) = env.get("TOKEN_TIMEOUT_SECONDS") else {
         return Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS));

@@ -155,7 +155,8 @@ impl Method {
 }
 
 /// An outgoing request. Header values may hold secrets (`authorization`,
-/// `x-amz-security-token`), so it has no `Debug`.
+/// `x-amz-security-token`), so it has no `Debug`. Cloned only to be sent again.
+#[derive(Clone)]
 pub struct Request {
     /// Which service it goes to: named in transport errors.
     pub service: Service,

@@ -6,7 +6,7 @@ use crate::api::{AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest,
 use crate::config::{self, Env};
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::wasi_http::WasiHttp;
+use crate::wasi_http;
 use crate::{github, mint};
 
 /// The component's implementation of the `issuer` interface.
@@ -16,7 +16,7 @@ impl Guest for Component {
     fn get_installation_token(request: TokenRequest) -> Result<InstallationToken, TokenError> {
         let env = Env::from_host();
         let settings = config::token_settings(&request, &env)?;
-        let http = transport(&env)?;
+        let http = wasi_http::transport(&env)?;
         let credentials = mint::aws_credentials(&env, &settings.jwt.kms.region, &http)?;
         let minted = mint::installation_token(&settings, &credentials, &http, SystemTime::now())?;
         Ok(InstallationToken {
@@ -38,7 +38,7 @@ impl Guest for Component {
             request.aws_region.as_deref(),
             &env,
         )?;
-        let http = transport(&env)?;
+        let http = wasi_http::transport(&env)?;
         let credentials = mint::aws_credentials(&env, &settings.kms.region, &http)?;
         let signed = mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?;
         Ok(AppJwt {
@@ -53,10 +53,6 @@ impl Guest for Component {
         github::check_token("token", &request.token)?;
         let token = Secret::new(request.token);
         let api = config::github_api(request.github_api_url.as_deref(), &env)?;
-        mint::revoke(&api, &token, &transport(&env)?)
+        mint::revoke(&api, &token, &wasi_http::transport(&env)?)
     }
-}
-
-fn transport(env: &Env) -> Result<WasiHttp> {
-    Ok(WasiHttp { timeout: config::timeout(env)? })
 }

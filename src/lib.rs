@@ -37,6 +37,7 @@ pub mod kms;
 pub mod mint;
 pub mod oidc;
 pub mod policy;
+pub mod retry;
 pub mod secret;
 pub mod sts;
 pub mod wasi_http;

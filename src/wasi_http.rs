@@ -1,13 +1,15 @@
 //! The one module that does I/O: [`Request`]s sent through `wasi:http/outgoing-handler`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions};
 use wasi::io::streams::StreamError;
 
+use crate::config::{self, Env};
 use crate::error::{Error, Result, TransportError, malformed};
 use crate::http::{self, Request, Response, Scheme, Transport};
+use crate::retry::{self, Retrying};
 
 /// Answers larger than this are refused rather than buffered.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -16,8 +18,21 @@ const WRITE_CHUNK: usize = 4096;
 
 /// [`Transport`] over the host's `wasi:http/outgoing-handler`.
 pub struct WasiHttp {
-    /// Connect, first-byte and between-bytes timeout of every request.
-    pub timeout: Duration,
+    /// Each request's connect, first-byte and between-bytes timeouts are
+    /// the time left until this.
+    pub deadline: Instant,
+}
+
+/// The transport every export uses: [`WasiHttp`] with retries, all within
+/// `TOKEN_TIMEOUT_SECONDS` (30 s unless set) from now.
+pub fn transport(env: &Env) -> Result<Retrying<WasiHttp>> {
+    let deadline = Instant::now() + config::timeout(env)?;
+    Ok(Retrying { inner: WasiHttp { deadline }, attempts: retry::DEFAULT_ATTEMPTS, deadline, random })
+}
+
+/// A random number from the host (`wasi:random/random`), for backoff jitter.
+fn random() -> u64 {
+    wasi::random::random::get_random_u64()
 }
 
 impl Transport for WasiHttp {
@@ -52,7 +67,8 @@ impl Transport for WasiHttp {
         outgoing.set_path_with_query(Some(request.url.path_or_root())).map_err(invalid_url)?;
 
         let body = outgoing.body().map_err(|_| transport_error("no request body"))?;
-        let future = outgoing_handler::handle(outgoing, Some(options(self.timeout)))
+        let remaining = self.deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        let future = outgoing_handler::handle(outgoing, Some(options(remaining)))
             .map_err(|code| from_error_code(&request, code))?;
 
         // A host that denies the request closes the body stream; the reason

@@ -351,6 +351,7 @@ fn github_errors_keep_status_message_request_id_and_hint() {
             path_suffix: path_suffix.into(),
             status,
             message: message.into(),
+            retry_after: None,
         }));
         let err = mint(&c.env, &c.request).0.unwrap_err();
         assert!(matches!(err, TokenError::Github(_)), "{err:?}");
@@ -474,4 +475,45 @@ fn no_secret_leaks_into_errors_output_or_logs() {
         texts.iter().any(|t| t.contains("[redacted]")),
         "AWS's echo of the canonical request was scrubbed"
     );
+}
+
+#[test]
+fn transient_failures_are_retried_and_lasting_ones_are_not() {
+    let world = World::start("");
+    let throttled =
+        KmsFault { status: 400, code: "ThrottlingException".into(), message: "Rate exceeded".into() };
+    world.kms.set_fault_times(throttled, 2);
+    let fault = |path: &str, status, retry_after| GithubFault {
+        path_suffix: path.into(),
+        status,
+        message: "Server Error".into(),
+        retry_after,
+    };
+    world.github.set_fault_times(fault("/access_tokens", 502, None), 1);
+    let token = mint(&world.env(), &request(owner("octo-org"))).0.expect("a token after retries");
+    assert_eq!(
+        world.kms.rejections(),
+        ["ThrottlingException", "ThrottlingException"],
+        "throttled twice, then signed"
+    );
+    assert_eq!(world.kms.signatures(), 1);
+    let tries = world.github.seen().iter().filter(|s| s.path.ends_with("/access_tokens")).count();
+    assert_eq!(tries, 2, "one 502, then the token");
+    assert_eq!(token.token, world.github.issued()[0].token);
+
+    // A secondary rate limit whose `retry-after` fits the deadline is waited out.
+    world.github.set_fault_times(fault("/installation", 403, Some(1)), 1);
+    mint(&world.env(), &request(owner("octocat"))).0.expect("a token after the wait");
+
+    // What will not heal is tried once.
+    let denied = KmsFault { status: 400, code: "AccessDeniedException".into(), message: "no".into() };
+    world.kms.set_fault(Some(denied));
+    let before = world.kms.rejections().len();
+    assert!(matches!(mint(&world.env(), &request(owner("octo-org"))).0, Err(TokenError::Kms(_))));
+    assert_eq!(world.kms.rejections().len(), before + 1);
+    world.kms.set_fault(None);
+    world.github.set_fault(Some(fault("/installation", 404, None)));
+    let lookups = world.github.seen().len();
+    assert!(mint(&world.env(), &request(owner("octo-org"))).0.is_err());
+    assert_eq!(world.github.seen().len(), lookups + 1);
 }

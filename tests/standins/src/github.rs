@@ -68,6 +68,8 @@ pub struct Fault {
     pub status: u16,
     /// GitHub's `message`.
     pub message: String,
+    /// A `retry-after` header, in seconds (GitHub's secondary rate limits).
+    pub retry_after: Option<u64>,
 }
 
 struct State {
@@ -79,7 +81,7 @@ struct State {
     issued: Mutex<Vec<Issued>>,
     seen: Mutex<Vec<Seen>>,
     jwts: Mutex<Vec<String>>,
-    fault: Mutex<Option<Fault>>,
+    fault: crate::Injected<Fault>,
 }
 
 /// A running GitHub stand-in.
@@ -107,7 +109,7 @@ impl Github {
             issued: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
             jwts: Mutex::new(Vec::new()),
-            fault: Mutex::new(None),
+            fault: crate::Injected::default(),
         });
         let handler_state = state.clone();
         let server = Server::start(move |request| {
@@ -152,7 +154,12 @@ impl Github {
 
     /// Answers matching requests with this error from now on (`None` heals).
     pub fn set_fault(&self, fault: Option<Fault>) {
-        *self.state.fault.lock().unwrap() = fault;
+        self.state.fault.set(fault);
+    }
+
+    /// Answers the next `times` matching requests with this error, then heals.
+    pub fn set_fault_times(&self, fault: Fault, times: usize) {
+        self.state.fault.set_times(fault, times);
     }
 }
 
@@ -186,8 +193,12 @@ fn handle(state: &State, request: &Request) -> Response {
         return refusal;
     }
     // Faults come after the JWT check, as GitHub's own errors would.
-    if let Some(f) = state.fault.lock().unwrap().clone().filter(|f| path.ends_with(&f.path_suffix)) {
-        return error(f.status, &f.message);
+    if let Some(f) = state.fault.take(|f| path.ends_with(&f.path_suffix)) {
+        let refusal = error(f.status, &f.message);
+        return match f.retry_after {
+            Some(secs) => refusal.with_header("retry-after", secs.to_string()),
+            None => refusal,
+        };
     }
     let installations = &state.installations;
     match (request.method.as_str(), segments.as_slice()) {

@@ -37,7 +37,7 @@ struct State {
     key_id: String,
     key: RsaPrivateKey,
     credentials: Mutex<Vec<Credential>>,
-    fault: Mutex<Option<Fault>>,
+    fault: crate::Injected<Fault>,
     signed: AtomicUsize,
     rejections: Mutex<Vec<String>>,
     signers: Mutex<Vec<String>>,
@@ -57,7 +57,7 @@ impl Kms {
             key_id: uuid(),
             key,
             credentials: Mutex::new(credentials),
-            fault: Mutex::new(None),
+            fault: crate::Injected::default(),
             signed: AtomicUsize::new(0),
             rejections: Mutex::new(Vec::new()),
             signers: Mutex::new(Vec::new()),
@@ -104,7 +104,12 @@ impl Kms {
 
     /// Answers every `Sign` with this error from now on (`None` heals).
     pub fn set_fault(&self, fault: Option<Fault>) {
-        *self.state.fault.lock().unwrap() = fault;
+        self.state.fault.set(fault);
+    }
+
+    /// Answers the next `times` `Sign` requests with this error, then heals.
+    pub fn set_fault_times(&self, fault: Fault, times: usize) {
+        self.state.fault.set_times(fault, times);
     }
 
     /// How many signatures were made.
@@ -159,7 +164,7 @@ fn sign(state: &State, request: &Request) -> Result<Value, Refusal> {
     if request.header("x-amz-target") != Some("TrentService.Sign") {
         return Err(refuse(400, "UnknownOperationException", "this stand-in serves TrentService.Sign only"));
     }
-    if let Some(fault) = state.fault.lock().unwrap().clone() {
+    if let Some(fault) = state.fault.take(|_| true) {
         return Err(refuse(fault.status, &fault.code, fault.message));
     }
     let body: Value = serde_json::from_slice(&request.body).map_err(|_| {

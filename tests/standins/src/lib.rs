@@ -33,6 +33,41 @@ pub fn random_hex(n: usize) -> String {
     hex::encode(bytes)
 }
 
+/// A failure to inject: on every matching request, or on the next few only.
+pub struct Injected<F>(Mutex<Option<(F, Option<usize>)>>);
+
+impl<F: Clone> Default for Injected<F> {
+    fn default() -> Self {
+        Injected(Mutex::new(None))
+    }
+}
+
+impl<F: Clone> Injected<F> {
+    /// Fails every matching request from now on (`None` heals).
+    pub fn set(&self, fault: Option<F>) {
+        *self.0.lock().unwrap() = fault.map(|f| (f, None));
+    }
+
+    /// Fails the next `times` matching requests, then heals.
+    pub fn set_times(&self, fault: F, times: usize) {
+        *self.0.lock().unwrap() = (times > 0).then_some((fault, Some(times)));
+    }
+
+    /// The fault for a request, if it `applies`; counts it.
+    pub fn take(&self, applies: impl Fn(&F) -> bool) -> Option<F> {
+        let mut slot = self.0.lock().unwrap();
+        let (fault, left) = slot.as_mut().filter(|(f, _)| applies(f))?;
+        let fault = fault.clone();
+        if let Some(left) = left {
+            *left -= 1;
+            if *left == 0 {
+                *slot = None;
+            }
+        }
+        Some(fault)
+    }
+}
+
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Records a secret the stand-ins handed out or saw (credentials, JWTs, the
