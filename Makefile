@@ -35,7 +35,7 @@ build: build-tools
 
 # What building needs: wasm-tools (cargo install) and binaryen's wasm-opt (Debian).
 build-tools:
-	@wasm-tools --version 2>/dev/null | grep -q " $(WASM_TOOLS_VERSION)" || \
+	@wasm-tools --version 2>/dev/null | grep -qw "$(WASM_TOOLS_VERSION)" || \
 		cargo install wasm-tools --version $(WASM_TOOLS_VERSION) --locked
 	@command -v wasm-opt >/dev/null || (apt-get update && apt-get install -y binaryen)
 
@@ -45,7 +45,7 @@ demo: build
 
 # Tools the tests drive: the wasmtime CLI, jq, jco (npm, locked) and moto (KMS) in a venv.
 tools:
-	@wasmtime --version 2>/dev/null | grep -q " $(WASMTIME_VERSION) " || \
+	@wasmtime --version 2>/dev/null | grep -qw "$(WASMTIME_VERSION)" || \
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
 	@command -v jq >/dev/null || (apt-get update && apt-get install -y jq)
 	@test -x tests/jco/node_modules/.bin/jco || npm ci --prefix tests/jco --no-audit --no-fund
