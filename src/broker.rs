@@ -220,7 +220,7 @@ fn upstream(error: Error) -> Reply {
     }
 }
 
-/// `POST /token`.
+/// `POST /token`: every refusal is a [`Reply`] too.
 pub fn token(
     env: &Env,
     authorization: Option<&str>,
@@ -229,41 +229,36 @@ pub fn token(
     http: &impl Transport,
     now: SystemTime,
 ) -> Reply {
-    mint_for_caller(env, authorization, content_type, body, http, now).unwrap_or_else(|refusal| refusal)
-}
-
-fn mint_for_caller(
-    env: &Env,
-    authorization: Option<&str>,
-    content_type: Option<&str>,
-    body: &[u8],
-    http: &impl Transport,
-    now: SystemTime,
-) -> Result<Reply, Reply> {
-    // A missing or invalid configuration fails every request, whatever it asks.
-    let settings = settings(env)?;
-    let ask = ask(content_type, body)?;
-    let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let claims = authenticate(authorization, &settings, http, unix_now)?;
-    let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
-        Refusal::NoRule => Reply::error(403, "forbidden", "no rule of the trust policy admits this caller"),
-        Refusal::NotGranted(why) => {
-            Reply::error(403, "forbidden", format!("the trust policy does not allow this request: {why}"))
-        }
-    })?;
-    let request = TokenRequest {
-        app_id: None,
-        kms_key_id: None,
-        aws_region: None,
-        installation: Some(grant.installation),
-        repositories: grant.repositories,
-        permissions: grant.permissions,
-        github_api_url: None,
+    let decide = || -> Result<Reply, Reply> {
+        // A missing or invalid configuration fails every request, whatever it asks.
+        let settings = settings(env)?;
+        let ask = ask(content_type, body)?;
+        let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let claims = authenticate(authorization, &settings, http, unix_now)?;
+        let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
+            Refusal::NoRule => {
+                Reply::error(403, "forbidden", "no rule of the trust policy admits this caller")
+            }
+            Refusal::NotGranted(why) => {
+                Reply::error(403, "forbidden", format!("the trust policy does not allow this request: {why}"))
+            }
+        })?;
+        let request = TokenRequest {
+            app_id: None,
+            kms_key_id: None,
+            aws_region: None,
+            installation: Some(grant.installation),
+            repositories: grant.repositories,
+            permissions: grant.permissions,
+            github_api_url: None,
+        };
+        let token_settings = config::token_settings(&request, env).map_err(upstream)?;
+        let credentials =
+            mint::aws_credentials(env, &token_settings.jwt.kms.region, http).map_err(upstream)?;
+        let minted = mint::installation_token(&token_settings, &credentials, http, now).map_err(upstream)?;
+        Ok(Reply::ok(minted.to_json()))
     };
-    let token_settings = config::token_settings(&request, env).map_err(upstream)?;
-    let credentials = mint::aws_credentials(env, &token_settings.jwt.kms.region, http).map_err(upstream)?;
-    let minted = mint::installation_token(&token_settings, &credentials, http, now).map_err(upstream)?;
-    Ok(Reply::ok(minted.to_json()))
+    decide().unwrap_or_else(|refusal| refusal)
 }
 
 #[cfg(test)]

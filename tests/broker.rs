@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
@@ -15,53 +13,22 @@ use common::{Env, assert_no_secret, wasm_path, with};
 use serde_json::{Value, json};
 use standins::client::{Answer, send};
 use standins::oidc::KID;
+use standins::process::{Owned, Served};
 use standins::world::World;
 
 /// The audience callers' tokens must carry.
 const AUDIENCE: &str = "github-app-kms-token";
 
-/// `wasmtime serve -S cli` on a port the OS picks; killed on drop.
-struct Serve {
-    child: Child,
-    authority: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// `wasmtime serve -S cli` of the component on a port the OS picks; killed on drop.
+struct Serve(Served);
 
 impl Serve {
     fn start(env: &Env) -> Serve {
-        let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-        command.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"]);
-        for (name, value) in env {
-            command.arg("--env").arg(format!("{name}={value}"));
-        }
-        let mut child = command
-            .arg(wasm_path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("wasmtime serve starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("Serving HTTP on http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let authority =
-            rx.recv_timeout(Duration::from_secs(120)).expect("wasmtime serve reports its address");
-        Serve { child, authority, log }
+        Serve(standins::process::wasmtime_serve(&wasm_path(), env))
+    }
+
+    fn authority(&self) -> &str {
+        &self.0.authority
     }
 
     fn post(&self, token: Option<&str>, body: &str) -> Answer {
@@ -70,22 +37,15 @@ impl Serve {
         if let Some(b) = &bearer {
             headers.push(("authorization", b.as_str()));
         }
-        send(&self.authority, "POST", "/token", &headers, body.as_bytes()).expect("an answer")
+        send(self.authority(), "POST", "/token", &headers, body.as_bytes()).expect("an answer")
     }
 }
 
 /// `jco serve` (Node.js) on a free loopback port; killed on drop. The
 /// component sees the whole process environment there, so it is cleared.
 struct Jco {
-    child: Child,
+    _process: Owned,
     authority: String,
-}
-
-impl Drop for Jco {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Jco {
@@ -107,7 +67,7 @@ impl Jco {
             .stderr(Stdio::null())
             .spawn()
             .expect("jco serve starts");
-        let jco = Jco { child, authority: format!("127.0.0.1:{port}") };
+        let jco = Jco { _process: Owned(child), authority: format!("127.0.0.1:{port}") };
         for _ in 0..240 {
             if send(&jco.authority, "GET", "/healthz", &[], b"").is_ok_and(|a| a.status == 200) {
                 return jco;
@@ -145,11 +105,11 @@ fn error_code(answer: &Answer) -> String {
 fn health_and_routes() {
     let world = World::start("");
     let serve = Serve::start(&broker_env(&world));
-    let health = send(&serve.authority, "GET", "/healthz", &[], b"").unwrap();
+    let health = send(serve.authority(), "GET", "/healthz", &[], b"").unwrap();
     assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
-    assert_eq!(send(&serve.authority, "GET", "/nope", &[], b"").unwrap().status, 404);
-    assert_eq!(send(&serve.authority, "GET", "/token", &[], b"").unwrap().status, 405);
-    assert_eq!(send(&serve.authority, "POST", "/healthz", &[], b"").unwrap().status, 405);
+    assert_eq!(send(serve.authority(), "GET", "/nope", &[], b"").unwrap().status, 404);
+    assert_eq!(send(serve.authority(), "GET", "/token", &[], b"").unwrap().status, 405);
+    assert_eq!(send(serve.authority(), "POST", "/healthz", &[], b"").unwrap().status, 405);
     assert_eq!(world.oidc.key_fetches() + world.kms.signatures() + world.github.seen().len(), 0);
 }
 
@@ -332,12 +292,12 @@ fn callers_are_verified_before_anything_upstream() {
     let answer = serve.post(Some(&caller(&world)), &big);
     assert_eq!((answer.status, error_code(&answer).as_str()), (400, "body_too_large"));
     let wrong_type =
-        send(&serve.authority, "POST", "/token", &[("content-type", "text/plain")], b"{}").unwrap();
+        send(serve.authority(), "POST", "/token", &[("content-type", "text/plain")], b"{}").unwrap();
     assert_eq!((wrong_type.status, error_code(&wrong_type).as_str()), (400, "unsupported_media_type"));
 
     assert_eq!(world.kms.signatures() + world.kms.rejections().len(), 0, "KMS was never called");
     assert!(world.github.seen().is_empty(), "GitHub was never called");
-    texts.extend(serve.log.lock().unwrap().iter().cloned());
+    texts.extend(serve.0.log.lock().unwrap().iter().cloned());
     assert_no_secret(&broker_env(&world), &texts);
 }
 

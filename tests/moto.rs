@@ -6,27 +6,21 @@ mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::*;
 use standins::github::Github;
+use standins::process::Owned;
 use standins::rsa::RsaPublicKey;
 use standins::rsa::pkcs8::DecodePublicKey;
 
 /// A moto server on a loopback port; killed on drop.
 struct Moto {
-    child: Child,
+    _process: Owned,
     url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `moto_server` from `MOTO_SERVER`, else from the virtual environment `make tools` creates.
@@ -47,7 +41,7 @@ fn start_moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .expect("moto_server starts");
-    let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+    let moto = Moto { _process: Owned(child), url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "moto_server did not listen within 60 s");

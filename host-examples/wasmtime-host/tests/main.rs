@@ -1,10 +1,10 @@
 //! The `wasmtime-host` program as a user runs it: its real mode against
 //! stand-ins named only through the environment, and its demo mode.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use standins::process::Served;
 use standins::world::World;
 
 fn wasm() -> PathBuf {
@@ -55,36 +55,14 @@ fn demo_mode_runs_the_whole_flow() {
 }
 
 /// `wasmtime-host --serve 127.0.0.1:0` with `env` and `--allow` hosts; killed on drop.
-struct Broker {
-    child: Child,
-    authority: String,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn broker(env: Vec<(String, String)>, allow: &[String]) -> Broker {
+fn broker(env: Vec<(String, String)>, allow: &[String]) -> Served {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wasmtime-host"));
     command.arg("--wasm").arg(wasm()).args(["--serve", "127.0.0.1:0"]);
     for host in allow {
         command.args(["--allow", host]);
     }
-    let mut child =
-        command.env_clear().envs(env).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let authority = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.strip_prefix("Serving HTTP on http://").map(|rest| rest.trim_end_matches('/').to_owned())
-        })
-        .expect("the broker reports its address");
-    std::thread::spawn(move || lines.for_each(drop)); // keep draining the log
-    Broker { child, authority }
+    command.env_clear().envs(env);
+    standins::process::serve(command)
 }
 
 #[test]

@@ -5,14 +5,12 @@
 //! Now: the token broker under `wasmtime serve` with a bounded local load
 //! (requests per second, latency, CPU per request of the serving process).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use standins::client::send;
+use standins::process::Served;
 use standins::world::World;
 
 /// Requests measured after the warm-up, and connections sending them at once.
@@ -36,42 +34,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(world: &World, audience: &str) -> Serve {
+fn serve(world: &World, audience: &str) -> Served {
     let policy = json!({"rules": [{"issuer": world.oidc.issuer(), "claims": {"repository_owner": "octo-org"}, "owner": "octo-org", "permissions": {"contents": "read"}}]});
     let mut env = world.env();
     env.push(("TRUST_POLICY".into(), policy.to_string()));
     env.push(("OIDC_AUDIENCE".into(), audience.into()));
-    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-    command.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"]);
-    for (k, v) in env {
-        command.arg("--env").arg(format!("{k}={v}"));
-    }
-    let mut child = command
-        .arg(root().join("dist/github-app-kms-token.wasm"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("wasmtime serve");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Serving HTTP on http://") {
-                let _ = tx.send(rest.trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let authority = rx.recv_timeout(Duration::from_secs(120)).expect("wasmtime serve reports its address");
-    Serve(child, authority)
+    standins::process::wasmtime_serve(&root().join("dist/github-app-kms-token.wasm"), &env)
 }
 
 fn main() {
@@ -87,21 +55,23 @@ fn main() {
         started.elapsed()
     };
     for _ in 0..WARM_UP {
-        request(&broker.1);
+        request(&broker.authority);
     }
 
-    let cpu_before = cpu_time(broker.0.id());
+    let cpu_before = cpu_time(broker.process.0.id());
     let started = Instant::now();
     let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..CONCURRENCY)
             .map(|_| {
-                scope.spawn(|| (0..REQUESTS / CONCURRENCY).map(|_| request(&broker.1)).collect::<Vec<_>>())
+                scope.spawn(|| {
+                    (0..REQUESTS / CONCURRENCY).map(|_| request(&broker.authority)).collect::<Vec<_>>()
+                })
             })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("a worker")).collect()
     });
     let wall = started.elapsed();
-    let cpu = cpu_time(broker.0.id()).saturating_sub(cpu_before);
+    let cpu = cpu_time(broker.process.0.id()).saturating_sub(cpu_before);
     latencies.sort();
 
     let n = latencies.len();

@@ -9,6 +9,7 @@ pub mod client;
 pub mod github;
 pub mod kms;
 pub mod oidc;
+pub mod process;
 pub mod server;
 pub mod sigv4;
 pub mod sts;

@@ -1,0 +1,62 @@
+//! Processes the tests start: killed when dropped, their address read from
+//! their log.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A child process that is killed (and reaped) when dropped.
+pub struct Owned(pub Child);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A server process and what it logged.
+pub struct Served {
+    /// The process.
+    pub process: Owned,
+    /// `127.0.0.1:PORT`, as it reported.
+    pub authority: String,
+    /// Every line of its stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Starts `command` with stderr piped, and waits (up to two minutes) for a
+/// line `Serving HTTP on http://ADDRESS/`, as `wasmtime serve` and the host
+/// example print.
+pub fn serve(mut command: Command) -> Served {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the server starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let lines = log.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Serving HTTP on http://") {
+                let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let process = Owned(child);
+    let authority = rx.recv_timeout(Duration::from_secs(120)).expect("the server reports its address");
+    Served { process, authority, log }
+}
+
+/// `wasmtime serve -S cli` of `wasm` on a port the OS picks, with `env`.
+pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
+    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
+    command.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"]);
+    for (name, value) in env {
+        command.arg("--env").arg(format!("{name}={value}"));
+    }
+    command.arg(wasm);
+    serve(command)
+}
