@@ -185,21 +185,8 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
     let Some(first) = settings.first() else { return Ok(()) };
     let http = wasi_http::transport(env)?;
     let credentials = mint::aws_credentials(env, &first.jwt.kms.region, &http)?;
-    // One KMS signature serves every owner.
-    let signed = mint::app_jwt(&first.jwt, &credentials, &http, SystemTime::now())?;
-    let mut minted: Vec<MintedToken> = Vec::new();
-    for s in &settings {
-        match mint::token_with_jwt(&s.api, &s.target, &s.scope, &signed.token, &http) {
-            Ok(token) => minted.push(token),
-            Err(e) => {
-                // All or nothing: tokens nobody will see are revoked.
-                for token in &minted {
-                    let _ = mint::revoke(&s.api, &token.token, &http);
-                }
-                return Err(e.into());
-            }
-        }
-    }
+    // One KMS signature serves every owner; all or nothing.
+    let minted = mint::installation_tokens(&settings, &credentials, &http, SystemTime::now())?;
 
     match (args.format, minted.as_slice()) {
         (Format::Token, [token]) => out(token.token.expose()),

@@ -357,6 +357,28 @@ pub fn read_access_token(
     })
 }
 
+/// A GitHub error answer as a typed error (`jwt` scrubbed from it).
+pub fn read_error(response: &Response, jwt: &Secret) -> Error {
+    service_error(response, &[jwt], &[])
+}
+
+/// When GitHub refused the App JWT's times (`iat` or `exp`), how far its
+/// clock (its `Date` header) is from `local_now`, in seconds.
+pub fn clock_offset(response: &Response, local_now: u64) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Refusal {
+        message: String,
+    }
+    if response.status != 401 {
+        return None;
+    }
+    let refusal: Refusal = serde_json::from_slice(&response.body).ok()?;
+    let about_times =
+        refusal.message.contains("'Issued at'") || refusal.message.contains("'Expiration time'");
+    let server_now = crate::http::parse_http_date(response.header("date")?)?;
+    about_times.then(|| server_now as i64 - local_now as i64)
+}
+
 /// `DELETE /installation/token`, authenticated by the token itself.
 pub fn revoke_request(api: &Url, token: &Secret) -> Request {
     request(Method::Delete, api.join("/installation/token"), token, Vec::new())

@@ -98,6 +98,29 @@ impl Url {
     }
 }
 
+/// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026 21:00:00 GMT`).
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mut parts = text.split_whitespace().skip(1);
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+}
+
 /// `text` with every byte but RFC 3986's unreserved ones percent-encoded,
 /// as query strings and form bodies need.
 pub fn percent_encode(text: &str) -> String {
@@ -217,6 +240,22 @@ mod tests {
         let local = Url::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!(local.to_string(), "http://127.0.0.1:8080/");
         assert!(Url::parse("http://[::1]:9000").is_ok());
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(parse_http_date("Wed, 25 Nov 2026 21:00:00 GMT"), Some(1_795_640_400));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Sat, 29 Feb 2020 12:30:15 GMT"), Some(1_582_979_415));
+        for bad in [
+            "",
+            "yesterday",
+            "Wed, 25 Nov 2026 21:00:00 PST",
+            "Wed, 32 Nov 2026 21:00:00 GMT",
+            "Wed, 25 Foo 2026 21:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::credentials::{self, AwsCredentials, IdentityToken, Source};
 use crate::error::Error;
 use crate::error::Result;
 use crate::github::{self, MintedToken, Scope, Target};
-use crate::http::{Transport, Url};
+use crate::http::{Response, Transport, Url};
 use crate::jwt::{SignedJwt, UnsignedJwt};
 use crate::kms::Region;
 use crate::secret::Secret;
@@ -50,8 +50,20 @@ pub fn app_jwt(
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<SignedJwt> {
+    sign_jwt(settings, credentials, http, now, 0)
+}
+
+/// An App JWT whose times are `github_offset` seconds from `now` (GitHub's
+/// clock); the KMS request itself is signed at `now`, AWS's clock.
+fn sign_jwt(
+    settings: &JwtSettings,
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+    github_offset: i64,
+) -> Result<SignedJwt> {
     let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let unsigned = UnsignedJwt::new(&settings.app, unix_now);
+    let unsigned = UnsignedJwt::new(&settings.app, unix_now.saturating_add_signed(github_offset));
     let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
     let response = http.send(request)?;
     let signature = kms::read_sign_response(&settings.kms.endpoint, &response, credentials)?;
@@ -65,26 +77,101 @@ pub fn installation_token(
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<MintedToken> {
-    let jwt = app_jwt(&settings.jwt, credentials, http, now)?;
-    token_with_jwt(&settings.api, &settings.target, &settings.scope, &jwt.token, http)
+    let mut minted = installation_tokens(std::slice::from_ref(settings), credentials, http, now)?;
+    Ok(minted.remove(0))
 }
 
-/// Mints an installation token with an App JWT already signed, so one JWT
-/// can serve several installations.
-pub fn token_with_jwt(
+/// Mints a token for each of `settings` (all for the same App and key) with
+/// one App JWT. All or nothing: if one fails, those minted are revoked.
+///
+/// If GitHub refuses the JWT's times and its `Date` header shows this
+/// machine's clock is off, the JWT is signed once more with GitHub's time
+/// (one more KMS call) and the request tried again; if that fails too, the
+/// error says by how much the clock is off.
+pub fn installation_tokens(
+    settings: &[TokenSettings],
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<Vec<MintedToken>> {
+    let Some(first) = settings.first() else { return Ok(Vec::new()) };
+    let mut jwt = app_jwt(&first.jwt, credentials, http, now)?;
+    let mut corrected = false;
+    let mut minted: Vec<MintedToken> = Vec::new();
+    while let Some(s) = settings.get(minted.len()) {
+        match attempt(&s.api, &s.target, &s.scope, &jwt.token, http) {
+            Ok(token) => minted.push(token),
+            Err(Failed::Clock { offset, .. }) if !corrected => {
+                corrected = true;
+                jwt = sign_jwt(&first.jwt, credentials, http, now, offset)?;
+            }
+            Err(failed) => {
+                for token in &minted {
+                    let _ = revoke(&s.api, &token.token, http);
+                }
+                return Err(failed.into_error());
+            }
+        }
+    }
+    Ok(minted)
+}
+
+/// Why one token could not be minted.
+enum Failed {
+    /// GitHub refused the JWT's times; its clock is `offset` seconds ahead of ours.
+    Clock { offset: i64, error: Error },
+    /// Anything else.
+    Other(Error),
+}
+
+impl Failed {
+    fn into_error(self) -> Error {
+        match self {
+            // A clock the `Date` header shows to be off: say by how much.
+            Failed::Clock { offset, error: Error::Github(mut e) } if offset.abs() >= 5 => {
+                let relation = if offset > 0 { "behind" } else { "ahead of" };
+                e.hint = Some(format!(
+                    "this machine's clock is {} s {relation} GitHub's (by its Date header): correct the clock",
+                    offset.unsigned_abs()
+                ));
+                Error::Github(e)
+            }
+            Failed::Clock { error, .. } | Failed::Other(error) => error,
+        }
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed::Other(error)
+    }
+}
+
+/// The lookup (unless the id is known) and the token request; a refusal of
+/// the JWT's times is told apart.
+fn attempt(
     api: &Url,
     target: &Target,
     scope: &Scope,
     jwt: &Secret,
     http: &impl Transport,
-) -> Result<MintedToken> {
-    let lookup = match target {
-        Target::Id(id) => github::Lookup { id: *id, app_slug: None },
-        _ => {
-            github::read_installation(api, &http.send(github::installation_request(api, target, jwt))?, jwt)?
+) -> Result<MintedToken, Failed> {
+    let checked = |response: Response| -> Result<Response, Failed> {
+        let local_now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        match github::clock_offset(&response, local_now) {
+            Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
+            None => Ok(response),
         }
     };
-    let response = http.send(github::access_token_request(api, lookup.id, scope, jwt))?;
+    let lookup = match target {
+        Target::Id(id) => github::Lookup { id: *id, app_slug: None },
+        _ => github::read_installation(
+            api,
+            &checked(http.send(github::installation_request(api, target, jwt))?)?,
+            jwt,
+        )?,
+    };
+    let response = checked(http.send(github::access_token_request(api, lookup.id, scope, jwt))?)?;
     let minted = github::read_access_token(api, &response, lookup.id, jwt)?;
     Ok(MintedToken { app_slug: lookup.app_slug, ..minted })
 }

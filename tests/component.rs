@@ -517,3 +517,44 @@ fn transient_failures_are_retried_and_lasting_ones_are_not() {
     assert!(mint(&world.env(), &request(owner("octo-org"))).0.is_err());
     assert_eq!(world.github.seen().len(), lookups + 1);
 }
+
+#[test]
+fn a_clock_off_by_minutes_is_corrected_from_githubs_date() {
+    let world = World::start("");
+    // GitHub 5 minutes behind this machine: the JWT's `iat` lies in its future.
+    world.github.set_clock(-300, -300);
+    mint(&world.env(), &request(owner("octo-org"))).0.expect("a token with corrected times");
+    assert_eq!(world.kms.signatures(), 2, "one more KMS call signs the corrected JWT");
+    let jwts = world.github.jwts();
+    let iat = |jwt: &str| {
+        standins::github::verify_rs256(&world.kms.public_key(), jwt).unwrap()["iat"].as_i64().unwrap()
+    };
+    let shift = iat(&jwts[0]) - iat(jwts.last().unwrap());
+    assert!((295..=305).contains(&shift), "the corrected JWT is 5 minutes earlier: {shift}");
+
+    // 5 minutes ahead: the JWT is still inside its 10 minutes, nothing to correct.
+    world.github.set_clock(300, 300);
+    mint(&world.env(), &request(owner("octo-org"))).0.expect("a token");
+    assert_eq!(world.kms.signatures(), 3);
+
+    // 15 minutes behind: corrected too.
+    world.github.set_clock(-900, -900);
+    mint(&world.env(), &request(owner("octocat"))).0.expect("a token with corrected times");
+    assert_eq!(world.kms.signatures(), 5);
+
+    // A correction that does not suffice: tried once more, then the error
+    // says by how much the clock is off.
+    world.github.set_clock(-900, -300);
+    let err = mint(&world.env(), &request(owner("octo-org"))).0.unwrap_err();
+    let e = service_error(&err);
+    assert_eq!(e.status, 401);
+    let hint = e.hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("clock is 30") && hint.contains("ahead of GitHub's"), "{hint}");
+    let signatures = world.kms.signatures();
+
+    // A clock the `Date` header does not show: an error about the clock all the same.
+    world.github.set_clock(-300, 0);
+    let err = mint(&world.env(), &request(owner("octo-org"))).0.unwrap_err();
+    assert!(service_error(&err).hint.as_deref().is_some_and(|h| h.contains("clock")));
+    assert_eq!(world.kms.signatures(), signatures + 2, "one correction at most per call");
+}

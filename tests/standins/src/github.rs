@@ -3,6 +3,7 @@
 //! revokes them.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -82,6 +83,8 @@ struct State {
     seen: Mutex<Vec<Seen>>,
     jwts: Mutex<Vec<String>>,
     fault: crate::Injected<Fault>,
+    clock_offset: AtomicI64,
+    date_offset: AtomicI64,
 }
 
 /// A running GitHub stand-in.
@@ -110,6 +113,8 @@ impl Github {
             seen: Mutex::new(Vec::new()),
             jwts: Mutex::new(Vec::new()),
             fault: crate::Injected::default(),
+            clock_offset: AtomicI64::new(0),
+            date_offset: AtomicI64::new(0),
         });
         let handler_state = state.clone();
         let server = Server::start(move |request| {
@@ -122,7 +127,10 @@ impl Github {
             });
             response
                 .with_header("x-github-request-id", format!("{}:{}", &random_hex(4), &random_hex(6)))
-                .with_header("date", time::http_date(time::now()))
+                .with_header(
+                    "date",
+                    time::http_date(time::now() + handler_state.date_offset.load(Ordering::SeqCst)),
+                )
         });
         Github { server, state }
     }
@@ -155,6 +163,14 @@ impl Github {
     /// Answers matching requests with this error from now on (`None` heals).
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.state.fault.set(fault);
+    }
+
+    /// Runs this GitHub's clock `offset` seconds ahead of the machine's (behind
+    /// when negative) for checking JWTs, and its `Date` header `date_offset`
+    /// seconds ahead (GitHub's tells its clock: the same number).
+    pub fn set_clock(&self, offset: i64, date_offset: i64) {
+        self.state.clock_offset.store(offset, Ordering::SeqCst);
+        self.state.date_offset.store(date_offset, Ordering::SeqCst);
     }
 
     /// Answers the next `times` matching requests with this error, then heals.
@@ -292,7 +308,7 @@ fn verify_jwt(state: &State, request: &Request) -> Result<(), Response> {
     crate::remember(jwt);
     let claims = verify_rs256(&state.public_key, jwt)
         .ok_or_else(|| unauthorized("A JSON web token could not be decoded"))?;
-    let now = time::now();
+    let now = time::now() + state.clock_offset.load(Ordering::SeqCst);
     let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
         return Err(unauthorized(
             "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
