@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Env, JwtSettings, TokenSettings};
 use crate::credentials::{self, AwsCredentials, IdentityToken, Source};
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::github::{self, MintedToken, Scope, Target};
 use crate::http::{Response, Transport, Url};
 use crate::jwt::{SignedJwt, UnsignedJwt};
