@@ -21,6 +21,21 @@ pub struct Credential {
     pub session_token: Option<String>,
 }
 
+impl Credential {
+    /// Fresh temporary credentials (`ASIA…` with a session token), remembered
+    /// as secrets for the leak checks.
+    pub fn temporary() -> Credential {
+        let credential = Credential {
+            access_key_id: format!("ASIA{}", crate::random_hex(8).to_uppercase()),
+            secret_access_key: crate::random_hex(20),
+            session_token: Some(format!("IQoJb3JpZ2luX2VjE{}", crate::random_hex(120))),
+        };
+        crate::remember(&credential.secret_access_key);
+        crate::remember(credential.session_token.as_deref().unwrap_or_default());
+        credential
+    }
+}
+
 /// Why a request was refused: AWS's error code and message.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rejection {

@@ -125,13 +125,7 @@ fn handle(state: &State, request: &Request) -> Response {
     if param("RoleArn") != trust.role_arn {
         return refuse(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
     }
-    let credential = Credential {
-        access_key_id: format!("ASIA{}", random_hex(8).to_uppercase()),
-        secret_access_key: random_hex(20),
-        session_token: Some(format!("FwoGZXIvYXdzE{}", random_hex(100))),
-    };
-    crate::remember(&credential.secret_access_key);
-    crate::remember(credential.session_token.as_deref().unwrap_or_default());
+    let credential = Credential::temporary();
     state.kms.accept(credential.clone());
     state.assumed.lock().unwrap().push(Assumed {
         session_name: session.to_owned(),

@@ -78,13 +78,7 @@ pub fn installations() -> Vec<Installation> {
 impl World {
     /// Starts both stand-ins; GitHub's API under `prefix` (`""`, or `/api/v3` as GHES).
     pub fn start(prefix: &str) -> World {
-        let credential = Credential {
-            access_key_id: format!("ASIA{}", random_hex(8).to_uppercase()),
-            secret_access_key: random_hex(20),
-            session_token: Some(format!("IQoJb3JpZ2luX2VjE{}", random_hex(120))),
-        };
-        crate::remember(&credential.secret_access_key);
-        crate::remember(credential.session_token.as_deref().unwrap_or_default());
+        let credential = Credential::temporary();
         let kms = Arc::new(Kms::start(REGION, vec![credential.clone()], rsa_key()));
         let github = Github::start(prefix, APP_ID, CLIENT_ID, kms.public_key(), installations());
         let request_token = random_hex(24);
