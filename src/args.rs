@@ -56,6 +56,8 @@ pub struct Args {
     pub format: Format,
     /// `--token` (for `revoke`).
     pub token: Option<Secret>,
+    /// `--timeout`, in seconds.
+    pub timeout: Option<u32>,
 }
 
 /// A usage error: what was wrong with the command line.
@@ -77,6 +79,7 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
         github_api_url: None,
         format: Format::Token,
         token: None,
+        timeout: None,
     };
     let (mut help, mut version, mut command) = (false, false, None);
     let mut rest = args.iter();
@@ -116,6 +119,12 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
                 }
             }
             "--token" => parsed.token = Some(Secret::new(value()?)),
+            "--timeout" => {
+                let text = value()?;
+                let secs = text.parse().ok().filter(|secs| (1..=3600).contains(secs));
+                let rule = || usage(format!("--timeout takes 1 to 3600 seconds, not {text}"));
+                parsed.timeout = Some(secs.ok_or_else(rule)?);
+            }
             flag if flag.starts_with('-') => return Err(usage(format!("unknown flag {flag}"))),
             // A stray word may be a secret pasted in the wrong place: never echo one.
             _ if command.is_some() => {

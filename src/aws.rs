@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::error::ServiceError;
+use crate::error::{Service, ServiceError};
 use crate::http::Response;
 use crate::secret::{Secret, scrub};
 
@@ -73,7 +73,7 @@ pub fn service_error(
         ),
     };
     let request_id = response
-        .header("x-amzn-requestid")
+        .request_id(Service::Kms) // AWS's header, for STS too
         .map(str::to_owned)
         .or_else(|| xml_text(&String::from_utf8_lossy(&response.body), "RequestId"));
     ServiceError {
@@ -83,6 +83,7 @@ pub fn service_error(
         message,
         request_id,
         documentation_url: None,
+        attempts: response.attempts,
     }
 }
 
@@ -97,7 +98,12 @@ mod tests {
     use crate::error::Error;
 
     fn response(status: u16, body: &str) -> Response {
-        Response { status, headers: vec![("x-amzn-requestid".into(), "r-1".into())], body: body.into() }
+        Response {
+            status,
+            headers: vec![("x-amzn-requestid".into(), "r-1".into())],
+            body: body.into(),
+            attempts: 1,
+        }
     }
 
     fn no_hint(_: &str) -> Option<&'static str> {
@@ -142,7 +148,11 @@ mod tests {
         assert!(e.message.contains("without an AWS error body"));
 
         let sts = r#"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>req-9</RequestId></ErrorResponse>"#;
-        let e = service_error(&Response { status: 400, headers: vec![], body: sts.into() }, &[], no_hint);
+        let e = service_error(
+            &Response { status: 400, headers: vec![], body: sts.into(), attempts: 1 },
+            &[],
+            no_hint,
+        );
         assert_eq!(
             (e.code.as_deref(), e.request_id.as_deref()),
             (Some("InvalidIdentityToken"), Some("req-9"))

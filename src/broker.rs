@@ -167,7 +167,7 @@ fn authenticate(
             ],
             body: Vec::new(),
         };
-        let response = http.send(request).map_err(upstream)?;
+        let mut response = http.send(request).map_err(upstream)?;
         if !response.is_success() {
             let mut reply = Reply::error(
                 502,
@@ -177,7 +177,7 @@ fn authenticate(
             reply.body["error"]["upstream"] = json!({ "service": "oidc", "status": response.status });
             return Err(reply);
         }
-        Ok(response.body)
+        Ok(std::mem::take(&mut response.body))
     };
     let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
     let jwks_uri = idtoken::jwks_uri(&discovery, &issuer)
@@ -200,7 +200,7 @@ fn upstream(error: Error) -> Reply {
             "upstream": { "service": service, "status": e.status, "code": e.code, "request_id": e.request_id },
         } }),
     };
-    match &error {
+    let mut reply = match &error {
         Error::InvalidInput(e)
             if e.field.starts_with("installation")
                 || e.field == "repositories"
@@ -217,7 +217,11 @@ fn upstream(error: Error) -> Reply {
         Error::CredentialsRejected(e) => service_reply(502, "aws", e),
         Error::MalformedResponse(_) | Error::Transport(_) => Reply::error(502, "upstream", error.message()),
         Error::Timeout(_) => Reply::error(504, "upstream_timeout", error.message()),
+    };
+    if let Some(attempts) = error.attempts() {
+        reply.body["error"]["attempts"] = json!(attempts);
     }
+    reply
 }
 
 /// `POST /token`: every refusal is a [`Reply`] too.
@@ -251,6 +255,7 @@ pub fn token(
             repositories: grant.repositories,
             permissions: grant.permissions,
             github_api_url: None,
+            timeout_seconds: None,
         };
         let token_settings = config::token_settings(&request, env).map_err(upstream)?;
         let credentials =

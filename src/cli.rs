@@ -15,7 +15,8 @@ use crate::config::{self, Env};
 use crate::error::{Error, ServiceError};
 use crate::github::{self, MintedToken};
 use crate::http::Transport;
-use crate::wasi_http;
+use crate::retry::Retrying;
+use crate::wasi_http::{self, WasiHttp};
 use crate::{jwt, mint};
 
 /// The help text: every command, flag and environment variable.
@@ -96,7 +97,7 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
         Command::Version => out(&format!("github-app-kms-token {}", env!("CARGO_PKG_VERSION"))),
         Command::Token => tokens(&args, env)?,
         Command::Jwt => {
-            let signed = app_jwt(&args, env, &wasi_http::transport(env)?)?;
+            let signed = app_jwt(&args, env, &transport(&args, env)?)?;
             match args.format {
                 Format::Token => out(signed.token.expose()),
                 Format::Json => out(&json!({
@@ -108,13 +109,18 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
         Command::Revoke => revoke(&args, env)?,
         Command::Installations => {
             let api = config::github_api(args.github_api_url.as_deref(), env)?;
-            let http = wasi_http::transport(env)?;
+            let http = transport(&args, env)?;
             let signed = app_jwt(&args, env, &http)?;
             let list = mint::installations(&api, &signed.token, &http)?;
             out(&Value::Array(list).to_string());
         }
     }
     Ok(())
+}
+
+/// The transport for this run, within `--timeout` (else the environment's).
+fn transport(args: &Args, env: &Env) -> Result<Retrying<WasiHttp>, Failure> {
+    Ok(wasi_http::transport(config::timeout(args.timeout, env)?))
 }
 
 fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<jwt::SignedJwt, Failure> {
@@ -178,12 +184,13 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
                 repositories: repositories.clone(),
                 permissions: args.permissions.clone(),
                 github_api_url: args.github_api_url.clone(),
+                timeout_seconds: args.timeout,
             };
             config::token_settings(&request, env)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let Some(first) = settings.first() else { return Ok(()) };
-    let http = wasi_http::transport(env)?;
+    let http = transport(args, env)?;
     let credentials = mint::aws_credentials(env, &first.jwt.kms.region, &http)?;
     // One KMS signature serves every owner; all or nothing.
     let minted = mint::installation_tokens(&settings, &credentials, &http, SystemTime::now())?;
@@ -212,7 +219,7 @@ fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
     };
     github::check_token(field, token.expose())?;
     let api = config::github_api(args.github_api_url.as_deref(), env)?;
-    match mint::revoke(&api, &token, &wasi_http::transport(env)?) {
+    match mint::revoke(&api, &token, &transport(args, env)?) {
         Ok(()) => err("revoked"),
         // Revoking twice (e.g. in an `if: always()` step) is not a failure.
         Err(Error::Github(ServiceError { status: 401, .. })) => {

@@ -130,14 +130,19 @@ pub struct TokenSettings {
 /// Default deadline of a whole call, retries included.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
-/// A whole call's deadline, retries included: `TOKEN_TIMEOUT_SECONDS` (1 to 3600), else 30 s.
-pub fn timeout(env: &Env) -> Result<Duration> {
-    let Some(text) = env.get("TOKEN_TIMEOUT_SECONDS") else {
-        return Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+/// A whole call's deadline, retries included: `requested` (the request's
+/// `timeout-seconds` or `--timeout`), else `TOKEN_TIMEOUT_SECONDS`, else
+/// 30 s; from 1 to 3600 seconds.
+pub fn timeout(requested: Option<u32>, env: &Env) -> Result<Duration> {
+    const RULE: &str = "must be a whole number of seconds from 1 to 3600";
+    let (field, secs) = match (requested, env.get("TOKEN_TIMEOUT_SECONDS")) {
+        (Some(secs), _) => ("timeout-seconds", Some(u64::from(secs))),
+        (None, Some(text)) => ("TOKEN_TIMEOUT_SECONDS", text.parse::<u64>().ok()),
+        (None, None) => return Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
     };
-    match text.parse::<u64>() {
-        Ok(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
-        _ => Err(invalid("TOKEN_TIMEOUT_SECONDS", "must be a whole number of seconds from 1 to 3600")),
+    match secs {
+        Some(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
+        _ => Err(invalid(field, RULE)),
     }
 }
 
@@ -256,6 +261,7 @@ mod tests {
             repositories: vec![],
             permissions: vec![],
             github_api_url: None,
+            timeout_seconds: None,
         }
     }
 
@@ -421,13 +427,18 @@ mod timeout_tests {
 
     #[test]
     fn timeout_defaults_and_bounds() {
-        assert_eq!(timeout(&Env::default()).unwrap(), Duration::from_secs(30));
-        assert_eq!(
-            timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", "5")])).unwrap(),
-            Duration::from_secs(5)
-        );
+        let five = Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", "5")]);
+        assert_eq!(timeout(None, &Env::default()).unwrap(), Duration::from_secs(30));
+        assert_eq!(timeout(None, &five).unwrap(), Duration::from_secs(5));
+        assert_eq!(timeout(Some(2), &five).unwrap(), Duration::from_secs(2));
         for bad in ["0", "-1", "3601", "5s"] {
-            assert!(timeout(&Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", bad)])).is_err(), "{bad}");
+            assert!(timeout(None, &Env::from_pairs([("TOKEN_TIMEOUT_SECONDS", bad)])).is_err(), "{bad}");
+        }
+        for bad in [0, 3601] {
+            assert_eq!(
+                timeout(Some(bad), &five).unwrap_err().message(),
+                "invalid timeout-seconds: must be a whole number of seconds from 1 to 3600"
+            );
         }
     }
 }

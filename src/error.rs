@@ -6,8 +6,10 @@
 
 use std::fmt;
 
-pub use crate::api::{InvalidInput, Service, ServiceError, TokenError as Error, TransportError};
-use crate::http::Url;
+pub use crate::api::{
+    InvalidInput, MalformedAnswer, Service, ServiceError, TokenError as Error, TransportError,
+};
+use crate::http::{Response, Url};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -18,15 +20,55 @@ pub fn invalid(field: &str, rule: impl Into<String>) -> Error {
 }
 
 impl TransportError {
-    /// An error about a request to `url`; only its scheme and authority are kept.
+    /// An error about a first attempt at `url`; only its scheme and
+    /// authority are kept.
     pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
-        Self { service, endpoint: url.endpoint(), message: message.into() }
+        Self { service, endpoint: url.endpoint(), message: message.into(), attempts: 1 }
     }
 }
 
-/// An answer from `service` at `url` that did not have the expected shape.
-pub fn malformed(service: Service, url: &Url, what: impl Into<String>) -> Error {
-    Error::MalformedResponse(TransportError::new(service, url, what))
+/// `response`, from `service` at `url`, did not have the expected shape.
+pub fn malformed(service: Service, url: &Url, response: &Response, what: impl Into<String>) -> Error {
+    Error::MalformedResponse(MalformedAnswer {
+        service,
+        endpoint: url.endpoint(),
+        status: response.status,
+        request_id: response.request_id(service).map(str::to_owned),
+        message: what.into(),
+        attempts: response.attempts,
+    })
+}
+
+impl Error {
+    /// How many times the failed request was sent; `None` for errors found
+    /// before anything was sent.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::InvalidInput(_) | Error::CredentialsMissing(_) => None,
+            Error::CredentialsRejected(e) | Error::Kms(e) | Error::Sts(e) | Error::Github(e) => {
+                Some(e.attempts)
+            }
+            Error::MalformedResponse(e) => Some(e.attempts),
+            Error::Transport(e) | Error::Timeout(e) => Some(e.attempts),
+        }
+    }
+
+    /// Records that the request behind this error was sent `attempts` times.
+    pub fn set_attempts(&mut self, attempts: u32) {
+        match self {
+            Error::InvalidInput(_) | Error::CredentialsMissing(_) => {}
+            Error::CredentialsRejected(e) | Error::Kms(e) | Error::Sts(e) | Error::Github(e) => {
+                e.attempts = attempts
+            }
+            Error::MalformedResponse(e) => e.attempts = attempts,
+            Error::Transport(e) | Error::Timeout(e) => e.attempts = attempts,
+        }
+    }
+}
+
+/// `(1 attempt)`, `(3 attempts)`.
+fn attempts(n: u32) -> String {
+    format!("({n} attempt{})", if n == 1 { "" } else { "s" })
 }
 
 impl fmt::Display for Service {
@@ -57,13 +99,23 @@ impl fmt::Display for ServiceError {
         if let Some(url) = &self.documentation_url {
             write!(f, " (see {url})")?;
         }
-        Ok(())
+        write!(f, " {}", attempts(self.attempts))
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}: {}", self.service, self.endpoint, self.message)
+        write!(f, "{} at {}: {} {}", self.service, self.endpoint, self.message, attempts(self.attempts))
+    }
+}
+
+impl fmt::Display for MalformedAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {} (HTTP {}", self.service, self.endpoint, self.status)?;
+        if let Some(id) = &self.request_id {
+            write!(f, ", request id {id}")?;
+        }
+        write!(f, "): {} {}", self.message, attempts(self.attempts))
     }
 }
 
@@ -99,10 +151,31 @@ mod tests {
             request_id: Some("r-1".into()),
             documentation_url: None,
             hint: Some("Enable the key".into()),
+            attempts: 1,
         });
         assert_eq!(
             e.message(),
-            "AWS KMS refused to sign: HTTP 400 DisabledException: key is disabled (request id r-1). Enable the key"
+            "AWS KMS refused to sign: HTTP 400 DisabledException: key is disabled (request id r-1). \
+             Enable the key (1 attempt)"
+        );
+        let url = Url::parse("https://api.github.com").unwrap();
+        let mut e = Error::Timeout(TransportError::new(Service::Github, &url, "no answer in time"));
+        e.set_attempts(3);
+        assert_eq!(
+            e.message(),
+            "timed out waiting for GitHub at https://api.github.com: no answer in time (3 attempts)"
+        );
+        let answer = Response {
+            status: 200,
+            headers: vec![("x-github-request-id".into(), "GH:1".into())],
+            body: b"<html>".to_vec(),
+            attempts: 2,
+        };
+        let e = malformed(Service::Github, &url, &answer, "not JSON");
+        assert_eq!(e.attempts(), Some(2));
+        assert_eq!(
+            e.message(),
+            "unexpected answer from GitHub at https://api.github.com (HTTP 200, request id GH:1): not JSON (2 attempts)"
         );
         assert_eq!(invalid("app-id", "must not be empty").message(), "invalid app-id: must not be empty");
     }

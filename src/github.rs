@@ -337,7 +337,7 @@ pub fn read_access_token(
     }
     let answer: AccessToken = parse(api, response, "access token")?;
     check_token("token", &answer.token)
-        .map_err(|_| malformed(Service::Github, api, "the minted token is not visible ASCII"))?;
+        .map_err(|_| malformed(Service::Github, api, response, "the minted token is not visible ASCII"))?;
     let permissions = answer
         .permissions
         .iter()
@@ -399,7 +399,7 @@ pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
 
 fn parse<'a, T: Deserialize<'a>>(api: &Url, response: &'a Response, what: &str) -> Result<T> {
     serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(Service::Github, api, format!("the {what} answer is not the expected JSON: {e}"))
+        malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {e}"))
     })
 }
 
@@ -430,8 +430,9 @@ fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'stat
         code: None,
         hint: hint.map(str::to_owned),
         message,
-        request_id: response.header("x-github-request-id").map(str::to_owned),
+        request_id: response.request_id(Service::Github).map(str::to_owned),
         documentation_url: body.and_then(|b| b.documentation_url),
+        attempts: response.attempts,
     })
 }
 
@@ -465,7 +466,12 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response { status, headers: vec![("x-github-request-id".into(), "GH:1".into())], body: body.into() }
+        Response {
+            status,
+            headers: vec![("x-github-request-id".into(), "GH:1".into())],
+            body: body.into(),
+            attempts: 1,
+        }
     }
 
     fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -482,7 +488,7 @@ mod tests {
             Target::Id(7),
         ]
         .iter()
-        .map(|t| installation_request(&api(), t, &jwt).url.path)
+        .map(|t| installation_request(&api(), t, &jwt).url.path.clone())
         .collect();
         assert_eq!(
             paths,

@@ -14,7 +14,7 @@ use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingR
 use wasi::io::streams::StreamError;
 
 use crate::broker::{self, MAX_BODY_BYTES, Reply};
-use crate::config::Env;
+use crate::config::{self, Env};
 use crate::wasi_http;
 
 /// The export itself.
@@ -51,8 +51,8 @@ fn token(request: &IncomingRequest) -> Reply {
         Err(reply) => return reply,
     };
     let env = Env::from_host();
-    let http = match wasi_http::transport(&env) {
-        Ok(http) => http,
+    let http = match config::timeout(None, &env) {
+        Ok(timeout) => wasi_http::transport(timeout),
         Err(e) => return Reply::error(500, "configuration", e.message()),
     };
     let authorization = header("authorization");

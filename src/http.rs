@@ -3,6 +3,8 @@
 //! Nothing here does I/O: [`crate::wasi_http`] implements [`Transport`] with
 //! `wasi:http`, and tests may implement it with anything that answers.
 
+use zeroize::Zeroize;
+
 use crate::error::{Result, Service};
 
 /// `http` or `https`.
@@ -201,9 +203,35 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// How many times the request was sent to get this answer.
+    pub attempts: u32,
+}
+
+// Requests carry credentials (`authorization`, `x-amz-security-token`,
+// bearer tokens) and answers carry tokens: neither copy outlives its use.
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.headers.iter_mut().for_each(|(_, value)| value.zeroize());
+        self.body.zeroize();
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
 }
 
 impl Response {
+    /// The request id to quote to support: AWS's `x-amzn-requestid` or
+    /// GitHub's `x-github-request-id`, as `service` names it.
+    pub fn request_id(&self, service: Service) -> Option<&str> {
+        self.header(match service {
+            Service::Kms | Service::Sts => "x-amzn-requestid",
+            Service::Github | Service::Oidc => "x-github-request-id",
+        })
+    }
+
     /// The first value of header `name` (lower case), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -16,7 +16,7 @@ impl Guest for Component {
     fn get_installation_token(request: TokenRequest) -> Result<InstallationToken, TokenError> {
         let env = Env::from_host();
         let settings = config::token_settings(&request, &env)?;
-        let http = wasi_http::transport(&env)?;
+        let http = wasi_http::transport(config::timeout(request.timeout_seconds, &env)?);
         let credentials = mint::aws_credentials(&env, &settings.jwt.kms.region, &http)?;
         let minted = mint::installation_token(&settings, &credentials, &http, SystemTime::now())?;
         Ok(InstallationToken {
@@ -38,7 +38,7 @@ impl Guest for Component {
             request.aws_region.as_deref(),
             &env,
         )?;
-        let http = wasi_http::transport(&env)?;
+        let http = wasi_http::transport(config::timeout(request.timeout_seconds, &env)?);
         let credentials = mint::aws_credentials(&env, &settings.kms.region, &http)?;
         let signed = mint::app_jwt(&settings, &credentials, &http, SystemTime::now())?;
         Ok(AppJwt {
@@ -53,6 +53,6 @@ impl Guest for Component {
         github::check_token("token", &request.token)?;
         let token = Secret::new(request.token);
         let api = config::github_api(request.github_api_url.as_deref(), &env)?;
-        mint::revoke(&api, &token, &wasi_http::transport(&env)?)
+        mint::revoke(&api, &token, &wasi_http::transport(config::timeout(request.timeout_seconds, &env)?))
     }
 }

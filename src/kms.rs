@@ -220,15 +220,16 @@ pub fn read_sign_response(
         });
     }
     let output: SignOutput = serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(Service::Kms, endpoint, format!("Sign answer is not the expected JSON: {e}"))
+        malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"))
     })?;
     let signature = STANDARD
         .decode(&output.signature)
-        .map_err(|_| malformed(Service::Kms, endpoint, "Signature is not base64"))?;
+        .map_err(|_| malformed(Service::Kms, endpoint, response, "Signature is not base64"))?;
     if signature.len() != SIGNATURE_LEN {
         return Err(malformed(
             Service::Kms,
             endpoint,
+            response,
             format!("Signature is {} bytes, not the {SIGNATURE_LEN} of an RSA-2048 key", signature.len()),
         ));
     }
@@ -286,7 +287,12 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response { status, headers: vec![("x-amzn-requestid".into(), "req-1".into())], body: body.into() }
+        Response {
+            status,
+            headers: vec![("x-amzn-requestid".into(), "req-1".into())],
+            body: body.into(),
+            attempts: 1,
+        }
     }
 
     #[test]

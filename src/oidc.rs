@@ -39,15 +39,16 @@ pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> 
             status: response.status,
             code: None,
             message: format!("the GitHub Actions OIDC endpoint refused the ID token request: {detail}"),
-            request_id: response.header("x-github-request-id").map(str::to_owned),
+            request_id: response.request_id(Service::Oidc).map(str::to_owned),
             documentation_url: None,
             hint: Some("the job needs `permissions: id-token: write`".to_owned()),
+            attempts: response.attempts,
         }));
     }
     let answer: Answer = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed(Service::Oidc, url, "the ID token answer has no string `value`"))?;
+        .map_err(|_| malformed(Service::Oidc, url, response, "the ID token answer has no string `value`"))?;
     if answer.value.split('.').count() != 3 {
-        return Err(malformed(Service::Oidc, url, "the ID token is not a JWT"));
+        return Err(malformed(Service::Oidc, url, response, "the ID token is not a JWT"));
     }
     Ok(Secret::new(answer.value))
 }
@@ -65,14 +66,19 @@ mod tests {
             "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
         );
         assert_eq!(req.headers[0], ("authorization".to_owned(), "bearer rt".to_owned()));
-        let ok = Response { status: 200, headers: vec![], body: br#"{"count":1,"value":"a.b.c"}"#.to_vec() };
+        let ok = Response {
+            status: 200,
+            headers: vec![],
+            body: br#"{"count":1,"value":"a.b.c"}"#.to_vec(),
+            attempts: 1,
+        };
         assert_eq!(read_id_token(&url, &ok, &Secret::new("rt")).unwrap().expose(), "a.b.c");
-        let refused = Response { status: 401, headers: vec![], body: b"bad token rt".to_vec() };
+        let refused = Response { status: 401, headers: vec![], body: b"bad token rt".to_vec(), attempts: 1 };
         let Err(Error::CredentialsRejected(e)) = read_id_token(&url, &refused, &Secret::new("rt")) else {
             panic!()
         };
         assert!(e.message.ends_with("bad token [redacted]"), "{}", e.message);
-        let garbage = Response { status: 200, headers: vec![], body: b"<html>".to_vec() };
+        let garbage = Response { status: 200, headers: vec![], body: b"<html>".to_vec(), attempts: 1 };
         assert!(matches!(
             read_id_token(&url, &garbage, &Secret::new("rt")),
             Err(Error::MalformedResponse(_))

@@ -71,7 +71,11 @@ impl<T: Transport> Transport for Retrying<T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.inner.send(request.clone());
+            let mut result = self.inner.send(request.clone());
+            match &mut result {
+                Ok(response) => response.attempts = attempt,
+                Err(error) => error.set_attempts(attempt),
+            }
             let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
             let asked = match &result {
                 Ok(response) => match verdict(request.service, response, now_unix) {
@@ -109,7 +113,7 @@ mod tests {
 
     fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Response> {
         let headers = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        Ok(Response { status, headers, body: body.into() })
+        Ok(Response { status, headers, body: body.into(), attempts: 1 })
     }
 
     fn lost() -> Result<Response> {
@@ -141,7 +145,8 @@ mod tests {
         let throttled = || answer(400, &[], r#"{"__type":"ThrottlingException","message":"slow down"}"#);
         let (result, attempts) =
             run(Service::Kms, vec![throttled(), lost(), answer(200, &[], "{}")], Duration::from_secs(5));
-        assert_eq!((result.unwrap().status, attempts), (200, 3));
+        let response = result.unwrap();
+        assert_eq!((response.status, response.attempts, attempts), (200, 3, 3));
         let (result, attempts) =
             run(Service::Github, vec![answer(502, &[], ""), answer(201, &[], "{}")], Duration::from_secs(5));
         assert_eq!((result.unwrap().status, attempts), (201, 2));
@@ -167,7 +172,9 @@ mod tests {
     fn attempts_and_the_deadline_bound_the_retries() {
         let (result, attempts) =
             run(Service::Github, (0..5).map(|_| answer(503, &[], "")).collect(), Duration::from_secs(5));
-        assert_eq!((result.unwrap().status, attempts), (503, DEFAULT_ATTEMPTS));
+        assert_eq!((result.unwrap().attempts, attempts), (DEFAULT_ATTEMPTS, DEFAULT_ATTEMPTS));
+        let (result, attempts) = run(Service::Kms, (0..5).map(|_| lost()).collect(), Duration::from_secs(5));
+        assert_eq!((result.err().and_then(|e| e.attempts()), attempts), (Some(3), 3));
         // A wait that does not fit the deadline is not waited for.
         let limited = answer(429, &[("retry-after", "60")], "");
         let (result, attempts) =
@@ -189,14 +196,15 @@ mod tests {
                 ("x-ratelimit-reset".into(), "1010".into()),
             ],
             body: vec![],
+            attempts: 1,
         };
         assert_eq!(verdict(Service::Github, &reset, now), Some(Some(Duration::from_secs(10))));
         assert_eq!(
-            verdict(Service::Sts, &Response { status: 503, headers: vec![], body: vec![] }, now),
+            verdict(Service::Sts, &Response { status: 503, headers: vec![], body: vec![], attempts: 1 }, now),
             Some(None)
         );
         assert_eq!(
-            verdict(Service::Sts, &Response { status: 400, headers: vec![], body: vec![] }, now),
+            verdict(Service::Sts, &Response { status: 400, headers: vec![], body: vec![], attempts: 1 }, now),
             None
         );
         assert!(backoff(1, u64::MAX) < BASE);

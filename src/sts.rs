@@ -54,7 +54,7 @@ pub fn read_credentials(
     let xml = String::from_utf8_lossy(&response.body);
     let field = |tag: &str| {
         aws::xml_text(&xml, tag)
-            .ok_or_else(|| malformed(Service::Sts, endpoint, format!("the answer has no {tag}")))
+            .ok_or_else(|| malformed(Service::Sts, endpoint, response, format!("the answer has no {tag}")))
     };
     Ok(AwsCredentials {
         access_key_id: field("AccessKeyId")?,
@@ -91,7 +91,7 @@ mod tests {
         let req = assume_role_request(&endpoint, &role(), &Secret::new("a.b+c"));
         assert_eq!(req.url.to_string(), "https://sts.eu-west-1.amazonaws.com/");
         assert_eq!(
-            String::from_utf8(req.body).unwrap(),
+            String::from_utf8(req.body.clone()).unwrap(),
             "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fsigner\
              &RoleSessionName=gha-1-1&WebIdentityToken=a.b%2Bc&DurationSeconds=900"
         );
@@ -106,7 +106,7 @@ mod tests {
             <Expiration>2026-11-25T21:15:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"#;
         let creds = read_credentials(
             &endpoint,
-            &Response { status: 200, headers: vec![], body: ok.into() },
+            &Response { status: 200, headers: vec![], body: ok.into(), attempts: 1 },
             &Secret::new("jwt"),
         )
         .unwrap();
@@ -114,7 +114,7 @@ mod tests {
         let refused = r#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>bad jwt</Message></Error><RequestId>r1</RequestId></ErrorResponse>"#;
         let Err(Error::Sts(e)) = read_credentials(
             &endpoint,
-            &Response { status: 400, headers: vec![], body: refused.into() },
+            &Response { status: 400, headers: vec![], body: refused.into(), attempts: 1 },
             &Secret::new("jwt"),
         ) else {
             panic!()
@@ -123,7 +123,7 @@ mod tests {
             (e.code.as_deref(), e.request_id.as_deref(), e.message.as_str()),
             (Some("InvalidIdentityToken"), Some("r1"), "bad [redacted]")
         );
-        let empty = Response { status: 200, headers: vec![], body: b"<x/>".to_vec() };
+        let empty = Response { status: 200, headers: vec![], body: b"<x/>".to_vec(), attempts: 1 };
         assert!(matches!(
             read_credentials(&endpoint, &empty, &Secret::new("j")),
             Err(Error::MalformedResponse(_))

@@ -6,7 +6,6 @@ use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions};
 use wasi::io::streams::StreamError;
 
-use crate::config::{self, Env};
 use crate::error::{Error, Result, TransportError, malformed};
 use crate::http::{self, Request, Response, Scheme, Transport};
 use crate::retry::{self, Retrying};
@@ -24,10 +23,10 @@ pub struct WasiHttp {
 }
 
 /// The transport every export uses: [`WasiHttp`] with retries, all within
-/// `TOKEN_TIMEOUT_SECONDS` (30 s unless set) from now.
-pub fn transport(env: &Env) -> Result<Retrying<WasiHttp>> {
-    let deadline = Instant::now() + config::timeout(env)?;
-    Ok(Retrying { inner: WasiHttp { deadline }, attempts: retry::DEFAULT_ATTEMPTS, deadline, random })
+/// `timeout` (see [`crate::config::timeout`]) from now.
+pub fn transport(timeout: Duration) -> Retrying<WasiHttp> {
+    let deadline = Instant::now() + timeout;
+    Retrying { inner: WasiHttp { deadline }, attempts: retry::DEFAULT_ATTEMPTS, deadline, random }
 }
 
 /// A random number from the host (`wasi:random/random`), for backoff jitter.
@@ -106,24 +105,38 @@ fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), Strin
     OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))
 }
 
+/// Reads the whole answer, refusing (without buffering) one over
+/// [`MAX_RESPONSE_BYTES`], whether its `content-length` says so or its body
+/// runs past it.
 fn read_response(request: &Request, response: IncomingResponse) -> Result<Response> {
-    let status = response.status();
     let headers = response
         .headers()
         .entries()
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
+    let mut answer = Response { status: response.status(), headers, body: Vec::new(), attempts: 1 };
+    let too_large = |answer: &Response| {
+        malformed(
+            request.service,
+            &request.url,
+            answer,
+            format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
+        )
+    };
+    let announced = answer.header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {
+        return Err(too_large(&answer));
+    }
     let reading_failed = |message: &str| {
         let message = format!("could not read the answer: {message}");
         Error::Transport(TransportError::new(request.service, &request.url, message))
     };
     let incoming = response.consume().map_err(|_| reading_failed("no response body"))?;
     let stream = incoming.stream().map_err(|_| reading_failed("no response body stream"))?;
-    let mut body = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => body.extend_from_slice(&chunk),
+            Ok(chunk) => answer.body.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
                 return Err(match wasi::http::types::http_error_code(&e) {
@@ -132,15 +145,12 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
                 });
             }
         }
-        if body.len() > MAX_RESPONSE_BYTES {
-            return Err(malformed(
-                request.service,
-                &request.url,
-                format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
-            ));
+        if answer.body.len() > MAX_RESPONSE_BYTES {
+            answer.body = Vec::new();
+            return Err(too_large(&answer));
         }
     }
-    Ok(Response { status, headers, body })
+    Ok(answer)
 }
 
 fn stream_error(e: &StreamError) -> String {
@@ -168,6 +178,7 @@ fn from_error_code(request: &Request, code: ErrorCode) -> Error {
         )),
         ErrorCode::TlsCertificateError => Error::Transport(error("the server's TLS certificate was refused")),
         ErrorCode::HttpResponseIncomplete => Error::Transport(error("the answer ended early")),
+        ErrorCode::HttpProtocolError => Error::Transport(error("the answer is not HTTP")),
         other => Error::Transport(error(&format!("{other:?}"))),
     }
 }

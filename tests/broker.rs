@@ -348,13 +348,12 @@ fn configuration_and_upstream_failures() {
     );
     assert!(world.github.issued().is_empty());
 
-    let silent = standins::server::Silent::start();
-    let slow = Serve::start(&with(
-        &broker_env(&world),
-        &[("AWS_ENDPOINT_URL_KMS", Some(&silent.url())), ("TOKEN_TIMEOUT_SECONDS", Some("1"))],
-    ));
+    world.kms.server().inject(standins::server::Wire::Hang, 10);
+    let slow = Serve::start(&with(&broker_env(&world), &[("TOKEN_TIMEOUT_SECONDS", Some("1"))]));
     let answer = slow.post(Some(&caller(&world)), "{}");
     assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["attempts"], 1, "{body}");
 }
 
 #[test]

@@ -98,7 +98,12 @@ fn moto_kms_signs_the_jwt_and_github_accepts_it() {
 
     // create-app-jwt: signed by moto's key, verified with its public half.
     let mut instance = host().instance(&env(&moto, &s, &s.secret_access_key)).unwrap();
-    let jwt_request = AppJwtRequest { app_id: None, kms_key_id: Some(s.key_arn.clone()), aws_region: None };
+    let jwt_request = AppJwtRequest {
+        app_id: None,
+        kms_key_id: Some(s.key_arn.clone()),
+        aws_region: None,
+        timeout_seconds: None,
+    };
     let jwt = instance.create_app_jwt(&jwt_request).unwrap().expect("moto signs");
     let claims = standins::github::verify_rs256(&s.public_key, &jwt.jwt)
         .expect("the JWT verifies with GetPublicKey's key");
@@ -120,7 +125,7 @@ fn moto_refuses_a_wrong_secret() {
     let s = setup(&moto);
     let wrong = standins::random_hex(20);
     let mut instance = host().instance(&env(&moto, &s, &wrong)).unwrap();
-    let request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None };
+    let request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
     let err = instance.create_app_jwt(&request).unwrap().unwrap_err();
     assert!(matches!(err, TokenError::CredentialsRejected(_)), "{err:?}");
     let e = service_error(&err);

@@ -44,6 +44,7 @@ pub fn request(installation: Option<Installation>) -> TokenRequest {
         repositories: vec![],
         permissions: vec![],
         github_api_url: None,
+        timeout_seconds: None,
     }
 }
 

@@ -112,6 +112,7 @@ fn token_request(
         repositories: repositories.iter().map(|r| r.to_string()).collect(),
         permissions,
         github_api_url: None,
+        timeout_seconds: None,
     }
 }
 
@@ -165,7 +166,8 @@ fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
     describe(&token, &mut std::io::stdout());
 
     println!("\ncreate-app-jwt");
-    let jwt_request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None };
+    let jwt_request =
+        AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
     match host.instance(&world.env())?.create_app_jwt(&jwt_request)? {
         Ok(jwt) => {
             println!("  jwt {}, valid from {} to {}", shorten(&jwt.jwt), jwt.issued_at, jwt.expires_at)
@@ -174,7 +176,7 @@ fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
     }
 
     println!("\nrevoke-installation-token");
-    let revoke = RevokeRequest { token: token.token.clone(), github_api_url: None };
+    let revoke = RevokeRequest { token: token.token.clone(), github_api_url: None, timeout_seconds: None };
     match host.instance(&world.env())?.revoke_installation_token(&revoke)? {
         Ok(()) => println!("  revoked"),
         Err(e) => bail!("revoke-installation-token failed: {e:?}"),

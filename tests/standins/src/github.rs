@@ -135,6 +135,11 @@ impl Github {
         Github { server, state }
     }
 
+    /// The HTTP server underneath, for [`crate::server::Wire`] faults and request counts.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
     /// The API base URL, for `GITHUB_API_URL`.
     pub fn url(&self) -> String {
         format!("{}{}", self.server.url(), self.state.prefix)

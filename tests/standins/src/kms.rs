@@ -67,6 +67,11 @@ impl Kms {
         Kms { server, state }
     }
 
+    /// The HTTP server underneath, for [`crate::server::Wire`] faults and request counts.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_KMS`.
     pub fn url(&self) -> String {
         self.server.url()

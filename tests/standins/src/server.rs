@@ -1,12 +1,13 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the stand-ins.
 //!
 //! One thread accepts, one thread serves each connection, every answer closes
-//! its connection. The server stops when dropped.
+//! its connection. The server stops when dropped. [`Wire`] faults make it
+//! misbehave the way networks and overloaded services do.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -63,11 +64,36 @@ impl Response {
     }
 }
 
+/// Misbehaviour on the wire, in place of the handler's answer.
+#[derive(Clone, Debug)]
+pub enum Wire {
+    /// Reads the request, then says nothing until the server stops.
+    Hang,
+    /// Announces a body, sends half of it and closes the connection.
+    CloseMidBody,
+    /// A 200 answer with a body of this many bytes; `announced`: with a
+    /// `content-length`, else delimited by closing the connection.
+    Huge { bytes: usize, announced: bool },
+    /// Bytes that are not HTTP at all, then a closed connection.
+    Garbage,
+    /// This answer instead of the handler's: an HTML error page, an empty
+    /// or invalid body, a wrong content type.
+    Answer(Response),
+}
+
 /// A running server; stops when dropped.
 pub struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+/// What the accepting thread shares with the server's owner.
+#[derive(Default)]
+struct Shared {
+    wire: crate::Injected<Wire>,
+    requests: AtomicUsize,
 }
 
 type Handler = dyn Fn(Request) -> Response + Send + Sync;
@@ -78,19 +104,30 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::default());
         let handler: Arc<Handler> = Arc::new(handler);
-        let stopping = stop.clone();
+        let (stopping, sharing) = (stop.clone(), shared.clone());
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let handler = handler.clone();
-                std::thread::spawn(move || serve(stream, &*handler));
+                let (handler, shared, stop) = (handler.clone(), sharing.clone(), stopping.clone());
+                std::thread::spawn(move || serve(stream, &*handler, &shared, &stop));
             }
         });
-        Server { addr, stop, thread: Some(thread) }
+        Server { addr, stop, thread: Some(thread), shared }
+    }
+
+    /// Misbehaves as `fault` on the next `times` requests, then heals.
+    pub fn inject(&self, fault: Wire, times: usize) {
+        self.shared.wire.set_times(fault, times);
+    }
+
+    /// How many requests arrived so far (answered, refused or faulted).
+    pub fn requests(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -114,27 +151,63 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler) {
+fn serve(stream: TcpStream, handler: &Handler, shared: &Shared, stop: &AtomicBool) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
     let mut reader = BufReader::new(stream);
-    let response = match read_request(&mut reader) {
-        Ok(Some(request)) => handler(request),
-        Ok(None) => return,
-        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+    let request = read_request(&mut reader);
+    if let Ok(None) = request {
+        return;
+    }
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let response = match (shared.wire.take(|_| true), request) {
+        (Some(fault), _) => {
+            let _ = misbehave(&mut writer, fault, stop);
+            return;
+        }
+        (None, Ok(Some(request))) => handler(request),
+        (None, Err(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
             Response { status: 411, headers: vec![], body: b"length required".to_vec() }
         }
-        Err(_) => Response { status: 400, headers: vec![], body: b"bad request".to_vec() },
+        (None, _) => Response { status: 400, headers: vec![], body: b"bad request".to_vec() },
     };
+    let _ = write_response(&mut writer, &response, Some(response.body.len()));
+}
+
+/// Writes `response`; without a `length` the body ends when the connection closes.
+fn write_response(writer: &mut TcpStream, response: &Response, length: Option<usize>) -> std::io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", response.body.len()));
-    let _ = writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&response.body));
-    let _ = writer.flush();
+    if let Some(length) = length {
+        head.push_str(&format!("content-length: {length}\r\n"));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(&response.body)?;
+    writer.flush()
+}
+
+fn misbehave(writer: &mut TcpStream, fault: Wire, stop: &AtomicBool) -> std::io::Result<()> {
+    let ok = |body: Vec<u8>| Response { status: 200, headers: vec![], body };
+    match fault {
+        Wire::Hang => {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(())
+        }
+        Wire::CloseMidBody => write_response(writer, &ok(vec![b'{'; 50]), Some(100)),
+        Wire::Huge { bytes, announced } => {
+            let response = ok(vec![b' '; bytes]);
+            write_response(writer, &response, announced.then_some(bytes))
+        }
+        Wire::Garbage => writer.write_all(b"\x00\xffSSH-2.0-not-http\r\n\r\n"),
+        Wire::Answer(response) => write_response(writer, &response, Some(response.body.len())),
+    }
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
@@ -189,38 +262,5 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
-    }
-}
-
-/// A server that accepts connections and never answers: for timeouts.
-/// Stops (closing every connection) when dropped.
-pub struct Silent {
-    server: Server,
-}
-
-impl Silent {
-    /// Listens on 127.0.0.1 on a port the OS picks.
-    pub fn start() -> Silent {
-        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        let stopping = stop.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    held.lock().unwrap().push(stream);
-                }
-            }
-        });
-        Silent { server: Server { addr, stop, thread: Some(thread) } }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        self.server.url()
     }
 }
