@@ -78,7 +78,7 @@ impl UnsignedJwt {
     /// `app` at `now` (seconds since the epoch).
     pub fn new(app: &AppId, now: u64) -> UnsignedJwt {
         let issued_at = now.saturating_sub(BACKDATE_SECS);
-        let expires_at = now + LIFETIME_SECS;
+        let expires_at = now.saturating_add(LIFETIME_SECS);
         let header = r#"{"alg":"RS256","typ":"JWT"}"#;
         let claims = serde_json::json!({ "iat": issued_at, "exp": expires_at, "iss": app.claim() });
         let signing_input =
