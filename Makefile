@@ -4,6 +4,8 @@
 #   make demo    the whole flow against local stand-ins of KMS and GitHub
 #   make test    installs what is missing, builds, runs every check and test
 #   make wit     the component's exact imports and exports
+#   make bench   measured figures, one run
+#   make fuzz    each cargo-fuzz target for FUZZ_SECONDS (nightly Rust)
 
 WASM      := dist/github-app-kms-token.wasm
 TARGET    := wasm32-wasip2
@@ -14,7 +16,7 @@ CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 SHELL     := bash
 
-.PHONY: build build-tools demo test tools lint wit bench clean
+.PHONY: build build-tools demo test tools lint wit bench fuzz clean
 
 # The core module is linked without the component step, shrunk with
 # binaryen's wasm-opt, then made a component by wasm-tools (about 20% smaller
@@ -69,6 +71,16 @@ test: tools build lint
 # Measured figures, one run (not a test: it never fails on timing).
 bench: tools build
 	WASMTIME=$$(command -v wasmtime) cargo run --release -p bench
+
+# The parsers under libFuzzer (cargo-fuzz needs nightly): each target for
+# FUZZ_SECONDS; findings land in fuzz/artifacts/TARGET/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	rustup toolchain install nightly --profile minimal
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
+	cd fuzz && for target in $$(cargo +nightly fuzz list); do \
+		cargo +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 clean:
 	cargo clean
