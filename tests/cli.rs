@@ -416,3 +416,31 @@ fn several_owners_are_all_or_nothing() {
     assert_eq!(issued.len(), 1);
     assert!(issued[0].revoked, "the token minted before the failure was revoked, not left live");
 }
+
+#[test]
+fn faults_report_attempts_and_keep_the_timeout_flag() {
+    let world = World::start("");
+    world.kms.set_fault(Some(standins::kms::Fault {
+        status: 400,
+        code: "ThrottlingException".into(),
+        message: "Rate exceeded".into(),
+    }));
+    let throttled = run(&world.env(), &["--installation-id", "1001"]);
+    assert_eq!(throttled.code, 1);
+    assert!(
+        throttled.stderr.contains("ThrottlingException") && throttled.stderr.contains("(3 attempts)"),
+        "{}",
+        throttled.stderr
+    );
+    world.kms.set_fault(None);
+
+    // `--timeout` wins over TOKEN_TIMEOUT_SECONDS.
+    world.kms.server().inject(standins::server::Wire::Hang, 10);
+    let env = with(&world.env(), &[("TOKEN_TIMEOUT_SECONDS", Some("600"))]);
+    let started = std::time::Instant::now();
+    let hung = run(&env, &["--installation-id", "1001", "--timeout", "1"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the 1 s deadline was kept");
+    assert_eq!(hung.code, 1);
+    assert!(hung.stderr.contains("timed out waiting for AWS KMS"), "{}", hung.stderr);
+    assert_eq!(run(&env, &["--timeout", "0"]).code, 2, "--timeout takes 1 to 3600");
+}
