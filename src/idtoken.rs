@@ -5,14 +5,12 @@
 //! No I/O here: [`crate::broker`] fetches the issuer's discovery document
 //! and JWKS and hands them in.
 
+use crate::http::{Scheme, Url};
+use crate::rs256::{self, KeyError, PublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
-use crate::http::{Scheme, Url};
 
 /// Allowed clock difference for `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: u64 = 60;
@@ -95,11 +93,8 @@ pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
     Ok(url)
 }
 
-/// The smallest RSA modulus accepted, in bits.
-pub const MIN_RSA_BITS: usize = 2048;
-
 /// The RSA key named `kid` in a JWKS document.
-pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
+pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
     #[derive(Deserialize)]
     struct Jwks {
         keys: Vec<Jwk>,
@@ -121,12 +116,7 @@ pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
         .iter()
         .find(|k| k.kid.as_deref() == Some(kid))
         .ok_or_else(|| invalid("the token's key (kid) is not in the issuer's JWKS"))?;
-    let number = |field: &Option<String>| {
-        field
-            .as_deref()
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
-            .map(|bytes| BigUint::from_bytes_be(&bytes))
-    };
+    let number = |field: &Option<String>| field.as_deref().and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
     // The key must fit RS256: an RSA signing key, of at least 2048 bits.
     if jwk.alg.as_deref().is_some_and(|alg| alg != "RS256")
         || jwk.usage.as_deref().is_some_and(|u| u != "sig")
@@ -134,10 +124,12 @@ pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<RsaPublicKey, Invalid> {
         return Err(invalid("the token's key is not an RS256 signing key"));
     }
     match (jwk.kty.as_str(), number(&jwk.n), number(&jwk.e)) {
-        ("RSA", Some(n), Some(e)) if n.bits() >= MIN_RSA_BITS => {
-            RsaPublicKey::new(n, e).map_err(|_| invalid("the issuer's key is not a usable RSA key"))
-        }
-        ("RSA", Some(_), Some(_)) => Err(invalid("the issuer's RSA key is shorter than 2048 bits")),
+        ("RSA", Some(n), Some(e)) => PublicKey::new(&n, &e).map_err(|e| match e {
+            KeyError::TooShort => {
+                invalid(format!("the issuer's RSA key is shorter than {} bits", rs256::MIN_BITS))
+            }
+            KeyError::Unusable => invalid("the issuer's key is not a usable RSA key"),
+        }),
         _ => Err(invalid("the token's key is not an RSA key")),
     }
 }
@@ -167,15 +159,15 @@ impl Unverified {
     /// trusted claims.
     pub fn verify(
         self,
-        key: &RsaPublicKey,
+        key: &PublicKey,
         issuer: &str,
         audience: &str,
         now: u64,
     ) -> Result<Map<String, Value>, Invalid> {
         self.precheck(issuer, audience, now)?;
-        let digest = Sha256::digest(self.signing_input.as_bytes());
-        key.verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &self.signature)
-            .map_err(|_| invalid("the token's signature does not verify"))?;
+        if !key.verify(self.signing_input.as_bytes(), &self.signature) {
+            return Err(invalid("the token's signature does not verify"));
+        }
         Ok(self.claims)
     }
 }
@@ -212,6 +204,8 @@ fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rsa::BigUint;
+    use rsa::sha2::Digest as _;
     use rsa::traits::PublicKeyParts;
     use serde_json::json;
 
@@ -283,15 +277,15 @@ mod tests {
         let now = 1_000_000;
         // Tokens signed with a key the test holds.
         let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        let public = private.to_public_key();
+        let public = PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap();
         let sign = |claims: Value| {
             let input = format!(
                 "{}.{}",
                 URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
                 URL_SAFE_NO_PAD.encode(claims.to_string())
             );
-            let digest = Sha256::digest(input.as_bytes());
-            let signature = private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+            let digest = rsa::sha2::Sha256::digest(input.as_bytes());
+            let signature = private.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest).unwrap();
             format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
         };
         let verify =

@@ -8,7 +8,8 @@
 //!   source applies), [`kms`], [`sts`], [`oidc`] and [`github`] (each
 //!   service's requests and answers), [`aws`] (AWS error answers), [`http`]
 //!   (requests and responses as data), [`args`] (the command line),
-//!   [`policy`] and [`idtoken`] (the broker's trust policy and caller tokens);
+//!   [`policy`], [`idtoken`] and [`rs256`] (the broker's trust policy, caller
+//!   tokens and their signatures);
 //! - [`mint`] and [`broker`]: the flows that string them together over a
 //!   [`http::Transport`];
 //! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
@@ -38,6 +39,7 @@ pub mod mint;
 pub mod oidc;
 pub mod policy;
 pub mod retry;
+pub mod rs256;
 pub mod secret;
 pub mod sts;
 pub mod wasi_http;

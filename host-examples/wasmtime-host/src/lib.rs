@@ -34,6 +34,7 @@ pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 /// The compiled component, ready to instantiate.
 pub struct Host {
     engine: Engine,
+    linker: Linker<State>,
     pre: bindings::ComponentPre<State>,
     allowed_hosts: Arc<[String]>,
     log: Log,
@@ -50,18 +51,33 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         let pre = bindings::ComponentPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Host { engine, pre, allowed_hosts: allowed_hosts.into(), log })
+        Ok(Host { engine, linker, pre, allowed_hosts: allowed_hosts.into(), log })
     }
 
-    /// A fresh instance that sees `env` (and nothing else of the host).
+    /// A fresh instance that sees `env` (and nothing else of the host),
+    /// from the `InstancePre` made once in [`Host::new`].
     pub fn instance(&self, env: &[(String, String)]) -> wasmtime::Result<Instance> {
+        let (mut store, output) = self.store(env);
+        let component = self.pre.instantiate(&mut store)?;
+        Ok(Instance { store, component, output })
+    }
+
+    /// Like [`Host::instance`], but resolving every import anew
+    /// (`Linker::instantiate`), as a host without an `InstancePre` does;
+    /// `make bench` compares the two.
+    pub fn instance_relinked(&self, env: &[(String, String)]) -> wasmtime::Result<Instance> {
+        let (mut store, output) = self.store(env);
+        let component =
+            bindings::Component::instantiate(&mut store, self.pre.instance_pre().component(), &self.linker)?;
+        Ok(Instance { store, component, output })
+    }
+
+    fn store(&self, env: &[(String, String)]) -> (Store<State>, MemoryOutputPipe) {
         let output = MemoryOutputPipe::new(64 * 1024);
         let wasi = WasiCtx::builder().envs(env).stdout(output.clone()).stderr(output.clone()).build();
         let hooks = Hooks { allowed_hosts: self.allowed_hosts.clone(), log: self.log.clone() };
         let state = State { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks };
-        let mut store = Store::new(&self.engine, state);
-        let component = self.pre.instantiate(&mut store)?;
-        Ok(Instance { store, component, output })
+        (Store::new(&self.engine, state), output)
     }
 }
 
