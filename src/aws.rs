@@ -1,10 +1,9 @@
 //! AWS error answers, as the JSON protocols (KMS) and the query/XML
 //! protocols (STS, and some proxies and emulators) send them.
 
-use serde::Deserialize;
-
 use crate::error::{Service, ServiceError};
 use crate::http::Response;
+use crate::json::Object;
 use crate::secret::{Secret, scrub};
 
 /// AWS error codes that mean the credentials themselves were refused.
@@ -19,24 +18,16 @@ const CREDENTIAL_ERRORS: &[&str] = &[
     "SignatureDoesNotMatch",
 ];
 
-#[derive(Deserialize)]
-struct JsonError {
-    #[serde(rename = "__type")]
-    kind: Option<String>,
-    message: Option<String>,
-    #[serde(rename = "Message")]
-    capital_message: Option<String>,
-}
-
 /// The error code and message of an AWS error body, JSON or XML.
 fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
-    if let Ok(json) = serde_json::from_slice::<JsonError>(body) {
+    if let Ok(json) = Object::parse(body) {
+        let text = |key: &str| json.str(key).ok().flatten();
         // `__type` may be `com.amazonaws.kms#NotFoundException` or carry a `:url` suffix.
-        let code = json.kind.map(|t| {
-            let t = t.rsplit('#').next().unwrap_or(&t);
+        let code = text("__type").map(|t| {
+            let t = t.rsplit('#').next().unwrap_or(t);
             t.split(':').next().unwrap_or(t).to_owned()
         });
-        return (code, json.message.or(json.capital_message));
+        return (code, text("message").or_else(|| text("Message")).map(str::to_owned));
     }
     let text = String::from_utf8_lossy(body);
     (xml_text(&text, "Code"), xml_text(&text, "Message"))

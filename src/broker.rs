@@ -6,13 +6,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::{Permission, TokenRequest};
 use crate::config::{self, Env};
 use crate::error::{Error, Service};
 use crate::http::{Method, Request, Transport, Url};
+use crate::json::Object;
 use crate::policy::{self, Ask, Policy, Refusal};
 use crate::secret::Secret;
 use crate::{github, idtoken, mint};
@@ -45,17 +45,6 @@ pub fn health() -> Reply {
     Reply::ok(json!({ "status": "ok" }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Body {
-    owner: Option<String>,
-    installation_id: Option<u64>,
-    #[serde(default)]
-    repositories: Vec<String>,
-    #[serde(default)]
-    permissions: std::collections::BTreeMap<String, String>,
-}
-
 /// The request body as an [`Ask`], or a 400 saying what is wrong.
 fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
     let json_type = content_type
@@ -71,34 +60,34 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
             format!("the body is larger than {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let parsed: Body = if body.iter().all(u8::is_ascii_whitespace) {
-        Body { owner: None, installation_id: None, repositories: Vec::new(), permissions: Default::default() }
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            Reply::error(400, "bad_request", format!("the body is not a valid token request: {e}"))
-        })?
-    };
+    let bad =
+        |e: String| Reply::error(400, "bad_request", format!("the body is not a valid token request: {e}"));
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    let parsed = Object::parse(body).map_err(bad)?;
+    parsed.only(&["owner", "installation_id", "repositories", "permissions"]).map_err(bad)?;
+    let owner = parsed.str("owner").map_err(bad)?.map(str::to_owned);
+    let installation_id = parsed.u64("installation_id").map_err(bad)?;
     let mut permissions = Vec::new();
-    for (name, level) in &parsed.permissions {
-        if !github::is_known_permission(name) {
+    for (name, level) in parsed.string_map("permissions").map_err(bad)? {
+        if !github::is_known_permission(&name) {
             return Err(Reply::error(400, "bad_request", format!("unknown permission {name}")));
         }
-        let access = github::parse_access(level).ok_or_else(|| {
+        let access = github::parse_access(&level).ok_or_else(|| {
             Reply::error(
                 400,
                 "bad_request",
                 format!("unknown level {level} for {name}: use read, write or admin"),
             )
         })?;
-        permissions.push(Permission { name: name.clone(), access });
+        permissions.push(Permission { name, access });
     }
-    if parsed.owner.is_some() && parsed.installation_id.is_some() {
+    if owner.is_some() && installation_id.is_some() {
         return Err(Reply::error(400, "bad_request", "give owner or installation_id, not both"));
     }
     Ok(Ask {
-        owner: parsed.owner,
-        installation_id: parsed.installation_id,
-        repositories: parsed.repositories,
+        owner,
+        installation_id,
+        repositories: parsed.strings("repositories").map_err(bad)?,
         permissions,
     })
 }

@@ -3,11 +3,10 @@
 //! Builders return [`Request`]s; readers turn [`Response`]s into results or
 //! typed errors with GitHub's message, request id and a hint.
 
-use serde::Deserialize;
-
 use crate::api::{Access, Permission};
 use crate::error::{Error, Result, Service, ServiceError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
+use crate::json::{self, Object};
 use crate::secret::{Secret, scrub};
 
 /// GitHub's public API.
@@ -248,7 +247,7 @@ pub fn installation_request(api: &Url, target: &Target, jwt: &Secret) -> Request
 }
 
 /// What a lookup tells of an installation.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lookup {
     /// The installation id.
     pub id: u64,
@@ -265,7 +264,9 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
             &[(404, "the App is not installed on this account or repository, or it does not exist")],
         ));
     }
-    parse(api, response, "installation")
+    read(api, response, "installation", |answer| {
+        Ok(Lookup { id: answer.required_u64("id")?, app_slug: answer.str("app_slug")?.map(str::to_owned) })
+    })
 }
 
 /// At most this many installations per page of `GET /app/installations`.
@@ -287,7 +288,10 @@ pub fn read_installations(
     if !response.is_success() {
         return Err(service_error(response, &[jwt], &[]));
     }
-    let page: Vec<serde_json::Value> = parse(api, response, "installations")?;
+    let page = match serde_json::from_slice(&response.body) {
+        Ok(serde_json::Value::Array(page)) => page,
+        _ => return Err(not_expected(api, response, "installations", "not a JSON list".into())),
+    };
     let next = response.header("link").is_some_and(|link| link.contains("rel=\"next\""));
     Ok((page, next))
 }
@@ -313,21 +317,6 @@ pub fn read_access_token(
     installation_id: u64,
     jwt: &Secret,
 ) -> Result<MintedToken> {
-    #[derive(Deserialize)]
-    struct Repository {
-        name: String,
-    }
-    #[derive(Deserialize)]
-    struct AccessToken {
-        token: String,
-        expires_at: String,
-        #[serde(default)]
-        permissions: serde_json::Map<String, serde_json::Value>,
-        #[serde(default)]
-        repository_selection: String,
-        #[serde(default)]
-        repositories: Vec<Repository>,
-    }
     if !response.is_success() {
         return Err(service_error(
             response,
@@ -335,26 +324,32 @@ pub fn read_access_token(
             &[(404, "no installation with this id belongs to this App")],
         ));
     }
-    let answer: AccessToken = parse(api, response, "access token")?;
-    check_token("token", &answer.token)
-        .map_err(|_| malformed(Service::Github, api, response, "the minted token is not visible ASCII"))?;
-    let permissions = answer
-        .permissions
-        .iter()
-        .filter_map(|(name, level)| {
-            let access = parse_access(level.as_str()?)?;
-            Some(Permission { name: name.clone(), access })
+    let minted = read(api, response, "access token", |answer| {
+        let repositories = match answer.value("repositories") {
+            None => Vec::new(),
+            Some(list) => list
+                .as_array()
+                .and_then(|items| items.iter().map(|r| Some(r.get("name")?.as_str()?.to_owned())).collect())
+                .ok_or("`repositories` is not a list of repositories")?,
+        };
+        // Levels GitHub may add later are left out, not refused.
+        let permissions = answer
+            .string_map("permissions")?
+            .into_iter()
+            .filter_map(|(name, level)| Some(Permission { access: parse_access(&level)?, name }));
+        Ok(MintedToken {
+            token: Secret::new(answer.required_str("token")?),
+            expires_at: answer.required_str("expires_at")?.to_owned(),
+            installation_id,
+            permissions: permissions.collect(),
+            repository_selection: answer.str("repository_selection")?.unwrap_or_default().to_owned(),
+            repositories,
+            app_slug: None,
         })
-        .collect();
-    Ok(MintedToken {
-        token: Secret::new(answer.token),
-        expires_at: answer.expires_at,
-        installation_id,
-        permissions,
-        repository_selection: answer.repository_selection,
-        repositories: answer.repositories.into_iter().map(|r| r.name).collect(),
-        app_slug: None,
-    })
+    })?;
+    check_token("token", minted.token.expose())
+        .map_err(|_| malformed(Service::Github, api, response, "the minted token is not visible ASCII"))?;
+    Ok(minted)
 }
 
 /// A GitHub error answer as a typed error (`jwt` scrubbed from it).
@@ -365,16 +360,12 @@ pub fn read_error(response: &Response, jwt: &Secret) -> Error {
 /// When GitHub refused the App JWT's times (`iat` or `exp`), how far its
 /// clock (its `Date` header) is from `local_now`, in seconds.
 pub fn clock_offset(response: &Response, local_now: u64) -> Option<i64> {
-    #[derive(Deserialize)]
-    struct Refusal {
-        message: String,
-    }
     if response.status != 401 {
         return None;
     }
-    let refusal: Refusal = serde_json::from_slice(&response.body).ok()?;
-    let about_times =
-        refusal.message.contains("'Issued at'") || refusal.message.contains("'Expiration time'");
+    let refusal = Object::parse(&response.body).ok()?;
+    let message = refusal.str("message").ok()??;
+    let about_times = message.contains("'Issued at'") || message.contains("'Expiration time'");
     let server_now = crate::http::parse_http_date(response.header("date")?)?;
     about_times.then(|| server_now as i64 - local_now as i64)
 }
@@ -397,23 +388,28 @@ pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(api: &Url, response: &'a Response, what: &str) -> Result<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {e}"))
-    })
+/// The `fields` of the `what` answer, a JSON object.
+fn read<T>(
+    api: &Url,
+    response: &Response,
+    what: &str,
+    fields: impl FnOnce(&Object) -> json::Result<T>,
+) -> Result<T> {
+    Object::parse(&response.body)
+        .and_then(|answer| fields(&answer))
+        .map_err(|e| not_expected(api, response, what, e))
 }
 
-#[derive(Deserialize)]
-struct GithubErrorBody {
-    message: Option<String>,
-    documentation_url: Option<String>,
+fn not_expected(api: &Url, response: &Response, what: &str, why: String) -> Error {
+    malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {why}"))
 }
 
 /// A GitHub error answer as a typed error. `hints` are the call's own hints
 /// by status, taking precedence over the general ones.
 fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'static str)]) -> Error {
-    let body: Option<GithubErrorBody> = serde_json::from_slice(&response.body).ok();
-    let message = match body.as_ref().and_then(|b| b.message.as_deref()) {
+    let body = Object::parse(&response.body).ok();
+    let text = |key: &str| body.as_ref().and_then(|b| b.str(key).ok().flatten());
+    let message = match text("message") {
         Some(m) => scrub(m, secrets),
         None => format!(
             "answer without a GitHub error body (content-type {})",
@@ -431,7 +427,7 @@ fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'stat
         hint: hint.map(str::to_owned),
         message,
         request_id: response.request_id(Service::Github).map(str::to_owned),
-        documentation_url: body.and_then(|b| b.documentation_url),
+        documentation_url: text("documentation_url").map(str::to_owned),
         attempts: response.attempts,
     })
 }

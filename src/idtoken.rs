@@ -5,12 +5,13 @@
 //! No I/O here: [`crate::broker`] fetches the issuer's discovery document
 //! and JWKS and hands them in.
 
-use crate::http::{Scheme, Url};
-use crate::rs256::{self, KeyError, PublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::http::{Scheme, Url};
+use crate::json::Object;
+use crate::rs256::{self, KeyError, PublicKey};
 
 /// Allowed clock difference for `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: u64 = 60;
@@ -36,12 +37,6 @@ pub struct Unverified {
     signature: Vec<u8>,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
-}
-
 /// Splits and decodes a compact JWT.
 pub fn decode(token: &str) -> Result<Unverified, Invalid> {
     let malformed = || invalid("the token is not a well-formed JWT");
@@ -51,14 +46,14 @@ pub fn decode(token: &str) -> Result<Unverified, Invalid> {
     else {
         return Err(malformed());
     };
-    fn json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-    }
-    let header: Header = json(header).ok_or_else(malformed)?;
-    let claims: Map<String, Value> = json(claims).ok_or_else(malformed)?;
+    let object = |part: &str| Object::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok();
+    let header = object(header).ok_or_else(malformed)?;
+    let alg = header.required_str("alg").map_err(|_| malformed())?.to_owned();
+    let kid = header.str("kid").map_err(|_| malformed())?.map(str::to_owned);
+    let claims = object(claims).ok_or_else(malformed)?.into_map();
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
     let signing_input = token[..token.rfind('.').unwrap_or(0)].to_owned();
-    Ok(Unverified { alg: header.alg, kid: header.kid, claims, signing_input, signature })
+    Ok(Unverified { alg, kid, claims, signing_input, signature })
 }
 
 /// An issuer URL the broker may fetch keys from: `https://`, or `http://`
@@ -75,17 +70,15 @@ pub fn fetchable(url: &Url) -> bool {
 /// `jwks_uri` from `issuer`'s OpenID discovery document, which must name
 /// that very issuer; the key URL must be `https://` when the issuer is.
 pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
-    #[derive(Deserialize)]
-    struct Discovery {
-        issuer: String,
-        jwks_uri: String,
-    }
-    let d: Discovery = serde_json::from_slice(discovery)
-        .map_err(|_| invalid("the issuer's discovery document has no issuer and jwks_uri"))?;
-    if d.issuer != issuer {
+    let document = Object::parse(discovery).ok();
+    let field = |key: &str| document.as_ref().and_then(|d| d.str(key).ok().flatten());
+    let (Some(named), Some(jwks_uri)) = (field("issuer"), field("jwks_uri")) else {
+        return Err(invalid("the issuer's discovery document has no issuer and jwks_uri"));
+    };
+    if named != issuer {
         return Err(invalid("the issuer's discovery document names another issuer"));
     }
-    let url = Url::parse(&d.jwks_uri).map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
+    let url = Url::parse(jwks_uri).map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
     let issuer_https = issuer.starts_with("https://");
     if !fetchable(&url) || (issuer_https && url.scheme != Scheme::Https) {
         return Err(invalid("the issuer's jwks_uri is not https"));
@@ -95,35 +88,23 @@ pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
 
 /// The RSA key named `kid` in a JWKS document.
 pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
-    #[derive(Deserialize)]
-    struct Jwks {
-        keys: Vec<Jwk>,
-    }
-    #[derive(Deserialize)]
-    struct Jwk {
-        kty: String,
-        kid: Option<String>,
-        alg: Option<String>,
-        #[serde(rename = "use")]
-        usage: Option<String>,
-        n: Option<String>,
-        e: Option<String>,
-    }
-    let jwks: Jwks = serde_json::from_slice(jwks).map_err(|_| invalid("the issuer's JWKS is not valid"))?;
+    let document = Object::parse(jwks).map_err(|_| invalid("the issuer's JWKS is not valid"))?;
+    let keys = document
+        .value("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("the issuer's JWKS is not valid"))?;
     let kid = kid.ok_or_else(|| invalid("the token names no key (kid)"))?;
-    let jwk = jwks
-        .keys
+    let jwk = keys
         .iter()
-        .find(|k| k.kid.as_deref() == Some(kid))
+        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
         .ok_or_else(|| invalid("the token's key (kid) is not in the issuer's JWKS"))?;
-    let number = |field: &Option<String>| field.as_deref().and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    let number = |name: &str| field(name).and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
     // The key must fit RS256: an RSA signing key, of at least 2048 bits.
-    if jwk.alg.as_deref().is_some_and(|alg| alg != "RS256")
-        || jwk.usage.as_deref().is_some_and(|u| u != "sig")
-    {
+    if field("alg").is_some_and(|alg| alg != "RS256") || field("use").is_some_and(|u| u != "sig") {
         return Err(invalid("the token's key is not an RS256 signing key"));
     }
-    match (jwk.kty.as_str(), number(&jwk.n), number(&jwk.e)) {
+    match (field("kty").unwrap_or_default(), number("n"), number("e")) {
         ("RSA", Some(n), Some(e)) => PublicKey::new(&n, &e).map_err(|e| match e {
             KeyError::TooShort => {
                 invalid(format!("the issuer's RSA key is shorter than {} bits", rs256::MIN_BITS))

@@ -9,12 +9,12 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 
 use crate::aws;
 use crate::credentials::AwsCredentials;
 use crate::error::{Error, Result, Service, TransportError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
+use crate::json::Object;
 
 /// The signing algorithm GitHub's RS256 needs.
 pub const SIGNING_ALGORITHM: &str = "RSASSA_PKCS1_V1_5_SHA_256";
@@ -198,12 +198,6 @@ pub fn sign_request(
     Ok(Request { service: Service::Kms, method: Method::Post, url: key.endpoint.clone(), headers, body })
 }
 
-#[derive(Deserialize)]
-struct SignOutput {
-    #[serde(rename = "Signature")]
-    signature: String,
-}
-
 /// The signature bytes from a `Sign` answer, or the error it reports.
 /// `credentials` are scrubbed from any message AWS sends back.
 pub fn read_sign_response(
@@ -219,11 +213,11 @@ pub fn read_sign_response(
             Error::Kms(error)
         });
     }
-    let output: SignOutput = serde_json::from_slice(&response.body).map_err(|e| {
-        malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"))
-    })?;
+    let not_expected =
+        |e| malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"));
+    let answer = Object::parse(&response.body).map_err(not_expected)?;
     let signature = STANDARD
-        .decode(&output.signature)
+        .decode(answer.required_str("Signature").map_err(not_expected)?)
         .map_err(|_| malformed(Service::Kms, endpoint, response, "Signature is not base64"))?;
     if signature.len() != SIGNATURE_LEN {
         return Err(malformed(

@@ -6,7 +6,8 @@
 //! - pure logic, no I/O: [`config`] (request fields and environment,
 //!   validated), [`jwt`] (the App JWT), [`credentials`] (which AWS credential
 //!   source applies), [`kms`], [`sts`], [`oidc`] and [`github`] (each
-//!   service's requests and answers), [`aws`] (AWS error answers), [`http`]
+//!   service's requests and answers), [`aws`] (AWS error answers), [`json`]
+//!   (reading JSON field by field), [`http`]
 //!   (requests and responses as data), [`args`] (the command line),
 //!   [`policy`], [`idtoken`] and [`rs256`] (the broker's trust policy, caller
 //!   tokens and their signatures);
@@ -33,6 +34,7 @@ pub mod handler;
 pub mod http;
 pub mod idtoken;
 pub mod issuer;
+pub mod json;
 pub mod jwt;
 pub mod kms;
 pub mod mint;

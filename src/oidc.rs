@@ -3,10 +3,9 @@
 //! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` with
 //! `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the JWT is in `.value`.
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result, Service, ServiceError, malformed};
 use crate::http::{Method, Request, Response, Url};
+use crate::json::Object;
 use crate::secret::{Secret, scrub};
 
 /// The request for an ID token with `audience`.
@@ -27,10 +26,6 @@ pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Re
 /// The ID token from the answer. A refusal is `credentials-rejected`: the
 /// runner's identity is the credential here.
 pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> Result<Secret> {
-    #[derive(Deserialize)]
-    struct Answer {
-        value: String,
-    }
     if !response.is_success() {
         let body = String::from_utf8_lossy(&response.body);
         let first_line: String = body.lines().next().unwrap_or_default().chars().take(200).collect();
@@ -45,12 +40,14 @@ pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> 
             attempts: response.attempts,
         }));
     }
-    let answer: Answer = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed(Service::Oidc, url, response, "the ID token answer has no string `value`"))?;
-    if answer.value.split('.').count() != 3 {
+    let answer = Object::parse(&response.body).ok();
+    let value = answer.as_ref().and_then(|a| a.str("value").ok().flatten()).ok_or_else(|| {
+        malformed(Service::Oidc, url, response, "the ID token answer has no string `value`")
+    })?;
+    if value.split('.').count() != 3 {
         return Err(malformed(Service::Oidc, url, response, "the ID token is not a JWT"));
     }
-    Ok(Secret::new(answer.value))
+    Ok(Secret::new(value))
 }
 
 #[cfg(test)]

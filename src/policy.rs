@@ -16,11 +16,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::{Access, Permission};
 use crate::github::{self, parse_access};
+use crate::json::{self, Object};
 
 /// The OIDC issuer of GitHub Actions.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -60,37 +60,45 @@ pub struct Rule {
     pub permissions: Vec<Permission>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    rules: Vec<RawRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A rule as written, its fields checked for type only.
 struct RawRule {
     issuer: Option<String>,
-    #[serde(default)]
     claims: BTreeMap<String, String>,
     owner: Option<String>,
     installation_id: Option<u64>,
     repositories: Option<Value>,
-    #[serde(default)]
     permissions: BTreeMap<String, String>,
+}
+
+impl RawRule {
+    fn read(value: Value) -> json::Result<RawRule> {
+        let mut rule = Object::from_value(value, "a rule")?;
+        rule.only(&["issuer", "claims", "owner", "installation_id", "repositories", "permissions"])?;
+        Ok(RawRule {
+            issuer: rule.str("issuer")?.map(str::to_owned),
+            claims: rule.string_map("claims")?,
+            owner: rule.str("owner")?.map(str::to_owned),
+            installation_id: rule.u64("installation_id")?,
+            permissions: rule.string_map("permissions")?,
+            repositories: rule.take("repositories"),
+        })
+    }
 }
 
 /// Parses and validates `TRUST_POLICY`; the error names the problem.
 pub fn parse(text: &str) -> Result<Policy, String> {
-    let raw: RawPolicy =
-        serde_json::from_str(text).map_err(|e| format!("TRUST_POLICY is not a valid policy: {e}"))?;
-    if raw.rules.is_empty() {
+    let not_valid = |e| format!("TRUST_POLICY is not a valid policy: {e}");
+    let mut policy = Object::parse(text.as_bytes()).map_err(not_valid)?;
+    policy.only(&["rules"]).map_err(not_valid)?;
+    let Some(Value::Array(rules)) = policy.take("rules") else {
+        return Err(not_valid("`rules` must be a list of rules".into()));
+    };
+    if rules.is_empty() {
         return Err("TRUST_POLICY has no rules: nobody could get a token".into());
     }
-    let rules = raw
-        .rules
-        .into_iter()
-        .enumerate()
-        .map(|(i, rule)| parse_rule(rule).map_err(|e| format!("TRUST_POLICY rule {}: {e}", i + 1)));
+    let rules = rules.into_iter().enumerate().map(|(i, rule)| {
+        RawRule::read(rule).and_then(parse_rule).map_err(|e| format!("TRUST_POLICY rule {}: {e}", i + 1))
+    });
     Ok(Policy { rules: rules.collect::<Result<_, _>>()? })
 }
 

@@ -1,0 +1,129 @@
+//! Reading JSON objects field by field, over `serde_json::Value`.
+//!
+//! One generic parser with typed getters, rather than a derived deserializer
+//! per shape: the component stays small (each derive costs kilobytes of
+//! WebAssembly) and every error still names the field.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// What was wrong, in words: `missing field `token``, `no JSON object`, ...
+pub type Result<T> = std::result::Result<T, String>;
+
+/// A JSON object being read.
+pub struct Object(Map<String, Value>);
+
+impl Object {
+    /// Parses `bytes` as one JSON object.
+    pub fn parse(bytes: &[u8]) -> Result<Object> {
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(map)) => Ok(Object(map)),
+            Ok(_) => Err("not a JSON object".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// `value`, which must be an object.
+    pub fn from_value(value: Value, what: &str) -> Result<Object> {
+        match value {
+            Value::Object(map) => Ok(Object(map)),
+            _ => Err(format!("{what} is not an object")),
+        }
+    }
+
+    /// The fields.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+
+    /// Fails on a field not in `known`.
+    pub fn only(&self, known: &[&str]) -> Result<()> {
+        match self.0.keys().find(|key| !known.contains(&key.as_str())) {
+            Some(key) => Err(format!("unknown field `{key}`, expected one of {}", known.join(", "))),
+            None => Ok(()),
+        }
+    }
+
+    /// The field as it is (`null` counts as absent).
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Takes the field out (`null` counts as absent).
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key).filter(|v| !v.is_null())
+    }
+
+    /// An optional string field.
+    pub fn str(&self, key: &str) -> Result<Option<&str>> {
+        self.value(key).map(|v| v.as_str().ok_or_else(|| wrong(key, "a string"))).transpose()
+    }
+
+    /// A required string field.
+    pub fn required_str(&self, key: &str) -> Result<&str> {
+        self.str(key)?.ok_or_else(|| missing(key))
+    }
+
+    /// A required whole-number field.
+    pub fn required_u64(&self, key: &str) -> Result<u64> {
+        self.u64(key)?.ok_or_else(|| missing(key))
+    }
+
+    /// An optional whole-number field.
+    pub fn u64(&self, key: &str) -> Result<Option<u64>> {
+        self.value(key).map(|v| v.as_u64().ok_or_else(|| wrong(key, "a whole number"))).transpose()
+    }
+
+    /// A list of strings; absent: empty.
+    pub fn strings(&self, key: &str) -> Result<Vec<String>> {
+        let Some(value) = self.value(key) else { return Ok(Vec::new()) };
+        let items = value.as_array().ok_or_else(|| wrong(key, "a list of strings"))?;
+        items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| wrong(key, "a list of strings")))
+            .collect()
+    }
+
+    /// An object of strings (e.g. `{"contents": "read"}`); absent: empty.
+    pub fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>> {
+        let Some(value) = self.value(key) else { return Ok(BTreeMap::new()) };
+        let object = value.as_object().ok_or_else(|| wrong(key, "an object of strings"))?;
+        object
+            .iter()
+            .map(|(k, v)| {
+                Ok((k.clone(), v.as_str().ok_or_else(|| wrong(key, "an object of strings"))?.to_owned()))
+            })
+            .collect()
+    }
+}
+
+fn missing(key: &str) -> String {
+    format!("missing field `{key}`")
+}
+
+fn wrong(key: &str, expected: &str) -> String {
+    format!("`{key}` is not {expected}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_and_names_what_is_wrong() {
+        let o = Object::parse(br#"{"s":"x","n":7,"l":["a"],"m":{"k":"v"},"z":null,"bad":[1]}"#).unwrap();
+        assert_eq!(o.required_str("s"), Ok("x"));
+        assert_eq!(o.u64("n"), Ok(Some(7)));
+        assert_eq!(o.strings("l"), Ok(vec!["a".to_owned()]));
+        assert_eq!(o.string_map("m").unwrap()["k"], "v");
+        assert_eq!((o.str("z"), o.str("absent"), o.strings("absent")), (Ok(None), Ok(None), Ok(vec![])));
+        assert_eq!(o.required_str("z").unwrap_err(), "missing field `z`");
+        assert_eq!(o.u64("s").unwrap_err(), "`s` is not a whole number");
+        assert_eq!(o.strings("bad").unwrap_err(), "`bad` is not a list of strings");
+        assert_eq!(o.str("n").unwrap_err(), "`n` is not a string");
+        assert!(o.only(&["s", "n"]).unwrap_err().starts_with("unknown field `bad`"));
+        assert_eq!(Object::parse(b"[]").err().as_deref(), Some("not a JSON object"));
+        assert!(Object::parse(b"{").is_err());
+    }
+}
