@@ -57,7 +57,7 @@ impl PublicKey {
             [e] => *e,
             _ => return Err(KeyError::Unusable),
         };
-        if bits > MAX_BITS || n[0] % 2 == 0 || e < 3 || e % 2 == 0 {
+        if bits > MAX_BITS || n[0].is_multiple_of(2) || e < 3 || e.is_multiple_of(2) {
             return Err(KeyError::Unusable);
         }
         // Newton's iteration doubles the correct low bits: 1, 2, 4, ... 32.
