@@ -128,17 +128,22 @@ fn main() {
             mint: Box::new(variants::floor(&world, bench.join("shell/floor.sh"), jwt, signing_input)),
         },
     ];
-    let measured: Vec<(&Variant, Vec<Sample>)> = variants
-        .iter_mut()
-        .map(|variant| {
-            eprintln!("measuring {} ...", variant.name);
-            for _ in 0..WARM_UP {
-                (variant.mint)();
-            }
-            let samples = (0..runs).map(|_| (variant.mint)()).collect();
-            (&*variant, samples)
-        })
-        .collect();
+    // Round-robin: each round runs every variant once, so that a noisy
+    // moment on a shared machine falls on all of them alike.
+    for variant in variants.iter_mut() {
+        eprintln!("warming up {} ...", variant.name);
+        for _ in 0..WARM_UP {
+            (variant.mint)();
+        }
+    }
+    let mut samples = vec![Vec::with_capacity(runs); variants.len()];
+    for round in 0..runs {
+        eprintln!("round {} of {runs}", round + 1);
+        for (variant, samples) in variants.iter_mut().zip(&mut samples) {
+            samples.push((variant.mint)());
+        }
+    }
+    let measured: Vec<(&Variant, Vec<Sample>)> = variants.iter().zip(samples).collect();
     eprintln!("measuring the broker under load ...");
     let load = load::run(&world, &wasm);
 
@@ -265,7 +270,7 @@ impl Report<'_> {
     fn markdown(&self) -> String {
         let reference = self.wall("wasmtime_run_cwasm").median;
         let mut md = format!(
-            "## Per token ({} runs each after {WARM_UP} warm-up runs; installation known by id)\n\n\
+            "## Per token ({} rounds, each variant once per round, after {WARM_UP} warm-up runs; installation known by id)\n\n\
              | variant | median | p95 | min | median ÷ variant 2's |\n|---|---|---|---|---|\n",
             self.runs
         );

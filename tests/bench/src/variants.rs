@@ -87,7 +87,7 @@ pub fn wasmtime_run<'a>(
 pub fn wasmtime_fixed_cost<'a>(wasmtime: &'a Path, cwasm: PathBuf) -> impl FnMut() -> Sample + 'a {
     move || {
         let mut command = Command::new(wasmtime);
-        command.args(["run", "--allow-precompiled"]).arg(&cwasm).arg("help");
+        command.args(["run", "--allow-precompiled", "-S", "http"]).arg(&cwasm).arg("help");
         let (wall, stdout) = timed(command);
         assert!(stdout.contains("USAGE"), "the help text");
         Sample { wall, ..Sample::default() }
