@@ -24,8 +24,8 @@ mod bindings {
 }
 
 pub use bindings::exports::github_app_kms::token::issuer::{
-    Access, AppJwt, AppJwtRequest, Installation, InstallationToken, Permission, RepositoryRef, RevokeRequest,
-    Service, ServiceError, TokenError, TokenRequest, TransportError,
+    Access, AppJwt, AppJwtRequest, Installation, InstallationToken, MalformedAnswer, Permission,
+    RepositoryRef, RevokeRequest, Service, ServiceError, TokenError, TokenRequest, TransportError,
 };
 
 /// Receives one line per outgoing HTTP exchange: method, URL, status (never a header or body).

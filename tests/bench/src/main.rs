@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use standins::world::World;
-use wasmtime_host::{AppJwtRequest, Host, Installation, RepositoryRef, TokenRequest};
+use wasmtime_host::{AppJwtRequest, Host, Installation, RepositoryRef};
 
 use stats::{Summary, ms};
 use variants::{Sample, Variant};
@@ -176,16 +176,7 @@ fn requests_per_token(world: &World, host: &Host) -> Vec<(&'static str, usize)> 
         .into_iter()
         .map(|(kind, installation)| {
             let before = count();
-            let request = TokenRequest {
-                app_id: None,
-                kms_key_id: None,
-                aws_region: None,
-                installation: Some(installation),
-                repositories: vec![],
-                permissions: vec![],
-                github_api_url: None,
-                timeout_seconds: None,
-            };
+            let request = variants::token_request(installation);
             let mut instance = host.instance(&world.env()).expect("instantiates");
             instance.get_installation_token(&request).expect("no trap").expect("a token");
             (kind, count() - before)

@@ -94,20 +94,25 @@ pub fn wasmtime_fixed_cost<'a>(wasmtime: &'a Path, cwasm: PathBuf) -> impl FnMut
     }
 }
 
-/// The component embedded: an instance per token, from the `InstancePre`
-/// (`pre`) or linked anew.
-pub fn embedded<'a>(world: &'a World, host: &'a Host, pre: bool) -> impl FnMut() -> Sample + 'a {
-    let env = settings(world);
-    let request = TokenRequest {
+/// A request for a token of `installation`, everything else from the environment.
+pub fn token_request(installation: Installation) -> TokenRequest {
+    TokenRequest {
         app_id: None,
         kms_key_id: None,
         aws_region: None,
-        installation: Some(Installation::Id(1001)),
+        installation: Some(installation),
         repositories: vec![],
         permissions: vec![],
         github_api_url: None,
         timeout_seconds: None,
-    };
+    }
+}
+
+/// The component embedded: an instance per token, from the `InstancePre`
+/// (`pre`) or linked anew.
+pub fn embedded<'a>(world: &'a World, host: &'a Host, pre: bool) -> impl FnMut() -> Sample + 'a {
+    let env = settings(world);
+    let request = token_request(Installation::Id(1001));
     move || {
         let started = Instant::now();
         let mut instance =
