@@ -4,7 +4,7 @@
 //! caller's ID token (401, before any KMS or GitHub call), the policy (403),
 //! then minting exactly what was granted (502/504 when upstream fails).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -45,8 +45,9 @@ pub fn health() -> Reply {
     Reply::ok(json!({ "status": "ok" }))
 }
 
-/// The request body as an [`Ask`], or a 400 saying what is wrong.
-fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
+/// The request body as an [`Ask`] and the deadline the caller asks for (in
+/// seconds), or a 400 saying what is wrong.
+fn ask(content_type: Option<&str>, body: &[u8]) -> Result<(Ask, Option<u64>), Reply> {
     let json_type = content_type
         .and_then(|t| t.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
@@ -64,9 +65,15 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
         |e: String| Reply::error(400, "bad_request", format!("the body is not a valid token request: {e}"));
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     let parsed = Object::parse(body).map_err(bad)?;
-    parsed.only(&["owner", "installation_id", "repositories", "permissions"]).map_err(bad)?;
+    parsed
+        .only(&["owner", "installation_id", "repositories", "permissions", "timeout_seconds"])
+        .map_err(bad)?;
     let owner = parsed.str("owner").map_err(bad)?.map(str::to_owned);
     let installation_id = parsed.u64("installation_id").map_err(bad)?;
+    let timeout = parsed.u64("timeout_seconds").map_err(bad)?;
+    if timeout == Some(0) {
+        return Err(bad("`timeout_seconds` must be at least 1".into()));
+    }
     let mut permissions = Vec::new();
     for (name, level) in parsed.string_map("permissions").map_err(bad)? {
         if !github::is_known_permission(&name) {
@@ -84,18 +91,17 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<Ask, Reply> {
     if owner.is_some() && installation_id.is_some() {
         return Err(Reply::error(400, "bad_request", "give owner or installation_id, not both"));
     }
-    Ok(Ask {
-        owner,
-        installation_id,
-        repositories: parsed.strings("repositories").map_err(bad)?,
-        permissions,
-    })
+    let repositories = parsed.strings("repositories").map_err(bad)?;
+    Ok((Ask { owner, installation_id, repositories, permissions }, timeout))
 }
 
 /// The broker's configuration, read for each request.
 struct Settings {
     policy: Policy,
     audience: String,
+    /// The longest a request may take (`TOKEN_TIMEOUT_SECONDS`); a caller
+    /// may ask for less.
+    timeout: Duration,
 }
 
 fn settings(env: &Env) -> Result<Settings, Reply> {
@@ -116,7 +122,8 @@ fn settings(env: &Env) -> Result<Settings, Reply> {
             )));
         }
     }
-    Ok(Settings { policy, audience: audience.to_owned() })
+    let timeout = config::timeout(None, env).map_err(|e| configuration(e.message()))?;
+    Ok(Settings { policy, audience: audience.to_owned(), timeout })
 }
 
 /// Verifies the caller's ID token; only issuers the policy names are fetched.
@@ -213,19 +220,24 @@ fn upstream(error: Error) -> Reply {
     reply
 }
 
-/// `POST /token`: every refusal is a [`Reply`] too.
-pub fn token(
+/// `POST /token`: every refusal is a [`Reply`] too. `transport` gives the
+/// transport for a deadline: the body's `timeout_seconds` when shorter than
+/// `TOKEN_TIMEOUT_SECONDS`.
+pub fn token<T: Transport>(
     env: &Env,
     authorization: Option<&str>,
     content_type: Option<&str>,
     body: &[u8],
-    http: &impl Transport,
+    transport: impl FnOnce(Duration) -> T,
     now: SystemTime,
 ) -> Reply {
     let decide = || -> Result<Reply, Reply> {
         // A missing or invalid configuration fails every request, whatever it asks.
         let settings = settings(env)?;
-        let ask = ask(content_type, body)?;
+        let (ask, timeout) = ask(content_type, body)?;
+        let http = &transport(
+            timeout.map_or(settings.timeout, |secs| settings.timeout.min(Duration::from_secs(secs))),
+        );
         let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let claims = authenticate(authorization, &settings, http, unix_now)?;
         let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
@@ -273,6 +285,8 @@ mod tests {
             br#"{"permissions": {"contents": "owner"}}"#,
             br#"{"colour": "red"}"#,
             br#"{"owner": "a", "installation_id": 1}"#,
+            br#"{"timeout_seconds": 0}"#,
+            br#"{"timeout_seconds": "5"}"#,
         ] {
             assert_eq!(
                 ask(Some("application/json"), bad).unwrap_err().status,
@@ -281,13 +295,14 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
-        let a = ask(
+        let (a, timeout) = ask(
             Some("application/json; charset=utf-8"),
-            br#"{"owner": "acme", "repositories": ["w"], "permissions": {"contents": "read"}}"#,
+            br#"{"owner": "acme", "repositories": ["w"], "permissions": {"contents": "read"}, "timeout_seconds": 5}"#,
         )
         .unwrap();
         assert_eq!((a.owner.as_deref(), a.repositories.len(), a.permissions.len()), (Some("acme"), 1, 1));
-        assert_eq!(ask(Some("application/json"), b"").unwrap(), Ask::default());
+        assert_eq!(timeout, Some(5));
+        assert_eq!(ask(Some("application/json"), b"").unwrap(), (Ask::default(), None));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingR
 use wasi::io::streams::StreamError;
 
 use crate::broker::{self, MAX_BODY_BYTES, Reply};
-use crate::config::{self, Env};
+use crate::config::Env;
 use crate::wasi_http;
 
 /// The export itself.
@@ -50,18 +50,13 @@ fn token(request: &IncomingRequest) -> Reply {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    let env = Env::from_host();
-    let http = match config::timeout(None, &env) {
-        Ok(timeout) => wasi_http::transport(timeout),
-        Err(e) => return Reply::error(500, "configuration", e.message()),
-    };
     let authorization = header("authorization");
     broker::token(
-        &env,
+        &Env::from_host(),
         authorization.as_deref(),
         header("content-type").as_deref(),
         &body,
-        &http,
+        wasi_http::transport,
         SystemTime::now(),
     )
 }

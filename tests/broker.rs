@@ -354,6 +354,11 @@ fn configuration_and_upstream_failures() {
     assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
     let body: Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(body["error"]["attempts"], 1, "{body}");
+    // A caller may ask for a shorter deadline than the deployment's 30 s.
+    let started = std::time::Instant::now();
+    let answer = serve.post(Some(&caller(&world)), r#"{"timeout_seconds": 1}"#);
+    assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the caller's 1 s deadline was kept");
 }
 
 #[test]
