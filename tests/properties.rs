@@ -14,7 +14,7 @@ use github_app_kms_token::http::{self, Response, Url};
 use github_app_kms_token::jwt::{AppId, UnsignedJwt};
 use github_app_kms_token::kms::{self, KeyId, KmsKey, Region};
 use github_app_kms_token::secret::Secret;
-use github_app_kms_token::{args, aws, idtoken, oidc, policy, retry, sts};
+use github_app_kms_token::{args, aws, idtoken, oidc, policy, retry, rs256, sts};
 use standins::sigv4::{self, Credential};
 
 fn answer(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Response {
@@ -205,6 +205,21 @@ proptest! {
         let sent: Vec<String> = body.get("repositories").map(|r| serde_json::from_value(r.clone()).unwrap()).unwrap_or_default();
         prop_assert_eq!(sent, repositories);
         prop_assert_eq!(&request.url.path, &format!("/app/installations/{id}/access_tokens"));
+    }
+
+    #[test]
+    fn rs256_takes_any_modulus_and_signature(
+        mut n in proptest::collection::vec(any::<u8>(), 256..=512),
+        e in any::<u32>(),
+        signature in proptest::collection::vec(any::<u8>(), 250..520),
+        message in proptest::collection::vec(any::<u8>(), 0..100),
+    ) {
+        n[0] |= 0x80;
+        if let Ok(key) = rs256::PublicKey::new(&n, &e.to_be_bytes()) {
+            prop_assert_eq!(key.bits(), 8 * n.len());
+            // A random signature verifies with negligible probability.
+            prop_assert!(!key.verify(&message, &signature));
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The broker's input: a caller's ID token (JWT), the issuer's discovery
-//! document and JWKS, and the trust policy.
+//! document and JWKS, the trust policy, and RS256 verification with any
+//! 2048-bit modulus and signature.
 #![no_main]
 
-use github_app_kms_token::{idtoken, policy};
+use github_app_kms_token::{idtoken, policy, rs256};
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -16,4 +17,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = idtoken::jwks_uri(data, ISSUER);
     let _ = idtoken::key(data, Some("kid"));
     let _ = policy::parse(&text);
+    if let [modulus @ .., _] = data.get(..257).unwrap_or_default() {
+        let mut n = modulus.to_vec();
+        n[0] |= 0x80; // 2048 bits
+        n[255] |= 1; // odd
+        let key = rs256::PublicKey::new(&n, &[1, 0, 1]).expect("a usable key");
+        let signature: Vec<u8> = data.iter().rev().take(256).copied().collect();
+        let _ = key.verify(&data[256..], &signature);
+    }
 });
