@@ -1,6 +1,7 @@
 //! The command line, parsed: `[COMMAND] [FLAGS]`, as `wasi:cli/run` receives it.
 
 use crate::api::Permission;
+use crate::config::TIMEOUT_SECS;
 use crate::github::parse_access;
 use crate::secret::Secret;
 
@@ -121,7 +122,7 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
             "--token" => parsed.token = Some(Secret::new(value()?)),
             "--timeout" => {
                 let text = value()?;
-                let secs = text.parse().ok().filter(|secs| (1..=3600).contains(secs));
+                let secs = text.parse().ok().filter(|secs| TIMEOUT_SECS.contains(&u64::from(*secs)));
                 let rule = || usage(format!("--timeout takes 1 to 3600 seconds, not {text}"));
                 parsed.timeout = Some(secs.ok_or_else(rule)?);
             }

@@ -129,6 +129,8 @@ pub struct TokenSettings {
 
 /// Default deadline of a whole call, retries included.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// The deadlines a call may be given, in seconds.
+pub const TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
 
 /// A whole call's deadline, retries included: `requested` (the request's
 /// `timeout-seconds` or `--timeout`), else `TOKEN_TIMEOUT_SECONDS`, else
@@ -140,9 +142,9 @@ pub fn timeout(requested: Option<u32>, env: &Env) -> Result<Duration> {
         (None, Some(text)) => ("TOKEN_TIMEOUT_SECONDS", text.parse::<u64>().ok()),
         (None, None) => return Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
     };
-    match secs {
-        Some(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
-        _ => Err(invalid(field, RULE)),
+    match secs.filter(|secs| TIMEOUT_SECS.contains(secs)) {
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Err(invalid(field, RULE)),
     }
 }
 

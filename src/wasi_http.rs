@@ -146,7 +146,6 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
             }
         }
         if answer.body.len() > MAX_RESPONSE_BYTES {
-            answer.body = Vec::new();
             return Err(too_large(&answer));
         }
     }

@@ -45,8 +45,7 @@ impl Host {
     /// `allowed_hosts`: `host` (any port) or `host:port`. Each exchange goes to `log`.
     pub fn new(wasm: &Path, allowed_hosts: Vec<String>, log: Log) -> wasmtime::Result<Host> {
         let engine = Engine::default();
-        let component = wasmtime::component::Component::from_file(&engine, wasm)
-            .with_context(|| format!("loading {}", wasm.display()))?;
+        let component = load(&engine, wasm)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
@@ -79,6 +78,12 @@ impl Host {
         let state = State { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks };
         (Store::new(&self.engine, state), output)
     }
+}
+
+/// Compiles the component file at `wasm`.
+fn load(engine: &Engine, wasm: &Path) -> wasmtime::Result<wasmtime::component::Component> {
+    wasmtime::component::Component::from_file(engine, wasm)
+        .with_context(|| format!("loading {}", wasm.display()))
 }
 
 /// One instance of the component.
@@ -129,7 +134,6 @@ pub mod serve {
     use hyper::server::conn::http1;
     use tokio::net::TcpListener;
     use wasmtime::component::{Linker, ResourceTable};
-    use wasmtime::error::Context;
     use wasmtime::{Engine, Store, bail};
     use wasmtime_wasi::WasiCtx;
     use wasmtime_wasi_http::io::TokioIo;
@@ -138,7 +142,7 @@ pub mod serve {
     use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
     use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
-    use super::{Hooks, Log, State};
+    use super::{Hooks, Log, State, load};
 
     /// At most this many requests are served at once; more wait their turn.
     pub const MAX_CONCURRENT: usize = 64;
@@ -164,8 +168,7 @@ pub mod serve {
         ready: impl FnOnce(SocketAddr),
     ) -> wasmtime::Result<()> {
         let engine = Engine::default();
-        let component = wasmtime::component::Component::from_file(&engine, wasm)
-            .with_context(|| format!("loading {}", wasm.display()))?;
+        let component = load(&engine, wasm)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

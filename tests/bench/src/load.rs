@@ -8,7 +8,7 @@ use serde_json::json;
 use standins::client::send;
 use standins::world::World;
 
-use crate::stats::{ms, process_cpu};
+use crate::stats::{ms, percentile, process_cpu};
 
 /// Requests measured after the warm-up, and connections sending them at once.
 pub const REQUESTS: usize = 200;
@@ -65,12 +65,11 @@ pub fn run(world: &World, wasm: &std::path::Path) -> Load {
     let cpu = process_cpu(pid).saturating_sub(cpu_before);
     latencies.sort();
     let n = latencies.len();
-    let at = |p: f64| latencies[((n - 1) as f64 * p).round() as usize];
     Load {
         requests: n,
         per_second: n as f64 / wall.as_secs_f64(),
-        median: at(0.5),
-        p99: at(0.99),
+        median: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         cpu_per_request: cpu / n as u32,
     }
 }

@@ -16,7 +16,7 @@ impl Summary {
     pub fn of(samples: &[Duration]) -> Summary {
         let mut sorted = samples.to_vec();
         sorted.sort();
-        let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+        let at = |p| percentile(&sorted, p);
         Summary { runs: sorted.len(), median: at(0.5), p95: at(0.95), min: sorted[0] }
     }
 
@@ -25,6 +25,11 @@ impl Summary {
             "runs": self.runs, "median_ms": ms(self.median), "p95_ms": ms(self.p95), "min_ms": ms(self.min),
         })
     }
+}
+
+/// The `p` quantile (0 to 1) of `sorted`, nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Milliseconds, as a float.
