@@ -81,13 +81,14 @@ bench: tools build
 	WASMTIME=$$(command -v wasmtime) cargo run --release -p bench
 
 # The parsers under libFuzzer (cargo-fuzz needs nightly): each target for
-# FUZZ_SECONDS; findings land in fuzz/artifacts/TARGET/.
+# FUZZ_SECONDS, built with debug assertions and overflow checks (-a), so an
+# arithmetic overflow is a finding; findings land in fuzz/artifacts/TARGET/.
 FUZZ_SECONDS ?= 60
 fuzz:
 	rustup toolchain install nightly --profile minimal
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
 	cd fuzz && for target in $$(cargo +nightly fuzz list); do \
-		cargo +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+		cargo +nightly fuzz run -a $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
 
 clean:

@@ -4,7 +4,7 @@
 use crate::error::{Service, ServiceError};
 use crate::http::Response;
 use crate::json::Object;
-use crate::secret::{Secret, scrub};
+use crate::secret::{Secret, plain};
 
 /// AWS error codes that mean the credentials themselves were refused.
 const CREDENTIAL_ERRORS: &[&str] = &[
@@ -47,35 +47,30 @@ pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
     )
 }
 
-/// An AWS error answer as a [`ServiceError`]. `secrets` are scrubbed from
-/// the message, since AWS may echo the signed request back; `hint`
-/// suggests what to do for a code.
+/// An AWS error answer as a [`ServiceError`], its texts quoted
+/// ([`crate::secret::quote`]): `secrets` are scrubbed from the message,
+/// since AWS may echo the signed request back. `hint` suggests what to do
+/// for a code.
 pub fn service_error(
     response: &Response,
     secrets: &[&Secret],
     hint: fn(&str) -> Option<&'static str>,
 ) -> ServiceError {
     let (code, message) = code_and_message(&response.body);
-    let message = match message {
-        Some(m) => scrub(&m, secrets),
-        None => format!(
+    let message = message.unwrap_or_else(|| {
+        format!(
             "answer without an AWS error body (content-type {})",
             response.header("content-type").unwrap_or("none")
-        ),
-    };
-    let request_id = response
-        .request_id(Service::Kms) // AWS's header, for STS too
-        .map(str::to_owned)
-        .or_else(|| xml_text(&String::from_utf8_lossy(&response.body), "RequestId"));
-    ServiceError {
-        status: response.status,
-        hint: code.as_deref().and_then(hint).map(str::to_owned),
-        code,
-        message,
-        request_id,
-        documentation_url: None,
-        attempts: response.attempts,
+        )
+    });
+    // AWS's request id header, for STS too; else the XML body's.
+    let mut error = ServiceError::quoted(response, Service::Kms, code.as_deref(), &message, secrets);
+    if error.request_id.is_none() {
+        error.request_id =
+            xml_text(&String::from_utf8_lossy(&response.body), "RequestId").map(|id| plain(&id));
     }
+    error.hint = error.code.as_deref().and_then(hint).map(str::to_owned);
+    error
 }
 
 /// Whether AWS refused the credentials themselves (rather than the action).

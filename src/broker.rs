@@ -1,14 +1,20 @@
 //! The token broker: `POST /token` decided and answered, over a [`Transport`].
 //!
-//! Order of checks: the request's shape (400), the configuration (500), the
+//! Order of checks: the configuration (500), the request's shape (400), the
 //! caller's ID token (401, before any KMS or GitHub call), the policy (403),
 //! then minting exactly what was granted (502/504 when upstream fails).
+//! Every decision comes with its [`Audit`] record.
+//!
+//! Fails closed: a configuration problem is a plain 500 whose detail goes to
+//! the log only; a caller not yet verified costs at most two fetches from
+//! its issuer (one when the rule names `jwks_uri`), never retried.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use crate::api::{Permission, TokenRequest};
+use crate::audit::Audit;
 use crate::config::{self, Env};
 use crate::error::{Error, Service};
 use crate::http::{Method, Request, Transport, Url};
@@ -104,26 +110,22 @@ struct Settings {
     timeout: Duration,
 }
 
-fn settings(env: &Env) -> Result<Settings, Reply> {
-    let configuration = |message: String| Reply::error(500, "configuration", message);
-    let text = env
-        .get("TRUST_POLICY")
-        .ok_or_else(|| configuration("TRUST_POLICY is not set: no caller can be trusted".into()))?;
-    let policy = policy::parse(text).map_err(configuration)?;
-    let audience = env
-        .get("OIDC_AUDIENCE")
-        .ok_or_else(|| configuration("OIDC_AUDIENCE is not set: callers' tokens cannot be checked".into()))?;
-    for rule in &policy.rules {
-        let url = Url::parse(&rule.issuer).map_err(|rule| configuration(format!("issuer {rule}")))?;
-        if !idtoken::fetchable(&url) {
-            return Err(configuration(format!(
-                "issuer {} must be https (http only on loopback)",
-                rule.issuer
-            )));
-        }
-    }
-    let timeout = config::timeout(None, env).map_err(|e| configuration(e.message()))?;
+/// The broker's settings, or why they are unusable (for the log only: it
+/// may quote the policy).
+fn settings(env: &Env) -> Result<Settings, String> {
+    let text = env.get("TRUST_POLICY").ok_or("TRUST_POLICY is not set: no caller can be trusted")?;
+    let policy = policy::parse(text)?;
+    let audience =
+        env.get("OIDC_AUDIENCE").ok_or("OIDC_AUDIENCE is not set: callers' tokens cannot be checked")?;
+    let timeout = config::timeout(None, env).map_err(|e| e.message())?;
     Ok(Settings { policy, audience: audience.to_owned(), timeout })
+}
+
+/// The answer to every configuration problem: nothing of the configuration
+/// reaches a caller, who may not even have sent a token.
+fn misconfigured(detail: String, audit: &mut Audit) -> Reply {
+    audit.detail = Some(detail);
+    Reply::error(500, "configuration", "the broker is not configured correctly: its log says why")
 }
 
 /// Verifies the caller's ID token; only issuers the policy names are fetched.
@@ -151,7 +153,8 @@ fn authenticate(
     unverified
         .precheck(&issuer, &settings.audience, now)
         .map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
-    let issuer_url = Url::parse(&issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
+    // The token is not verified yet: whoever sent it must not be able to
+    // make the broker retry against the issuer, so each fetch is sent once.
     let fetch = |url: Url| -> Result<Vec<u8>, Reply> {
         let request = Request {
             service: Service::Oidc,
@@ -162,8 +165,9 @@ fn authenticate(
                 ("user-agent".into(), crate::USER_AGENT.into()),
             ],
             body: Vec::new(),
+            retry: false,
         };
-        let mut response = http.send(request).map_err(upstream)?;
+        let mut response = http.send(request).map_err(|e| upstream(&e))?;
         if !response.is_success() {
             let mut reply = Reply::error(
                 502,
@@ -175,9 +179,16 @@ fn authenticate(
         }
         Ok(std::mem::take(&mut response.body))
     };
-    let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
-    let jwks_uri = idtoken::jwks_uri(&discovery, &issuer)
-        .map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?;
+    let jwks_uri = match settings.policy.jwks_uri(&issuer) {
+        Some(named) => named.clone(),
+        None => {
+            let issuer_url =
+                Url::parse(&issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
+            let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
+            idtoken::jwks_uri(&discovery, &issuer)
+                .map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?
+        }
+    };
     let jwks = fetch(jwks_uri)?;
     let key =
         idtoken::key(&jwks, unverified.kid.as_deref()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
@@ -186,8 +197,25 @@ fn authenticate(
         .map_err(|idtoken::Invalid(why)| unauthorized(&why))
 }
 
-/// The answer for a failure upstream (or in the component's own settings).
-fn upstream(error: Error) -> Reply {
+/// The answer for a failure while minting: a request the App cannot serve
+/// (400), the component's own settings (500), or upstream.
+fn failure(error: Error, audit: &mut Audit) -> Reply {
+    match &error {
+        Error::InvalidInput(e)
+            if e.field.starts_with("installation")
+                || e.field == "repositories"
+                || e.field == "permissions" =>
+        {
+            Reply::error(400, "bad_request", error.message())
+        }
+        Error::InvalidInput(_) | Error::CredentialsMissing(_) => misconfigured(error.message(), audit),
+        _ => upstream(&error),
+    }
+}
+
+/// The answer for a failure upstream: 502, or 504 for a timeout, naming
+/// the service, its status and request id where known.
+fn upstream(error: &Error) -> Reply {
     let service_reply = |status: u16, service: &str, e: &crate::error::ServiceError| Reply {
         status,
         body: json!({ "error": {
@@ -196,23 +224,22 @@ fn upstream(error: Error) -> Reply {
             "upstream": { "service": service, "status": e.status, "code": e.code, "request_id": e.request_id },
         } }),
     };
-    let mut reply = match &error {
-        Error::InvalidInput(e)
-            if e.field.starts_with("installation")
-                || e.field == "repositories"
-                || e.field == "permissions" =>
-        {
-            Reply::error(400, "bad_request", error.message())
-        }
-        Error::InvalidInput(_) | Error::CredentialsMissing(_) => {
-            Reply::error(500, "configuration", error.message())
-        }
+    let mut reply = match error {
         Error::Kms(e) => service_reply(502, "kms", e),
         Error::Sts(e) => service_reply(502, "sts", e),
         Error::Github(e) => service_reply(502, "github", e),
         Error::CredentialsRejected(e) => service_reply(502, "aws", e),
-        Error::MalformedResponse(_) | Error::Transport(_) => Reply::error(502, "upstream", error.message()),
+        Error::MalformedResponse(e) => {
+            let mut reply = Reply::error(502, "upstream", error.message());
+            reply.body["error"]["upstream"] = json!({
+                "service": service_name(e.service), "status": e.status, "request_id": e.request_id,
+            });
+            reply
+        }
         Error::Timeout(_) => Reply::error(504, "upstream_timeout", error.message()),
+        Error::Transport(_) | Error::InvalidInput(_) | Error::CredentialsMissing(_) => {
+            Reply::error(502, "upstream", error.message())
+        }
     };
     if let Some(attempts) = error.attempts() {
         reply.body["error"]["attempts"] = json!(attempts);
@@ -220,9 +247,19 @@ fn upstream(error: Error) -> Reply {
     reply
 }
 
-/// `POST /token`: every refusal is a [`Reply`] too. `transport` gives the
-/// transport for a deadline: the body's `timeout_seconds` when shorter than
-/// `TOKEN_TIMEOUT_SECONDS`.
+/// The service's name in an answer's `upstream` object.
+fn service_name(service: Service) -> &'static str {
+    match service {
+        Service::Kms => "kms",
+        Service::Sts => "sts",
+        Service::Github => "github",
+        Service::Oidc => "oidc",
+    }
+}
+
+/// `POST /token`: every refusal is a [`Reply`] too, and every answer comes
+/// with its audit record. `transport` gives the transport for a deadline:
+/// the body's `timeout_seconds` when shorter than `TOKEN_TIMEOUT_SECONDS`.
 pub fn token<T: Transport>(
     env: &Env,
     authorization: Option<&str>,
@@ -230,24 +267,30 @@ pub fn token<T: Transport>(
     body: &[u8],
     transport: impl FnOnce(Duration) -> T,
     now: SystemTime,
-) -> Reply {
-    let decide = || -> Result<Reply, Reply> {
+) -> (Reply, Audit) {
+    let mut audit = Audit::default();
+    let decide = |audit: &mut Audit| -> Result<Reply, Reply> {
         // A missing or invalid configuration fails every request, whatever it asks.
-        let settings = settings(env)?;
+        let settings = settings(env).map_err(|detail| misconfigured(detail, audit))?;
         let (ask, timeout) = ask(content_type, body)?;
         let http = &transport(
             timeout.map_or(settings.timeout, |secs| settings.timeout.min(Duration::from_secs(secs))),
         );
         let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let claims = authenticate(authorization, &settings, http, unix_now)?;
+        audit.caller(&claims);
         let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
             Refusal::NoRule => {
                 Reply::error(403, "forbidden", "no rule of the trust policy admits this caller")
             }
-            Refusal::NotGranted(why) => {
+            Refusal::NotGranted { rule, why } => {
+                audit.rule = Some(rule);
                 Reply::error(403, "forbidden", format!("the trust policy does not allow this request: {why}"))
             }
         })?;
+        audit.rule = Some(grant.rule);
+        audit.grant =
+            Some((grant.installation.clone(), grant.repositories.clone(), grant.permissions.clone()));
         let request = TokenRequest {
             app_id: None,
             kms_key_id: None,
@@ -258,18 +301,23 @@ pub fn token<T: Transport>(
             github_api_url: None,
             timeout_seconds: None,
         };
-        let token_settings = config::token_settings(&request, env).map_err(upstream)?;
-        let credentials =
-            mint::aws_credentials(env, &token_settings.jwt.kms.region, http).map_err(upstream)?;
-        let minted = mint::installation_token(&token_settings, &credentials, http, now).map_err(upstream)?;
+        let token_settings = config::token_settings(&request, env).map_err(|e| failure(e, audit))?;
+        let credentials = mint::aws_credentials(env, &token_settings.jwt.kms.region, http)
+            .map_err(|e| failure(e, audit))?;
+        let minted = mint::installation_token(&token_settings, &credentials, http, now)
+            .map_err(|e| failure(e, audit))?;
+        audit.token(minted.token.expose());
         Ok(Reply::ok(minted.to_json()))
     };
-    decide().unwrap_or_else(|refusal| refusal)
+    let reply = decide(&mut audit).unwrap_or_else(|refusal| refusal);
+    (reply, audit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::script::{Script, answer};
+    use crate::retry::Retrying;
 
     #[test]
     fn bodies_are_checked_before_anything_else() {
@@ -305,24 +353,131 @@ mod tests {
         assert_eq!(ask(Some("application/json"), b"").unwrap(), (Ask::default(), None));
     }
 
-    #[test]
-    fn configuration_problems_are_500s_that_name_them() {
-        let env = Env::from_pairs([("OIDC_AUDIENCE", "broker")]);
-        let reply = settings(&env).err().unwrap();
-        assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (500, Some("configuration")));
-        assert!(reply.body["error"]["message"].as_str().unwrap().contains("TRUST_POLICY is not set"));
-        let http_issuer = Env::from_pairs([
-            ("OIDC_AUDIENCE", "broker"),
-            (
-                "TRUST_POLICY",
-                r#"{"rules": [{"issuer": "http://idp.example", "claims": {"a": "b"}, "owner": "acme", "permissions": {"contents": "read"}}]}"#,
-            ),
-        ]);
-        assert!(
-            settings(&http_issuer).err().unwrap().body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("must be https")
+    /// A caller's ID token: RS256 by `key`, `kid` `k1`, for audience `broker`.
+    fn id_token(key: &rsa::RsaPrivateKey, claims: Value) -> String {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use rsa::sha2::Digest;
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
         );
+        let digest = rsa::sha2::Sha256::digest(input.as_bytes());
+        let signature = key.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn jwks(key: &rsa::RsaPrivateKey) -> String {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use rsa::traits::PublicKeyParts;
+        let b64 = |n: &rsa::BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+        json!({"keys": [{"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())}]}).to_string()
+    }
+
+    const NOW: u64 = 1_800_000_000;
+    const ISSUER: &str = "https://idp.example";
+
+    fn claims() -> Value {
+        json!({"iss": ISSUER, "aud": "broker", "sub": "deployer", "exp": NOW + 300, "iat": NOW - 10})
+    }
+
+    fn env(policy: &str) -> Env {
+        Env::from_pairs([("OIDC_AUDIENCE", "broker"), ("TRUST_POLICY", policy)])
+    }
+
+    /// `POST /token` over `script`, retrying as the component does.
+    fn post(env: &Env, bearer: Option<&str>, body: &str, script: &Script) -> (Reply, Audit) {
+        let authorization = bearer.map(|t| format!("Bearer {t}"));
+        let retrying = |timeout: Duration| Retrying {
+            inner: script,
+            attempts: crate::retry::DEFAULT_ATTEMPTS,
+            deadline: std::time::Instant::now() + timeout,
+            random: || 0,
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(NOW);
+        token(env, authorization.as_deref(), Some("application/json"), body.as_bytes(), retrying, now)
+    }
+
+    #[test]
+    fn configuration_problems_are_plain_500s_with_the_detail_in_the_log() {
+        let empty_list = r#"{"rules": [{"claims": {"repository_owner": "secret-org"}, "repositories": [], "permissions": {"contents": "read"}}]}"#;
+        let cases = [
+            (Env::from_pairs([("OIDC_AUDIENCE", "broker")]), "TRUST_POLICY is not set"),
+            (env(empty_list), "TRUST_POLICY rule 1: repositories must not be empty"),
+            (env("{\"rules\": "), "TRUST_POLICY is not a valid policy"),
+        ];
+        for (env, detail) in cases {
+            // Callers with no token at all, and with any token: the same plain answer.
+            for token in [None, Some("a.b.c")] {
+                let (reply, audit) = post(&env, token, "{}", &Script::default());
+                assert_eq!(
+                    reply,
+                    Reply::error(
+                        500,
+                        "configuration",
+                        "the broker is not configured correctly: its log says why"
+                    )
+                );
+                assert!(audit.detail.as_deref().is_some_and(|d| d.contains(detail)), "{:?}", audit.detail);
+                let line = audit.line(reply.status, &reply.body, UNIX_EPOCH);
+                assert!(line.contains(detail) && line.contains(r#""outcome":"failed""#), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fetch_for_an_unverified_caller_is_never_retried() {
+        let policy = json!({"rules": [{"issuer": ISSUER, "claims": {"sub": "deployer"}, "owner": "acme",
+                                        "repositories": ["infra"], "permissions": {"contents": "read"}}]});
+        let forged = {
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+            id_token(&key, claims())
+        };
+        // The issuer fails: one request, not three.
+        let script =
+            Script::new([answer(503, &[], "busy"), answer(503, &[], "busy"), answer(503, &[], "busy")]);
+        let (reply, _) = post(&env(&policy.to_string()), Some(&forged), "{}", &script);
+        assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (502, Some("upstream")));
+        assert_eq!(script.lines(), ["GET https://idp.example/.well-known/openid-configuration"]);
+        let lost = || {
+            Err(Error::Transport(crate::error::TransportError::new(
+                Service::Oidc,
+                &Url::parse(ISSUER).unwrap(),
+                "connection refused",
+            )))
+        };
+        let script = Script::new([lost(), lost(), lost()]);
+        let (reply, _) = post(&env(&policy.to_string()), Some(&forged), "{}", &script);
+        assert_eq!((reply.status, script.sent().len()), (502, 1));
+    }
+
+    #[test]
+    fn a_rule_naming_jwks_uri_costs_one_fetch() {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let policy = json!({"rules": [{"issuer": ISSUER, "jwks_uri": "https://keys.idp.example/jwks",
+                                        "claims": {"sub": "deployer"}, "owner": "acme",
+                                        "repositories": ["infra"], "permissions": {"contents": "read"}}]});
+        let script = Script::new([answer(200, &[], &jwks(&key))]);
+        let (reply, audit) = post(
+            &env(&policy.to_string()),
+            Some(&id_token(&key, claims())),
+            r#"{"owner": "other"}"#,
+            &script,
+        );
+        assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (403, Some("forbidden")));
+        assert_eq!(script.lines(), ["GET https://keys.idp.example/jwks"]);
+        assert_eq!((audit.rule, audit.caller["sub"].as_str()), (Some(1), Some("deployer")));
+    }
+
+    #[test]
+    fn a_request_body_naming_a_key_twice_is_refused() {
+        let policy =
+            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#;
+        let (reply, _) =
+            post(&env(policy), None, r#"{"owner": "acme", "owner": "evil"}"#, &Script::default());
+        assert_eq!(reply.status, 400);
+        assert!(reply.body["error"]["message"].as_str().unwrap().contains("given twice"), "{reply:?}");
     }
 }

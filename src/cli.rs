@@ -24,9 +24,9 @@ pub const HELP: &str = include_str!("help.txt");
 
 /// How a run failed.
 enum Failure {
-    /// The command line was wrong: exit code 2.
+    /// The command line was wrong.
     Usage(String),
-    /// Something failed: exit code 1.
+    /// Something failed.
     Failed(Error),
 }
 
@@ -67,25 +67,20 @@ fn flag_for(field: &str) -> Option<&'static str> {
     })
 }
 
-/// Runs the command line `args` (without the program name); returns the
-/// exit code after printing results on stdout and errors on stderr.
-pub fn main(args: &[String], env: &Env) -> u8 {
-    match run(args, env) {
-        Ok(()) => 0,
-        Err(Failure::Usage(message)) => {
-            err(&format!("error: {message} (run with --help for usage)"));
-            2
-        }
-        Err(Failure::Failed(Error::InvalidInput(e))) => {
+/// Runs the command line `args` (without the program name), printing
+/// results on stdout and an error, if any, as one line on stderr; returns
+/// whether it succeeded.
+pub fn main(args: &[String], env: &Env) -> bool {
+    let Err(failure) = run(args, env) else { return true };
+    err(&match failure {
+        Failure::Usage(message) => format!("error: {message} (run with --help for usage)"),
+        Failure::Failed(Error::InvalidInput(e)) => {
             let name = flag_for(&e.field).map_or(e.field.clone(), |flag| format!("{flag} ({})", e.field));
-            err(&format!("error: invalid {name}: {}", e.rule));
-            1
+            format!("error: invalid {name}: {}", e.rule)
         }
-        Err(Failure::Failed(error)) => {
-            err(&format!("error: {}", error.message()));
-            1
-        }
-    }
+        Failure::Failed(error) => format!("error: {}", error.message()),
+    });
+    false
 }
 
 fn run(args: &[String], env: &Env) -> Result<(), Failure> {
@@ -234,15 +229,10 @@ fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
 pub struct Cli;
 
 impl wasi::exports::cli::run::Guest for Cli {
+    /// `Err` is exit status 1, for usage errors too: the only other status
+    /// WASI 0.2.6 hosts such as Spin link (`exit-with-code` is unstable there).
     fn run() -> Result<(), ()> {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        match main(&args, &Env::from_host()) {
-            0 => Ok(()),
-            1 => Err(()),
-            code => {
-                wasi::cli::exit::exit_with_code(code);
-                Err(())
-            }
-        }
+        if main(&args, &Env::from_host()) { Ok(()) } else { Err(()) }
     }
 }

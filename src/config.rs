@@ -54,7 +54,7 @@ fn resolve<'a>(
 }
 
 /// What signing an App JWT needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JwtSettings {
     /// The App, as the JWT's `iss`.
     pub app: AppId,
@@ -92,7 +92,7 @@ pub fn jwt_settings(
     };
 
     let endpoint = match env.first(&["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"]) {
-        Some((var, url)) => Url::parse(url).map_err(|rule| invalid(var, rule))?,
+        Some((var, url)) => Url::parse(url).and_then(Url::secure).map_err(|rule| invalid(var, rule))?,
         None => kms::default_endpoint(&region),
     };
     Ok(JwtSettings { app, kms: KmsKey { key_id, region, endpoint } })
@@ -102,14 +102,14 @@ pub fn jwt_settings(
 pub fn github_api(given: Option<&str>, env: &Env) -> Result<Url> {
     let (field, url) = resolve(given, "github-api-url", env, &["GITHUB_API_URL"])
         .unwrap_or(("github-api-url", github::DEFAULT_API_URL));
-    Url::parse(url).map_err(|rule| invalid(field, rule))
+    Url::parse(url).and_then(Url::secure).map_err(|rule| invalid(field, rule))
 }
 
 /// The STS endpoint: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else
 /// STS in `region`.
 pub fn sts_endpoint(env: &Env, region: &Region) -> Result<Url> {
     match env.first(&["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
-        Some((var, url)) => Url::parse(url).map_err(|rule| invalid(var, rule)),
+        Some((var, url)) => Url::parse(url).and_then(Url::secure).map_err(|rule| invalid(var, rule)),
         None => Ok(crate::sts::default_endpoint(region)),
     }
 }
@@ -420,6 +420,35 @@ mod tests {
         assert_eq!(field_of(token_settings(&request(), &bad_env)), "AWS_ENDPOINT_URL_KMS");
         bad_env.0.insert("APP_ID".into(), "not an id".into());
         assert_eq!(field_of(token_settings(&request(), &bad_env)), "APP_ID");
+    }
+
+    /// A credential travels to every endpoint: plain `http://` only stays on this machine.
+    #[test]
+    fn plain_http_is_for_loopback_endpoints_only() {
+        let region = Region::parse("r", "eu-west-1").unwrap();
+        let settings = |var: &str, url: &str| {
+            let mut env = env();
+            env.0.insert(var.into(), url.into());
+            token_settings(&request(), &env).and_then(|_| sts_endpoint(&env, &region))
+        };
+        for var in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "GITHUB_API_URL"] {
+            for loopback in
+                ["http://127.0.0.1:4566", "http://127.8.9.10", "http://localhost:8080", "http://[::1]:9"]
+            {
+                assert!(settings(var, loopback).is_ok(), "{var}={loopback}");
+            }
+            for remote in
+                ["http://example.com/api/v3", "http://10.0.0.1", "http://127.example.com", "http://[::2]"]
+            {
+                let Err(Error::InvalidInput(e)) = settings(var, remote) else {
+                    panic!("{var}={remote} accepted")
+                };
+                assert_eq!((e.field.as_str(), e.rule.as_str()), (var, crate::http::INSECURE));
+            }
+        }
+        let field =
+            TokenRequest { github_api_url: Some("http://ghe.example.com/api/v3".into()), ..request() };
+        assert_eq!(field_of(token_settings(&field, &env())), "github-api-url");
     }
 }
 

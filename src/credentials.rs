@@ -23,7 +23,7 @@ pub struct AwsCredentials {
 }
 
 impl AwsCredentials {
-    /// Every secret value, for [`crate::secret::scrub`].
+    /// Every secret value, for [`crate::secret::quote`].
     pub fn secrets(&self) -> Vec<&Secret> {
         std::iter::once(&self.secret_access_key).chain(&self.session_token).collect()
     }
@@ -92,8 +92,9 @@ pub fn source(env: &Env) -> Result<Source> {
     let role_arn = env.first(&["AWS_ROLE_ARN", "ROLE_TO_ASSUME"]);
     let oidc = (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
     if let (Some((var, arn)), (Some(url), Some(token))) = (role_arn, oidc) {
-        let request_url =
-            Url::parse_with_query(url).map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?;
+        let request_url = Url::parse_with_query(url)
+            .and_then(Url::secure)
+            .map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?;
         let token = IdentityToken::GithubActions {
             request_url,
             request_token: Secret::new(token),
@@ -232,6 +233,11 @@ mod tests {
         assert!(matches!(source(&half), Err(Error::InvalidInput(e)) if e.field == "AWS_SECRET_ACCESS_KEY"));
         let bad_role = oidc_env(&[("AWS_ROLE_ARN", "arn:aws:iam::1:user/me")]);
         assert!(matches!(source(&bad_role), Err(Error::InvalidInput(e)) if e.field == "AWS_ROLE_ARN"));
+        let plain =
+            oidc_env(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "http://pipelines.example/idtoken?api-version=2.0")]);
+        assert!(
+            matches!(source(&plain), Err(Error::InvalidInput(e)) if e.field == "ACTIONS_ID_TOKEN_REQUEST_URL" && e.rule.starts_with("must be https://"))
+        );
         let bad_name = oidc_env(&[("AWS_ROLE_SESSION_NAME", "has space")]);
         assert!(
             matches!(source(&bad_name), Err(Error::InvalidInput(e)) if e.field == "AWS_ROLE_SESSION_NAME")

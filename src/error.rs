@@ -1,8 +1,9 @@
 //! The error type of every function: the WIT `token-error`, plus helpers.
 //!
 //! Errors are built from data the component chose to put there: field names,
-//! rules, status codes and the services' own messages (scrubbed of secrets,
-//! see [`crate::secret::scrub`]). They never hold a credential or token.
+//! rules, status codes and the services' own texts, quoted (scrubbed of
+//! secrets, one line, no control characters: see [`crate::secret::quote`]).
+//! They never hold a credential or token.
 
 use std::fmt;
 
@@ -10,6 +11,7 @@ pub use crate::api::{
     InvalidInput, MalformedAnswer, Service, ServiceError, TokenError as Error, TransportError,
 };
 use crate::http::{Response, Url};
+use crate::secret::{Secret, plain, quote};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -23,7 +25,30 @@ impl TransportError {
     /// An error about a first attempt at `url`; only its scheme and
     /// authority are kept.
     pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
-        Self { service, endpoint: url.endpoint(), message: message.into(), attempts: 1 }
+        Self { service, endpoint: url.endpoint(), message: plain(&message.into()), attempts: 1 }
+    }
+}
+
+impl ServiceError {
+    /// `service`'s error answer, its texts quoted (see [`quote`]): `message`
+    /// with `secrets` scrubbed; `code` and the request id as plain text.
+    /// The caller adds a hint and documentation URL where it has them.
+    pub fn quoted(
+        response: &Response,
+        service: Service,
+        code: Option<&str>,
+        message: &str,
+        secrets: &[&Secret],
+    ) -> ServiceError {
+        ServiceError {
+            status: response.status,
+            code: code.map(plain),
+            message: quote(message, secrets),
+            request_id: response.request_id(service).map(plain),
+            documentation_url: None,
+            hint: None,
+            attempts: response.attempts,
+        }
     }
 }
 
@@ -33,8 +58,8 @@ pub fn malformed(service: Service, url: &Url, response: &Response, what: impl In
         service,
         endpoint: url.endpoint(),
         status: response.status,
-        request_id: response.request_id(service).map(str::to_owned),
-        message: what.into(),
+        request_id: response.request_id(service).map(plain),
+        message: plain(&what.into()),
         attempts: response.attempts,
     })
 }
@@ -88,8 +113,7 @@ impl fmt::Display for ServiceError {
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
-        // One line: AWS's signature errors go on to quote the canonical request.
-        write!(f, ": {}", self.message.lines().next().unwrap_or_default())?;
+        write!(f, ": {}", self.message)?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }

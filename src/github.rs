@@ -7,7 +7,7 @@ use crate::api::{Access, Permission};
 use crate::error::{Error, Result, Service, ServiceError, invalid, malformed};
 use crate::http::{Method, Request, Response, Url};
 use crate::json::{self, Object};
-use crate::secret::{Secret, scrub};
+use crate::secret::{Secret, plain};
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -231,7 +231,7 @@ fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request 
     if !body.is_empty() {
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
-    Request { service: Service::Github, method, url, headers, body }
+    Request { service: Service::Github, method, url, headers, body, retry: true }
 }
 
 /// The lookup of the installation for `target`. (For an id, the flow skips
@@ -288,7 +288,7 @@ pub fn read_installations(
     if !response.is_success() {
         return Err(service_error(response, &[jwt], &[]));
     }
-    let page = match serde_json::from_slice(&response.body) {
+    let page = match crate::json::parse(&response.body) {
         Ok(serde_json::Value::Array(page)) => page,
         _ => return Err(not_expected(api, response, "installations", "not a JSON list".into())),
     };
@@ -367,7 +367,8 @@ pub fn clock_offset(response: &Response, local_now: u64) -> Option<i64> {
     let message = refusal.str("message").ok()??;
     let about_times = message.contains("'Issued at'") || message.contains("'Expiration time'");
     let server_now = crate::http::parse_http_date(response.header("date")?)?;
-    about_times.then(|| server_now as i64 - local_now as i64)
+    let signed = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+    about_times.then(|| signed(server_now).saturating_sub(signed(local_now)))
 }
 
 /// `DELETE /installation/token`, authenticated by the token itself.
@@ -409,27 +410,24 @@ fn not_expected(api: &Url, response: &Response, what: &str, why: String) -> Erro
 fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'static str)]) -> Error {
     let body = Object::parse(&response.body).ok();
     let text = |key: &str| body.as_ref().and_then(|b| b.str(key).ok().flatten());
-    let message = match text("message") {
-        Some(m) => scrub(m, secrets),
-        None => format!(
-            "answer without a GitHub error body (content-type {})",
-            response.header("content-type").unwrap_or("none")
-        ),
-    };
-    let hint = hints
+    let message = text("message").map_or_else(
+        || {
+            format!(
+                "answer without a GitHub error body (content-type {})",
+                response.header("content-type").unwrap_or("none")
+            )
+        },
+        str::to_owned,
+    );
+    let mut error = ServiceError::quoted(response, Service::Github, None, &message, secrets);
+    error.documentation_url = text("documentation_url").map(plain);
+    error.hint = hints
         .iter()
         .find(|(status, _)| *status == response.status)
         .map(|(_, hint)| *hint)
-        .or_else(|| hint(response.status, &message));
-    Error::Github(ServiceError {
-        status: response.status,
-        code: None,
-        hint: hint.map(str::to_owned),
-        message,
-        request_id: response.request_id(Service::Github).map(str::to_owned),
-        documentation_url: text("documentation_url").map(str::to_owned),
-        attempts: response.attempts,
-    })
+        .or_else(|| hint(response.status, &error.message))
+        .map(str::to_owned);
+    Error::Github(error)
 }
 
 fn hint(status: u16, message: &str) -> Option<&'static str> {

@@ -5,14 +5,17 @@
 //! - `GET /healthz`.
 //!
 //! Translation only: routing, reading the body (at most 64 KiB), writing the
-//! JSON answer. [`crate::broker`] decides.
+//! JSON answer and, for each `/token` decision, its audit line on stderr.
+//! [`crate::broker`] decides.
 
+use std::io::Write;
 use std::time::SystemTime;
 
 use wasi::exports::http::incoming_handler::Guest;
 use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasi::io::streams::StreamError;
 
+use crate::audit::Audit;
 use crate::broker::{self, MAX_BODY_BYTES, Reply};
 use crate::config::Env;
 use crate::wasi_http;
@@ -46,19 +49,20 @@ fn token(request: &IncomingRequest) -> Reply {
     let header = |name: &str| {
         headers.get(name).into_iter().next().map(|value| String::from_utf8_lossy(&value).into_owned())
     };
-    let body = match read_body(request) {
-        Ok(body) => body,
-        Err(reply) => return reply,
+    let (reply, audit) = match read_body(request) {
+        Ok(body) => broker::token(
+            &Env::from_host(),
+            header("authorization").as_deref(),
+            header("content-type").as_deref(),
+            &body,
+            wasi_http::transport,
+            SystemTime::now(),
+        ),
+        Err(reply) => (reply, Audit::default()),
     };
-    let authorization = header("authorization");
-    broker::token(
-        &Env::from_host(),
-        authorization.as_deref(),
-        header("content-type").as_deref(),
-        &body,
-        wasi_http::transport,
-        SystemTime::now(),
-    )
+    // A closed stderr loses the line but not the answer.
+    let _ = writeln!(std::io::stderr(), "{}", audit.line(reply.status, &reply.body, SystemTime::now()));
+    reply
 }
 
 /// The body, refusing more than [`MAX_BODY_BYTES`] without reading it all.

@@ -10,11 +10,14 @@ use crate::error::{Result, Service};
 /// `http` or `https`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
-    /// Plain HTTP: for local stand-ins and VPC endpoints behind a proxy.
+    /// Plain HTTP: only to loopback hosts (see [`Url::is_secure`]).
     Http,
     /// HTTPS.
     Https,
 }
+
+/// The rule [`Url::secure`] enforces, in words.
+pub const INSECURE: &str = "must be https:// (http:// only to a loopback host: localhost, 127.0.0.1, [::1])";
 
 /// An absolute URL: scheme, authority and a path (which may carry a query).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,33 +97,48 @@ impl Url {
         format!("{scheme}://{}", self.authority)
     }
 
+    /// The host, without the port (`[::1]` keeps its brackets).
+    pub fn host(&self) -> &str {
+        match self.authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => host,
+            _ => &self.authority,
+        }
+    }
+
+    /// Whether the host is a loopback address: `localhost`, `127.0.0.0/8`
+    /// or `[::1]`.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host();
+        host.eq_ignore_ascii_case("localhost")
+            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+            || host == "[::1]"
+    }
+
+    /// Whether a credential may travel to this URL: `https://`, or plain
+    /// `http://` to a loopback host (a local stand-in or a sidecar proxy),
+    /// never across a network.
+    pub fn is_secure(&self) -> bool {
+        self.scheme == Scheme::Https || self.is_loopback()
+    }
+
+    /// This URL if [`Url::is_secure`], else the rule it breaks. Every
+    /// endpoint the component sends a credential, a token or a signed
+    /// request to passes here.
+    pub fn secure(self) -> Result<Url, &'static str> {
+        if self.is_secure() { Ok(self) } else { Err(INSECURE) }
+    }
+
     /// The path, `/` when empty (as a request line needs).
     pub fn path_or_root(&self) -> &str {
         if self.path.is_empty() { "/" } else { &self.path }
     }
 }
 
-/// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026 21:00:00 GMT`).
+/// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026
+/// 21:00:00 GMT`); `None` for anything else, a year past 9999 included.
 pub fn parse_http_date(text: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let mut parts = text.split_whitespace().skip(1);
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+    let time = httpdate::parse_http_date(text.trim()).ok()?;
+    time.duration_since(std::time::UNIX_EPOCH).ok().map(|since| since.as_secs())
 }
 
 /// `text` with every byte but RFC 3986's unreserved ones percent-encoded,
@@ -193,6 +211,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body; empty for none.
     pub body: Vec<u8>,
+    /// Whether a failure may be sent again: not for a fetch made on behalf
+    /// of a caller who is not yet verified, whose cost must stay bounded.
+    pub retry: bool,
 }
 
 /// An answer: status, headers and the whole body.
@@ -252,6 +273,77 @@ pub trait Transport {
     fn send(&self, request: Request) -> Result<Response>;
 }
 
+impl<T: Transport + ?Sized> Transport for &T {
+    fn send(&self, request: Request) -> Result<Response> {
+        (**self).send(request)
+    }
+}
+
+/// A [`Transport`] for unit tests: answers from a script, in order, and
+/// keeps what it was sent.
+#[cfg(test)]
+pub mod script {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::{Request, Response, Transport};
+    use crate::error::Result;
+
+    /// A request as the script saw it.
+    #[derive(Clone, Debug)]
+    pub struct Sent {
+        /// `GET https://host/path`
+        pub line: String,
+        /// The headers.
+        pub headers: Vec<(String, String)>,
+        /// The body.
+        pub body: Vec<u8>,
+    }
+
+    /// Answers in order; a request past the end of the script fails the test.
+    #[derive(Default)]
+    pub struct Script {
+        answers: RefCell<VecDeque<Result<Response>>>,
+        sent: RefCell<Vec<Sent>>,
+    }
+
+    impl Script {
+        /// A script of `answers`.
+        pub fn new(answers: impl IntoIterator<Item = Result<Response>>) -> Script {
+            Script { answers: RefCell::new(answers.into_iter().collect()), sent: RefCell::default() }
+        }
+
+        /// Every request sent so far.
+        pub fn sent(&self) -> Vec<Sent> {
+            self.sent.borrow().clone()
+        }
+
+        /// The request lines sent so far (`GET https://host/path`).
+        pub fn lines(&self) -> Vec<String> {
+            self.sent.borrow().iter().map(|s| s.line.clone()).collect()
+        }
+    }
+
+    impl Transport for Script {
+        fn send(&self, request: Request) -> Result<Response> {
+            let line = format!("{} {}", request.method.as_str(), request.url);
+            let answer = self.answers.borrow_mut().pop_front();
+            self.sent.borrow_mut().push(Sent {
+                line: line.clone(),
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+            });
+            answer.unwrap_or_else(|| panic!("no answer scripted for {line}"))
+        }
+    }
+
+    /// An answer with `status`, `headers` and `body`.
+    pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Response> {
+        let headers = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        Ok(Response { status, headers, body: body.into(), attempts: 1 })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +373,9 @@ mod tests {
             "Wed, 25 Nov 2026 21:00:00 PST",
             "Wed, 32 Nov 2026 21:00:00 GMT",
             "Wed, 25 Foo 2026 21:00:00 GMT",
+            "Thu, 25 Nov 2026 21:00:00 GMT",
+            "Wed, 25 Nov 275760 21:00:00 GMT",
+            "Wed, 25 Nov 18446744073709551615 21:00:00 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

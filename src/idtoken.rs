@@ -1,6 +1,8 @@
-//! Verifying a caller's OIDC ID token (a JWT): RS256 only, the signature
-//! against the issuer's JWKS key named by `kid`, `iss` exact, `aud` holding
-//! the configured audience, `exp` / `nbf` / `iat` with 60 s of leeway.
+//! Verifying a caller's OIDC ID token (a JWT): RS256 only, no `crit`
+//! header (no extension is understood), the signature against the issuer's
+//! JWKS key named by `kid`, `iss` exact, `aud` holding the configured
+//! audience, `exp` / `nbf` / `iat` with 60 s of leeway, `iat` required and a
+//! lifetime (`exp - iat`) of at most 24 hours.
 //!
 //! No I/O here: [`crate::broker`] fetches the issuer's discovery document
 //! and JWKS and hands them in.
@@ -15,6 +17,10 @@ use crate::rs256::{self, KeyError, PublicKey};
 
 /// Allowed clock difference for `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: u64 = 60;
+/// The longest lifetime (`exp - iat`) accepted: a caller's token is short-lived
+/// (GitHub Actions' last minutes), and one that is not is no proof of a
+/// current job.
+pub const MAX_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
 /// Why a token was refused (the text is safe to return: it never quotes the token).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,22 +55,15 @@ pub fn decode(token: &str) -> Result<Unverified, Invalid> {
     let object = |part: &str| Object::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok();
     let header = object(header).ok_or_else(malformed)?;
     let alg = header.required_str("alg").map_err(|_| malformed())?.to_owned();
+    // RFC 7515 §4.1.11: an extension named in `crit` must be understood, and none is.
+    if header.has("crit") {
+        return Err(invalid("the token's crit header names extensions that are not understood"));
+    }
     let kid = header.str("kid").map_err(|_| malformed())?.map(str::to_owned);
     let claims = object(claims).ok_or_else(malformed)?.into_map();
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
     let signing_input = token[..token.rfind('.').unwrap_or(0)].to_owned();
     Ok(Unverified { alg, kid, claims, signing_input, signature })
-}
-
-/// An issuer URL the broker may fetch keys from: `https://`, or `http://`
-/// on a loopback address (for local stand-ins).
-pub fn fetchable(url: &Url) -> bool {
-    let host = url
-        .authority
-        .rsplit_once(':')
-        .filter(|(_, port)| !port.contains(']'))
-        .map_or(url.authority.as_str(), |(h, _)| h);
-    url.scheme == Scheme::Https || matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// `jwks_uri` from `issuer`'s OpenID discovery document, which must name
@@ -78,9 +77,10 @@ pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
     if named != issuer {
         return Err(invalid("the issuer's discovery document names another issuer"));
     }
-    let url = Url::parse(jwks_uri).map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
-    let issuer_https = issuer.starts_with("https://");
-    if !fetchable(&url) || (issuer_https && url.scheme != Scheme::Https) {
+    let url = Url::parse(jwks_uri)
+        .and_then(Url::secure)
+        .map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
+    if issuer.starts_with("https://") && url.scheme != Scheme::Https {
         return Err(invalid("the issuer's jwks_uri is not https"));
     }
     Ok(url)
@@ -173,11 +173,15 @@ fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: 
     if now > exp.saturating_add(LEEWAY_SECS) {
         return Err(invalid("the token has expired"));
     }
-    if time("nbf").transpose()?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+    if time("nbf").transpose()?.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS)) {
         return Err(invalid("the token is not valid yet"));
     }
-    if time("iat").transpose()?.is_some_and(|iat| iat > now + LEEWAY_SECS) {
+    let iat = time("iat").ok_or_else(|| invalid("the token has no iat"))??;
+    if iat > now.saturating_add(LEEWAY_SECS) {
         return Err(invalid("the token was issued in the future"));
+    }
+    if exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
+        return Err(invalid("the token lives longer than 24 hours"));
     }
     Ok(())
 }
@@ -202,6 +206,21 @@ mod tests {
             jwk["use"] = usage.into();
         }
         json!({"keys": [jwk]}).to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        for header in [
+            json!({"alg": "RS256", "kid": "k1", "crit": ["b64"], "b64": false}),
+            json!({"alg": "RS256", "crit": []}),
+        ] {
+            let token =
+                format!("{}.{}.", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode("{}"));
+            assert_eq!(
+                decode(&token).unwrap_err().0,
+                "the token's crit header names extensions that are not understood"
+            );
+        }
     }
 
     #[test]
@@ -275,10 +294,26 @@ mod tests {
         assert!(verify(base(now - 59)).is_ok(), "within the leeway");
         assert_eq!(verify(base(now - 61)).unwrap_err().0, "the token has expired");
         assert!(
-            verify(json!({"iss": "https://iss", "aud": ["other", "aud"], "exp": now + 60})).is_ok(),
+            verify(json!({"iss": "https://iss", "aud": ["other", "aud"], "exp": now + 60, "iat": now}))
+                .is_ok(),
             "aud as a list"
         );
         assert!(verify(json!({"iss": "https://iss", "aud": "aud"})).unwrap_err().0.contains("no exp"));
+        assert_eq!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60})).unwrap_err().0,
+            "the token has no iat"
+        );
+        let day = MAX_LIFETIME_SECS;
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60, "iat": now + 60 - day}))
+                .is_ok()
+        );
+        assert_eq!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60, "iat": now + 59 - day}))
+                .unwrap_err()
+                .0,
+            "the token lives longer than 24 hours"
+        );
         assert!(
             verify(json!({"iss": "https://iss", "aud": "aud", "exp": "soon"}))
                 .unwrap_err()
@@ -292,10 +327,12 @@ mod tests {
                 .contains("future")
         );
         assert!(
-            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "nbf": now + 61}))
-                .unwrap_err()
-                .0
-                .contains("not valid yet")
+            verify(
+                json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "nbf": now + 61, "iat": now})
+            )
+            .unwrap_err()
+            .0
+            .contains("not valid yet")
         );
         assert!(
             verify(json!({"iss": "https://other", "aud": "aud", "exp": now + 600}))

@@ -2,10 +2,14 @@
 //!
 //! One generic parser with typed getters, rather than a derived deserializer
 //! per shape: the component stays small (each derive costs kilobytes of
-//! WebAssembly) and every error still names the field.
+//! WebAssembly) and every error still names the field. The parser refuses an
+//! object that names a key twice, which `serde_json` would resolve silently,
+//! last wins: a repeated `claims` in a policy must not drop the first.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// What was wrong, in words: `missing field `token``, `no JSON object`, ...
@@ -15,12 +19,12 @@ pub type Result<T> = std::result::Result<T, String>;
 pub struct Object(Map<String, Value>);
 
 impl Object {
-    /// Parses `bytes` as one JSON object.
+    /// Parses `bytes` as one JSON object; a key given twice anywhere in it
+    /// is an error.
     pub fn parse(bytes: &[u8]) -> Result<Object> {
-        match serde_json::from_slice(bytes) {
-            Ok(Value::Object(map)) => Ok(Object(map)),
-            Ok(_) => Err("not a JSON object".into()),
-            Err(e) => Err(e.to_string()),
+        match parse(bytes)? {
+            Value::Object(map) => Ok(Object(map)),
+            _ => Err("not a JSON object".into()),
         }
     }
 
@@ -43,6 +47,11 @@ impl Object {
             Some(key) => Err(format!("unknown field `{key}`, expected one of {}", known.join(", "))),
             None => Ok(()),
         }
+    }
+
+    /// Whether the field is there at all, `null` included.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
     }
 
     /// The field as it is (`null` counts as absent).
@@ -98,6 +107,78 @@ impl Object {
     }
 }
 
+/// Parses `bytes` as one JSON value, refusing a key given twice in an object.
+pub fn parse(bytes: &[u8]) -> Result<Value> {
+    serde_json::from_slice::<Strict>(bytes).map(|Strict(value)| value).map_err(|e| e.to_string())
+}
+
+/// A JSON value whose objects name each key once.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(A::Error::custom(format!("the key {key:?} is given twice")));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 fn missing(key: &str) -> String {
     format!("missing field `{key}`")
 }
@@ -125,5 +206,19 @@ mod tests {
         assert!(o.only(&["s", "n"]).unwrap_err().starts_with("unknown field `bad`"));
         assert_eq!(Object::parse(b"[]").err().as_deref(), Some("not a JSON object"));
         assert!(Object::parse(b"{").is_err());
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth() {
+        for twice in [
+            &br#"{"a": 1, "a": 2}"#[..],
+            br#"{"rules": [{"claims": {"sub": "x"}, "claims": {}}]}"#,
+            br#"{"x": {"y": [{"k": null, "k": null}]}}"#,
+        ] {
+            let e = Object::parse(twice).err().unwrap_or_default();
+            assert!(e.contains("is given twice"), "{}: {e}", String::from_utf8_lossy(twice));
+        }
+        let same = br#"{"a": [1, -2, 3.5, "s", true, null, {"a": {}}], "b": {"a": 1}}"#;
+        assert_eq!(parse(same).unwrap(), serde_json::from_slice::<Value>(same).unwrap());
     }
 }

@@ -130,7 +130,7 @@ fn is_alias_name(name: &str) -> bool {
 }
 
 /// Which key to sign with, where.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsKey {
     /// The key reference sent as `KeyId`.
     pub key_id: KeyId,
@@ -195,7 +195,8 @@ pub fn sign_request(
     .map_err(|e| cannot_sign(&e))?;
     let (instructions, _signature) = sign(signable, &params).map_err(|e| cannot_sign(&e))?.into_parts();
     headers.extend(instructions.headers().map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())));
-    Ok(Request { service: Service::Kms, method: Method::Post, url: key.endpoint.clone(), headers, body })
+    let url = key.endpoint.clone();
+    Ok(Request { service: Service::Kms, method: Method::Post, url, headers, body, retry: true })
 }
 
 /// The signature bytes from a `Sign` answer, or the error it reports.

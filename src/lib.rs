@@ -9,8 +9,8 @@
 //!   service's requests and answers), [`aws`] (AWS error answers), [`json`]
 //!   (reading JSON field by field), [`http`]
 //!   (requests and responses as data), [`args`] (the command line),
-//!   [`policy`], [`idtoken`] and [`rs256`] (the broker's trust policy, caller
-//!   tokens and their signatures);
+//!   [`policy`], [`idtoken`], [`rs256`] and [`audit`] (the broker's trust
+//!   policy, caller tokens, their signatures and its audit trail);
 //! - [`mint`] and [`broker`]: the flows that string them together over a
 //!   [`http::Transport`];
 //! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod audit;
 pub mod aws;
 pub mod broker;
 pub mod cli;

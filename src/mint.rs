@@ -29,18 +29,48 @@ pub fn aws_credentials(env: &Env, region: &Region, http: &impl Transport) -> Res
             let response = http.send(oidc::id_token_request(&request_url, &request_token, &audience))?;
             oidc::read_id_token(&request_url, &response, &request_token)?
         }
-        IdentityToken::File(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Error::CredentialsMissing(format!(
-                    "could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {e} (the host must give access to its folder, e.g. wasmtime run --dir)"
-                ))
-            })?;
-            Secret::new(text.trim())
-        }
+        IdentityToken::File(path) => read_token_file(&path)?,
     };
     let response = http.send(sts::assume_role_request(&sts_endpoint, &role, &web_identity))?;
     sts::read_credentials(&sts_endpoint, &response, &web_identity)
 }
+
+/// The most a web identity token file may hold: tokens are a few KiB.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+/// The web identity token in the file at `path`, at most
+/// [`MAX_TOKEN_FILE_BYTES`]; no copy of it outlives the call unzeroed.
+fn read_token_file(path: &str) -> Result<Secret> {
+    use std::io::Read;
+    use zeroize::Zeroize;
+    let missing = |why: String| {
+        Error::CredentialsMissing(format!("could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {why}"))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| {
+            missing(format!("{e} (the host must give access to its folder, e.g. wasmtime run --dir)"))
+        })?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        bytes.zeroize();
+        return Err(missing(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes")));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        e.into_bytes().zeroize();
+        missing("it is not UTF-8".into())
+    })?;
+    let token = Secret::new(text.trim());
+    text.zeroize();
+    Ok(token)
+}
+
+/// The largest clock correction made for GitHub, in seconds. A clock that
+/// is further off is broken, not drifting, and the correction is a date
+/// chosen by whoever answered as GitHub: bounded, a JWT signed on its word
+/// is still void within 5 + 9 minutes of now, not in a future window of
+/// the answerer's choosing.
+pub const MAX_CLOCK_CORRECTION_SECS: u64 = 5 * 60;
 
 /// Signs an App JWT for `settings.app` with one KMS `Sign` call.
 pub fn app_jwt(
@@ -84,8 +114,9 @@ pub fn installation_token(
 /// one App JWT. All or nothing: if one fails, those minted are revoked.
 ///
 /// If GitHub refuses the JWT's times and its `Date` header shows this
-/// machine's clock is off, the JWT is signed once more with GitHub's time
-/// (one more KMS call) and the request tried again; if that fails too, the
+/// machine's clock is off by at most [`MAX_CLOCK_CORRECTION_SECS`], the JWT
+/// is signed once more with GitHub's time (one more KMS call) and the
+/// request tried again; if that fails too, or the clock is further off, the
 /// error says by how much the clock is off.
 pub fn installation_tokens(
     settings: &[TokenSettings],
@@ -98,15 +129,18 @@ pub fn installation_tokens(
     let mut corrected = false;
     let mut minted: Vec<MintedToken> = Vec::new();
     while let Some(s) = settings.get(minted.len()) {
-        match attempt(&s.api, &s.target, &s.scope, &jwt.token, http) {
+        match attempt(&s.api, &s.target, &s.scope, &jwt.token, http, now) {
             Ok(token) => minted.push(token),
-            Err(Failed::Clock { offset, .. }) if !corrected => {
+            Err(Failed::Clock { offset, .. })
+                if !corrected && offset.unsigned_abs() <= MAX_CLOCK_CORRECTION_SECS =>
+            {
                 corrected = true;
                 jwt = sign_jwt(&first.jwt, credentials, http, now, offset)?;
             }
             Err(failed) => {
-                for token in &minted {
-                    let _ = revoke(&s.api, &token.token, http);
+                // Each token is revoked where it was minted.
+                for (token, minted_by) in minted.iter().zip(settings) {
+                    let _ = revoke(&minted_by.api, &token.token, http);
                 }
                 return Err(failed.into_error());
             }
@@ -154,9 +188,10 @@ fn attempt(
     scope: &Scope,
     jwt: &Secret,
     http: &impl Transport,
+    now: SystemTime,
 ) -> Result<MintedToken, Failed> {
+    let local_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let checked = |response: Response| -> Result<Response, Failed> {
-        let local_now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         match github::clock_offset(&response, local_now) {
             Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
             None => Ok(response),

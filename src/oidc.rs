@@ -6,7 +6,7 @@
 use crate::error::{Error, Result, Service, ServiceError, malformed};
 use crate::http::{Method, Request, Response, Url};
 use crate::json::Object;
-use crate::secret::{Secret, scrub};
+use crate::secret::Secret;
 
 /// The request for an ID token with `audience`.
 pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Request {
@@ -20,6 +20,7 @@ pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Re
             ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
         ],
         body: Vec::new(),
+        retry: true,
     }
 }
 
@@ -28,17 +29,10 @@ pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Re
 pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> Result<Secret> {
     if !response.is_success() {
         let body = String::from_utf8_lossy(&response.body);
-        let first_line: String = body.lines().next().unwrap_or_default().chars().take(200).collect();
-        let detail = scrub(&first_line, &[request_token]);
-        return Err(Error::CredentialsRejected(ServiceError {
-            status: response.status,
-            code: None,
-            message: format!("the GitHub Actions OIDC endpoint refused the ID token request: {detail}"),
-            request_id: response.request_id(Service::Oidc).map(str::to_owned),
-            documentation_url: None,
-            hint: Some("the job needs `permissions: id-token: write`".to_owned()),
-            attempts: response.attempts,
-        }));
+        let message = format!("the GitHub Actions OIDC endpoint refused the ID token request: {body}");
+        let mut error = ServiceError::quoted(response, Service::Oidc, None, &message, &[request_token]);
+        error.hint = Some("the job needs `permissions: id-token: write`".to_owned());
+        return Err(Error::CredentialsRejected(error));
     }
     let answer = Object::parse(&response.body).ok();
     let value = answer.as_ref().and_then(|a| a.str("value").ok().flatten()).ok_or_else(|| {

@@ -10,9 +10,13 @@
 //!
 //! The safe thing is the short thing to write: `issuer` defaults to GitHub
 //! Actions; `owner` to the caller's `repository_owner`; `repositories` to the
-//! caller's own repository. `claims` and `permissions` are required, since a
-//! rule without claims would admit every workflow on GitHub and a token
-//! without permissions would carry all of the installation's.
+//! caller's own repository (GitHub Actions only: another issuer's
+//! `repository` claim says nothing about GitHub). `claims` and `permissions`
+//! are required, since a rule without claims would admit every workflow on
+//! GitHub and a token without permissions would carry all of the
+//! installation's; an empty `repositories` list is refused rather than read
+//! as "all". `jwks_uri` names the issuer's keys directly, so that checking a
+//! caller costs one fetch instead of two.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +24,7 @@ use serde_json::Value;
 
 use crate::api::{Access, Permission};
 use crate::github::{self, parse_access};
+use crate::http::{Scheme, Url};
 use crate::json::{self, Object};
 
 /// The OIDC issuer of GitHub Actions.
@@ -48,6 +53,8 @@ pub enum Repositories {
 pub struct Rule {
     /// The token issuer this rule trusts.
     pub issuer: String,
+    /// The issuer's key set, when the rule names it (no discovery needed).
+    pub jwks_uri: Option<Url>,
     /// Claim name to an exact value or a `*` glob; all must match.
     pub claims: BTreeMap<String, String>,
     /// The installation's owner; `None`: the caller's `repository_owner`.
@@ -63,6 +70,7 @@ pub struct Rule {
 /// A rule as written, its fields checked for type only.
 struct RawRule {
     issuer: Option<String>,
+    jwks_uri: Option<String>,
     claims: BTreeMap<String, String>,
     owner: Option<String>,
     installation_id: Option<u64>,
@@ -73,9 +81,18 @@ struct RawRule {
 impl RawRule {
     fn read(value: Value) -> json::Result<RawRule> {
         let mut rule = Object::from_value(value, "a rule")?;
-        rule.only(&["issuer", "claims", "owner", "installation_id", "repositories", "permissions"])?;
+        rule.only(&[
+            "issuer",
+            "jwks_uri",
+            "claims",
+            "owner",
+            "installation_id",
+            "repositories",
+            "permissions",
+        ])?;
         Ok(RawRule {
             issuer: rule.str("issuer")?.map(str::to_owned),
+            jwks_uri: rule.str("jwks_uri")?.map(str::to_owned),
             claims: rule.string_map("claims")?,
             owner: rule.str("owner")?.map(str::to_owned),
             installation_id: rule.u64("installation_id")?,
@@ -99,8 +116,22 @@ pub fn parse(text: &str) -> Result<Policy, String> {
     let rules = rules.into_iter().enumerate().map(|(i, rule)| {
         RawRule::read(rule).and_then(parse_rule).map_err(|e| format!("TRUST_POLICY rule {}: {e}", i + 1))
     });
-    Ok(Policy { rules: rules.collect::<Result<_, _>>()? })
+    let rules: Vec<Rule> = rules.collect::<Result<_, _>>()?;
+    // One issuer, one key set: rules that disagree about it would make the
+    // caller's verification depend on which rule is read first.
+    for (i, rule) in rules.iter().enumerate() {
+        if rules[..i].iter().any(|r| r.issuer == rule.issuer && r.jwks_uri != rule.jwks_uri) {
+            return Err(format!(
+                "TRUST_POLICY rule {}: jwks_uri differs from an earlier rule's for the same issuer",
+                i + 1
+            ));
+        }
+    }
+    Ok(Policy { rules })
 }
+
+/// Claims every token of an issuer carries, which constrain no caller.
+const TOKEN_CLAIMS: [&str; 5] = ["iss", "aud", "exp", "iat", "nbf"];
 
 /// The GitHub owner a rule's claims pin without a wildcard, if any:
 /// `repository_owner`, the owner part of `repository`, or `sub`'s `repo:OWNER/`.
@@ -116,12 +147,24 @@ fn pinned_owner(claims: &BTreeMap<String, String>) -> Option<String> {
 
 fn parse_rule(raw: RawRule) -> Result<Rule, String> {
     let issuer = raw.issuer.unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned());
-    crate::http::Url::parse(&issuer).map_err(|rule| format!("issuer {rule}"))?;
-    if !raw.claims.values().any(|pattern| pattern.chars().any(|c| c != '*')) {
-        return Err(
-            "claims must constrain something: a rule of bare wildcards admits every token of its issuer"
-                .into(),
-        );
+    let issuer_url = Url::parse(&issuer).and_then(Url::secure).map_err(|rule| format!("issuer {rule}"))?;
+    let jwks_uri = match &raw.jwks_uri {
+        Some(text) => {
+            let url = Url::parse(text).and_then(Url::secure).map_err(|rule| format!("jwks_uri {rule}"))?;
+            if issuer_url.scheme == Scheme::Https && url.scheme != Scheme::Https {
+                return Err("jwks_uri must be https:// when the issuer is".into());
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    let constrains = |(name, pattern): (&String, &String)| {
+        !TOKEN_CLAIMS.contains(&name.as_str()) && pattern.chars().any(|c| c != '*')
+    };
+    if !raw.claims.iter().any(constrains) {
+        return Err("claims must constrain something other than iss, aud, exp, iat and nbf, with a pattern \
+                    that is not all wildcards: otherwise the rule admits every token of its issuer"
+            .into());
     }
     if let Some(owner) = &raw.owner {
         github::check_owner("owner", owner).map_err(|e| e.message())?;
@@ -140,6 +183,12 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         }
     } else if raw.owner.is_none() && raw.installation_id.is_none() {
         return Err("owner or installation_id is required for an issuer other than GitHub Actions".into());
+    } else if raw.repositories.is_none() {
+        // Another issuer's `repository` claim says nothing about GitHub.
+        return Err(
+            "repositories is required for an issuer other than GitHub Actions: a list of names, or \"*\""
+                .into(),
+        );
     }
     let repositories = match raw.repositories {
         None => Repositories::Callers,
@@ -149,6 +198,9 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
                 .iter()
                 .map(|v| v.as_str().map(str::to_owned).ok_or("repositories must be names"))
                 .collect::<Result<Vec<_>, _>>()?;
+            if names.is_empty() {
+                return Err("repositories must not be empty: name them, or write \"*\" for all".into());
+            }
             if names == ["*"] {
                 Repositories::All
             } else {
@@ -189,6 +241,7 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         .collect::<Result<_, String>>()?;
     Ok(Rule {
         issuer,
+        jwks_uri,
         claims: raw.claims,
         owner: raw.owner,
         installation_id: raw.installation_id,
@@ -234,9 +287,12 @@ pub struct Ask {
 /// What to mint: exactly this, never more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
+    /// The rule that granted it, counted from 1.
+    pub rule: usize,
     /// The owner, or the installation id.
     pub installation: crate::api::Installation,
-    /// Repository names; empty only for an `All` grant with nothing asked.
+    /// Repository names; empty only when the rule grants `"*"` and the
+    /// request names none.
     pub repositories: Vec<String>,
     /// Never empty.
     pub permissions: Vec<Permission>,
@@ -247,8 +303,13 @@ pub struct Grant {
 pub enum Refusal {
     /// No rule admits this caller.
     NoRule,
-    /// Rules admit the caller, but none grants this request; the text says why.
-    NotGranted(String),
+    /// Rules admit the caller, but none grants this request.
+    NotGranted {
+        /// The first admitting rule, counted from 1, whose refusal is told.
+        rule: usize,
+        /// Why it refused.
+        why: String,
+    },
 }
 
 fn rank(access: Access) -> u8 {
@@ -265,26 +326,38 @@ impl Policy {
     /// the request wins.
     pub fn decide(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, Refusal> {
         let claim = |name: &str| claims.get(name).and_then(Value::as_str);
-        let admitting = self.rules.iter().filter(|rule| {
+        let admitting = self.rules.iter().zip(1..).filter(|(rule, _)| {
             claim("iss") == Some(rule.issuer.as_str())
                 && rule
                     .claims
                     .iter()
                     .all(|(name, pattern)| claim(name).is_some_and(|v| glob_matches(pattern, v)))
         });
-        let mut reason = None;
-        for rule in admitting {
-            match rule.grant(claims, ask) {
+        let mut refusal = Refusal::NoRule;
+        for (rule, index) in admitting {
+            match rule.grant(index, claims, ask) {
                 Ok(grant) => return Ok(grant),
-                Err(why) => reason = reason.or(Some(why)),
+                Err(why) if refusal == Refusal::NoRule => refusal = Refusal::NotGranted { rule: index, why },
+                Err(_) => {}
             }
         }
-        Err(reason.map_or(Refusal::NoRule, Refusal::NotGranted))
+        Err(refusal)
+    }
+
+    /// The key set named for `issuer`, if its rules name one (they agree).
+    pub fn jwks_uri(&self, issuer: &str) -> Option<&Url> {
+        self.rules.iter().find(|rule| rule.issuer == issuer)?.jwks_uri.as_ref()
     }
 }
 
 impl Rule {
-    fn grant(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, String> {
+    /// What this rule, counted `index` from 1, grants for `ask`.
+    fn grant(
+        &self,
+        index: usize,
+        claims: &serde_json::Map<String, Value>,
+        ask: &Ask,
+    ) -> Result<Grant, String> {
         if let Some(granted) = self.installation_id {
             // A whole installation, by id: nothing narrower or elsewhere may be named.
             if ask.owner.is_some() {
@@ -298,6 +371,7 @@ impl Rule {
             }
             let permissions = self.permissions_for(ask)?;
             return Ok(Grant {
+                rule: index,
                 installation: crate::api::Installation::Id(granted),
                 repositories: Vec::new(),
                 permissions,
@@ -343,7 +417,8 @@ impl Rule {
             }
         };
         let permissions = self.permissions_for(ask)?;
-        Ok(Grant { installation: crate::api::Installation::Owner(owner), repositories, permissions })
+        let installation = crate::api::Installation::Owner(owner);
+        Ok(Grant { rule: index, installation, repositories, permissions })
     }
 
     /// The asked permissions if each is within the rule's, else the rule's.
@@ -450,6 +525,102 @@ mod tests {
     }
 
     #[test]
+    fn what_the_review_found_is_refused_when_the_policy_is_read() {
+        let rule =
+            |fields: &str| format!(r#"{{"rules": [{{"permissions": {{"contents": "read"}}, {fields}}}]}}"#);
+        let idp = r#""issuer": "https://idp.example", "owner": "acme""#;
+        for (fields, says) in [
+            // An empty list would reach GitHub as no list: every repository.
+            (
+                r#""claims": {"repository_owner": "acme"}, "repositories": []"#,
+                "TRUST_POLICY rule 1: repositories must not be empty",
+            ),
+            // Claims every token of the issuer carries admit every token.
+            (r#""claims": {"iss": "https://token.actions.githubusercontent.com"}"#, "other than iss"),
+            (r#""claims": {"aud": "broker", "exp": "1*", "sub": "**"}"#, "other than iss"),
+            (
+                &format!(r#"{idp}, "claims": {{"iss": "https://idp.example"}}, "repositories": "*""#),
+                "other than iss",
+            ),
+            // A repeated key must not drop the first.
+            (r#""claims": {"repository_owner": "acme"}, "claims": {"sub": "*"}"#, "given twice"),
+            (r#""claims": {"repository_owner": "acme", "repository_owner": "evil"}"#, "given twice"),
+            // Another issuer's `repository` claim says nothing about GitHub.
+            (
+                &format!(r#"{idp}, "claims": {{"sub": "system:serviceaccount:ci:deployer"}}"#),
+                "repositories is required",
+            ),
+            (
+                &format!(
+                    r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "http://keys.example/jwks""#
+                ),
+                "jwks_uri must be https",
+            ),
+            (
+                &format!(
+                    r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "http://127.0.0.1:9/jwks""#
+                ),
+                "jwks_uri must be https",
+            ),
+            (
+                &format!(r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "keys""#),
+                "jwks_uri must start",
+            ),
+            (
+                r#""issuer": "http://idp.example", "owner": "acme", "claims": {"sub": "x"}, "repositories": "*""#,
+                "issuer must be https://",
+            ),
+        ] {
+            let e = parse(&rule(fields)).unwrap_err();
+            assert!(e.contains(says), "{fields}: {e}");
+        }
+        let two = |a: &str, b: &str| {
+            format!(
+                r#"{{"rules": [{{"claims": {{"repository_owner": "acme"}}, "permissions": {{"contents": "read"}}{a}}},
+                              {{"claims": {{"repository_owner": "acme"}}, "permissions": {{"issues": "read"}}{b}}}]}}"#
+            )
+        };
+        let keys = r#", "jwks_uri": "https://token.actions.githubusercontent.com/.well-known/jwks""#;
+        assert!(parse(&two(keys, "")).unwrap_err().contains("rule 2: jwks_uri differs"));
+        let p = parse(&two(keys, keys)).unwrap();
+        assert_eq!(
+            p.jwks_uri(GITHUB_ACTIONS_ISSUER).map(Url::to_string).as_deref(),
+            Some("https://token.actions.githubusercontent.com/.well-known/jwks")
+        );
+        assert_eq!(parse(&two("", "")).unwrap().jwks_uri(GITHUB_ACTIONS_ISSUER), None);
+        assert!(
+            parse(&rule(&format!(r#"{idp}, "claims": {{"sub": "x"}}, "repositories": ["infra"]"#))).is_ok()
+        );
+    }
+
+    /// GitHub mints for every repository when `repositories` is left out:
+    /// only a rule that says `"*"` may lead there.
+    #[test]
+    fn only_a_star_rule_grants_no_repository_list() {
+        let asks = [
+            Ask::default(),
+            Ask { repositories: vec!["widgets".into()], ..Ask::default() },
+            Ask { owner: Some("acme".into()), ..Ask::default() },
+            Ask { permissions: vec![read("contents")], ..Ask::default() },
+        ];
+        for repositories in [None, Some(r#"["widgets", "docs"]"#), Some(r#""*""#), Some(r#"["*"]"#)] {
+            let field = repositories.map(|r| format!(r#", "repositories": {r}"#)).unwrap_or_default();
+            let p = parse(&format!(
+                r#"{{"rules": [{{"claims": {{"repository_owner": "acme"}}, "permissions": {{"contents": "read"}}{field}}}]}}"#
+            ))
+            .unwrap();
+            for ask in &asks {
+                if let Ok(grant) = p.decide(&caller(), ask) {
+                    assert!(
+                        !grant.repositories.is_empty() || p.rules[0].repositories == Repositories::All,
+                        "{field} {ask:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn owners_pinned_by_repository_or_sub() {
         for claims in [
             r#"{"repository": "acme/widgets"}"#,
@@ -476,7 +647,7 @@ mod tests {
             Ask { installation_id: Some(8), ..Ask::default() },
             Ask { repositories: vec!["widgets".into()], ..Ask::default() },
         ] {
-            assert!(matches!(p.decide(&caller(), &ask), Err(Refusal::NotGranted(_))), "{ask:?}");
+            assert!(matches!(p.decide(&caller(), &ask), Err(Refusal::NotGranted { rule: 1, .. })), "{ask:?}");
         }
         let owner_rule = parse(
             r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#,
@@ -484,7 +655,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             owner_rule.decide(&caller(), &Ask { installation_id: Some(7), ..Ask::default() }),
-            Err(Refusal::NotGranted(_))
+            Err(Refusal::NotGranted { .. })
         ));
     }
 
@@ -513,6 +684,7 @@ mod tests {
         assert_eq!(
             grant,
             Grant {
+                rule: 1,
                 installation: Installation::Owner("acme".into()),
                 repositories: vec!["widgets".into()],
                 permissions: vec![read("contents")]
@@ -521,7 +693,7 @@ mod tests {
         let other = Ask { repositories: vec!["gadgets".into()], ..Ask::default() };
         assert_eq!(
             p.decide(&caller(), &other),
-            Err(Refusal::NotGranted("repository gadgets is not granted".into()))
+            Err(Refusal::NotGranted { rule: 1, why: "repository gadgets is not granted".into() })
         );
     }
 
@@ -549,19 +721,19 @@ mod tests {
         let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme", "ref": "refs/heads/main"}, "repositories": ["widgets"], "permissions": {"contents": "read"}}]}"#).unwrap();
         let deny = |ask: Ask| p.decide(&caller(), &ask).unwrap_err();
         assert!(
-            matches!(deny(Ask { owner: Some("evil".into()), ..Ask::default() }), Refusal::NotGranted(m) if m.contains("owner evil"))
+            matches!(deny(Ask { owner: Some("evil".into()), ..Ask::default() }), Refusal::NotGranted { why: m, .. } if m.contains("owner evil"))
         );
         assert!(
-            matches!(deny(Ask { installation_id: Some(5), ..Ask::default() }), Refusal::NotGranted(m) if m.contains("installation 5"))
+            matches!(deny(Ask { installation_id: Some(5), ..Ask::default() }), Refusal::NotGranted { why: m, .. } if m.contains("installation 5"))
         );
         let write = Ask {
             permissions: vec![Permission { name: "contents".into(), access: Access::Write }],
             ..Ask::default()
         };
-        assert!(matches!(deny(write), Refusal::NotGranted(m) if m.contains("contents write")));
+        assert!(matches!(deny(write), Refusal::NotGranted { why: m, .. } if m.contains("contents write")));
         assert!(matches!(
             deny(Ask { permissions: vec![read("issues")], ..Ask::default() }),
-            Refusal::NotGranted(_)
+            Refusal::NotGranted { .. }
         ));
 
         let mut tag = caller();

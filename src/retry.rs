@@ -1,7 +1,8 @@
 //! Retries: a [`Transport`] that sends again what may heal (5xx, KMS
 //! throttling and internal errors, GitHub's secondary rate limits, lost
 //! connections and timeouts), with exponential backoff and full jitter,
-//! within one deadline. What will not heal (other 4xx) is never retried.
+//! within one deadline. What will not heal (other 4xx) is never retried,
+//! nor a request marked `retry: false`.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,7 +27,7 @@ pub fn verdict(service: Service, response: &Response, now_unix: u64) -> Option<O
     }
     match (service, response.status) {
         (Service::Kms, 400) => {
-            let body: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
+            let body = crate::json::parse(&response.body).ok()?;
             let kind = body.get("__type")?.as_str()?;
             let code = kind.rsplit('#').next().unwrap_or(kind);
             KMS_TRANSIENT.contains(&code).then_some(None)
@@ -85,8 +86,10 @@ impl<T: Transport> Transport for Retrying<T> {
                 Err(Error::Transport(_) | Error::Timeout(_)) => None,
                 Err(_) => return result,
             };
+            // A pause that does not fit the time left is not started.
             let pause = asked.unwrap_or_else(|| backoff(attempt, (self.random)()));
-            if attempt >= self.attempts || Instant::now() + pause >= self.deadline {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if !request.retry || attempt >= self.attempts || pause >= left {
                 return result;
             }
             std::thread::sleep(pause);
@@ -98,23 +101,8 @@ impl<T: Transport> Transport for Retrying<T> {
 mod tests {
     use super::*;
     use crate::error::TransportError;
+    use crate::http::script::{Script, answer};
     use crate::http::{Method, Url};
-    use std::cell::RefCell;
-
-    /// Answers with `script`, in order, and counts the attempts.
-    struct Script(RefCell<Vec<Result<Response>>>, RefCell<u32>);
-
-    impl Transport for Script {
-        fn send(&self, _: Request) -> Result<Response> {
-            *self.1.borrow_mut() += 1;
-            self.0.borrow_mut().remove(0)
-        }
-    }
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Response> {
-        let headers = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        Ok(Response { status, headers, body: body.into(), attempts: 1 })
-    }
 
     fn lost() -> Result<Response> {
         let url = Url::parse("https://kms.eu-west-1.amazonaws.com").unwrap();
@@ -122,8 +110,18 @@ mod tests {
     }
 
     fn run(service: Service, script: Vec<Result<Response>>, deadline: Duration) -> (Result<Response>, u32) {
+        send(service, true, script, deadline)
+    }
+
+    fn send(
+        service: Service,
+        retry: bool,
+        script: Vec<Result<Response>>,
+        deadline: Duration,
+    ) -> (Result<Response>, u32) {
+        let script = Script::new(script);
         let retrying = Retrying {
-            inner: Script(RefCell::new(script), RefCell::new(0)),
+            inner: &script,
             attempts: DEFAULT_ATTEMPTS,
             deadline: Instant::now() + deadline,
             random: || 0,
@@ -134,10 +132,10 @@ mod tests {
             url: Url::parse("https://kms.eu-west-1.amazonaws.com").unwrap(),
             headers: vec![],
             body: vec![],
+            retry,
         };
         let result = retrying.send(request);
-        let attempts = *retrying.inner.1.borrow();
-        (result, attempts)
+        (result, script.sent().len() as u32)
     }
 
     #[test]
@@ -169,6 +167,20 @@ mod tests {
     }
 
     #[test]
+    fn a_request_marked_not_to_retry_is_sent_once() {
+        let (result, attempts) = send(
+            Service::Oidc,
+            false,
+            vec![answer(503, &[], ""), answer(200, &[], "")],
+            Duration::from_secs(5),
+        );
+        assert_eq!((result.unwrap().status, attempts), (503, 1));
+        let (result, attempts) =
+            send(Service::Oidc, false, vec![lost(), answer(200, &[], "")], Duration::from_secs(5));
+        assert_eq!((result.err().and_then(|e| e.attempts()), attempts), (Some(1), 1));
+    }
+
+    #[test]
     fn attempts_and_the_deadline_bound_the_retries() {
         let (result, attempts) =
             run(Service::Github, (0..5).map(|_| answer(503, &[], "")).collect(), Duration::from_secs(5));
@@ -184,6 +196,29 @@ mod tests {
         let (result, attempts) =
             run(Service::Github, vec![short, answer(201, &[], "")], Duration::from_secs(5));
         assert_eq!((result.unwrap().status, attempts), (201, 2));
+    }
+
+    /// Servers choose these numbers: none may overflow a wait or stretch it
+    /// past the deadline.
+    #[test]
+    fn the_largest_waits_end_the_retries_at_once() {
+        let max = u64::MAX.to_string();
+        for headers in [
+            vec![("retry-after", max.as_str())],
+            vec![("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", max.as_str())],
+        ] {
+            let started = Instant::now();
+            let (result, attempts) = run(
+                Service::Github,
+                vec![answer(429, &headers, ""), answer(201, &[], "")],
+                Duration::from_secs(5),
+            );
+            assert_eq!((result.unwrap().status, attempts), (429, 1), "{headers:?}");
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
+        assert!(backoff(u32::MAX, u64::MAX) < CAP);
+        let limited = answer(429, &[("retry-after", &max)], "").unwrap();
+        assert_eq!(verdict(Service::Github, &limited, u64::MAX), Some(Some(Duration::from_secs(u64::MAX))));
     }
 
     #[test]

@@ -40,6 +40,26 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The most characters of a service's text that an error quotes.
+pub const MAX_QUOTE_CHARS: usize = 400;
+
+/// A service's text made fit to quote in an error, on stderr or in a log:
+/// control characters dropped (a `\r` or an escape sequence could forge a
+/// line of a workflow log), every secret scrubbed, then the first line
+/// only, cut to [`MAX_QUOTE_CHARS`]. Scrubbing comes before any cut, so no
+/// cut leaves a piece of a secret behind.
+pub fn quote(text: &str, secrets: &[&Secret]) -> String {
+    let visible: String = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r')).collect();
+    let scrubbed = scrub(&visible, secrets);
+    let first_line = scrubbed.split(['\n', '\r']).next().unwrap_or_default();
+    first_line.chars().take(MAX_QUOTE_CHARS).collect()
+}
+
+/// [`quote`] for a text that holds no secret: a header, a code, a URL.
+pub fn plain(text: &str) -> String {
+    quote(text, &[])
+}
+
 /// Replaces every occurrence of a secret in `text` with `[redacted]`.
 ///
 /// Services may echo what they were sent (AWS's `InvalidSignatureException`
@@ -62,6 +82,26 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    /// A secret echoed anywhere around the cut: no 16-character piece of it
+    /// survives, and nothing after a line break or control character does.
+    #[test]
+    fn quotes_scrub_before_they_cut() {
+        let secret = Secret::new("ghs_0123456789abcdefghijklmnopqrstuvwxyzABCDEF");
+        let pieces: Vec<&str> =
+            (0..=secret.expose().len() - 16).map(|i| &secret.expose()[i..i + 16]).collect();
+        for offset in MAX_QUOTE_CHARS - secret.expose().len() - 2..MAX_QUOTE_CHARS + 2 {
+            let text = format!("{}{}tail", "x".repeat(offset), secret.expose());
+            let quoted = quote(&text, &[&secret]);
+            assert!(quoted.chars().count() <= MAX_QUOTE_CHARS);
+            assert!(pieces.iter().all(|piece| !quoted.contains(piece)), "offset {offset}: {quoted}");
+        }
+        assert_eq!(quote("bad\r::error title=Injected::x\nmore", &[]), "bad");
+        assert_eq!(quote("a\u{1b}[31mred\u{9b}b\u{7f}\tc", &[]), "a[31mredbc");
+        // A control character cannot hide a secret from the scrub.
+        let split = format!("{}\u{1}{}", &secret.expose()[..20], &secret.expose()[20..]);
+        assert_eq!(quote(&split, &[&secret]), "[redacted]");
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn assume_role_request(endpoint: &Url, role: &Role, web_identity: &Secret) -
             ("accept".to_owned(), "application/xml".to_owned()),
         ],
         body: form.into_bytes(),
+        retry: true,
     }
 }
 

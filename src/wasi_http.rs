@@ -2,8 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions};
+use wasi::io::poll::{Pollable, poll};
 use wasi::io::streams::StreamError;
 
 use crate::error::{Error, Result, TransportError, malformed};
@@ -17,8 +19,9 @@ const WRITE_CHUNK: usize = 4096;
 
 /// [`Transport`] over the host's `wasi:http/outgoing-handler`.
 pub struct WasiHttp {
-    /// Each request's connect, first-byte and between-bytes timeouts are
-    /// the time left until this.
+    /// No answer is waited for, and no byte of one read, after this: each
+    /// request's timeouts are the time left, and the guest itself stops
+    /// waiting then, however slowly an answer drips in.
     pub deadline: Instant,
 }
 
@@ -74,15 +77,28 @@ impl Transport for WasiHttp {
         // then arrives on the response future, so a write error is only
         // reported if the future has none.
         let written = write_body(body, &request.body);
-        future.subscribe().block();
+        if !ready_by(&future.subscribe(), self.deadline) {
+            return Err(Error::Timeout(TransportError::new(
+                request.service,
+                &request.url,
+                "no answer in time",
+            )));
+        }
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(from_error_code(&request, code)),
             Some(Err(())) | None => return Err(transport_error("the response was already taken")),
         };
         written.map_err(|e| transport_error(&format!("could not send the body: {e}")))?;
-        read_response(&request, response)
+        read_response(&request, response, self.deadline)
     }
+}
+
+/// Waits until `pollable` is ready or `deadline` passes; whether it is ready.
+fn ready_by(pollable: &Pollable, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let timer = monotonic_clock::subscribe_duration(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX));
+    poll(&[pollable, &timer]).contains(&0)
 }
 
 /// Timeouts for one request; a host that does not support one keeps its default.
@@ -105,10 +121,10 @@ fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), Strin
     OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))
 }
 
-/// Reads the whole answer, refusing (without buffering) one over
-/// [`MAX_RESPONSE_BYTES`], whether its `content-length` says so or its body
-/// runs past it.
-fn read_response(request: &Request, response: IncomingResponse) -> Result<Response> {
+/// Reads the whole answer by `deadline`, refusing (without buffering) one
+/// over [`MAX_RESPONSE_BYTES`], whether its `content-length` says so or its
+/// body runs past it.
+fn read_response(request: &Request, response: IncomingResponse, deadline: Instant) -> Result<Response> {
     let headers = response
         .headers()
         .entries()
@@ -134,8 +150,13 @@ fn read_response(request: &Request, response: IncomingResponse) -> Result<Respon
     };
     let incoming = response.consume().map_err(|_| reading_failed("no response body"))?;
     let stream = incoming.stream().map_err(|_| reading_failed("no response body stream"))?;
+    let readable = stream.subscribe();
     loop {
-        match stream.blocking_read(64 * 1024) {
+        if !ready_by(&readable, deadline) {
+            let message = "the answer did not arrive in time";
+            return Err(Error::Timeout(TransportError::new(request.service, &request.url, message)));
+        }
+        match stream.read(64 * 1024) {
             Ok(chunk) => answer.body.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {

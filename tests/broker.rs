@@ -1,6 +1,6 @@
 //! The token broker served by the real `wasmtime serve`, against the
-//! stand-ins and a local OIDC issuer: every security case of the issue, and
-//! the happy paths.
+//! stand-ins and a local OIDC issuer: every security case, the happy paths,
+//! and the audit line each decision writes to stderr.
 
 mod common;
 
@@ -20,11 +20,33 @@ use standins::world::World;
 const AUDIENCE: &str = "github-app-kms-token";
 
 /// `wasmtime serve -S cli` of the component on a port the OS picks; killed on drop.
-struct Serve(Served);
+struct Serve(Served, std::cell::Cell<usize>);
 
 impl Serve {
     fn start(env: &Env) -> Serve {
-        Serve(standins::process::wasmtime_serve(&wasm_path(), env))
+        Serve(standins::process::wasmtime_serve(&wasm_path(), env), Default::default())
+    }
+
+    /// Every audit line so far, parsed (`wasmtime serve` prefixes the
+    /// guest's stderr lines).
+    fn audit_lines(&self) -> Vec<Value> {
+        let log = self.0.log.lock().unwrap();
+        log.iter()
+            .filter_map(|line| serde_json::from_str::<Value>(&line[line.find('{')?..]).ok())
+            .filter(|v| v["event"] == "token")
+            .collect()
+    }
+
+    /// The audit line of the next decision, waiting a moment for stderr.
+    fn audit(&self) -> Value {
+        for _ in 0..100 {
+            if let Some(line) = self.audit_lines().get(self.1.get()) {
+                self.1.set(self.1.get() + 1);
+                return line.clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no audit line for decision {}", self.1.get() + 1);
     }
 
     fn authority(&self) -> &str {
@@ -111,6 +133,12 @@ fn health_and_routes() {
     assert_eq!(send(serve.authority(), "GET", "/token", &[], b"").unwrap().status, 405);
     assert_eq!(send(serve.authority(), "POST", "/healthz", &[], b"").unwrap().status, 405);
     assert_eq!(world.oidc.key_fetches() + world.kms.signatures() + world.github.seen().len(), 0);
+    assert!(serve.audit_lines().is_empty(), "only /token decisions are audited");
+}
+
+/// The first 12 hex digits of `token`'s SHA-256, as the audit line has it.
+fn sha256_prefix(token: &str) -> String {
+    standins::sha256(token.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -132,6 +160,21 @@ fn mints_exactly_what_the_request_asks_within_the_grant() {
         issued[0].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
         ["contents:read"]
     );
+    let audit = serve.audit();
+    assert_eq!(
+        audit,
+        json!({
+            "time": audit["time"], "event": "token", "outcome": "granted", "status": 200,
+            "caller": {
+                "iss": world.oidc.issuer(), "sub": "repo:octo-org/widgets:ref:refs/heads/main",
+                "repository": "octo-org/widgets",
+                "job_workflow_ref": "octo-org/widgets/.github/workflows/ci.yml@refs/heads/main",
+            },
+            "rule": 1, "owner": "octo-org", "repositories": ["widgets"], "permissions": {"contents": "read"},
+            "token_sha256": sha256_prefix(&issued[0].token),
+        })
+    );
+    assert!(audit["time"].as_str().is_some_and(|t| t.starts_with("20") && t.ends_with('Z')), "{audit}");
 
     // Asking for nothing gets the rule's grant, never the installation's all.
     let answer = serve.post(Some(&caller(&world)), "{}");
@@ -141,6 +184,15 @@ fn mints_exactly_what_the_request_asks_within_the_grant() {
     assert_eq!(
         issued[1].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
         ["contents:write", "issues:read"]
+    );
+    let audit = serve.audit();
+    assert_eq!(
+        (&audit["repositories"], &audit["permissions"], &audit["token_sha256"]),
+        (
+            &json!(["widgets", "docs"]),
+            &json!({"contents": "write", "issues": "read"}),
+            &json!(sha256_prefix(&issued[1].token))
+        )
     );
 }
 
@@ -287,13 +339,32 @@ fn callers_are_verified_before_anything_upstream() {
         let message = answer.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
         assert!(message.contains(says), "{case}: {message}");
         texts.push(String::from_utf8_lossy(&answer.body).into_owned());
+
+        // Its audit line: the outcome, and who asked once verified.
+        let audit = serve.audit();
+        assert_eq!(
+            (
+                audit["outcome"].as_str(),
+                audit["status"].as_u64(),
+                audit["code"].as_str(),
+                audit["message"].as_str()
+            ),
+            (Some("refused"), Some(u64::from(status)), Some(code), Some(message.as_str())),
+            "{case}: {audit}"
+        );
+        assert_eq!(audit["caller"]["sub"].is_string(), status == 403, "{case}: {audit}");
+        let decided_by_a_rule = status == 403 && case != "no rule matches";
+        assert_eq!(audit["rule"].as_u64(), decided_by_a_rule.then_some(1), "{case}: {audit}");
+        assert!(audit.get("token_sha256").is_none() && audit.get("owner").is_none(), "{case}: {audit}");
     }
     let big = format!(r#"{{"owner": "{}"}}"#, "a".repeat(64 * 1024));
     let answer = serve.post(Some(&caller(&world)), &big);
     assert_eq!((answer.status, error_code(&answer).as_str()), (400, "body_too_large"));
+    assert_eq!(serve.audit()["code"], "body_too_large");
     let wrong_type =
         send(serve.authority(), "POST", "/token", &[("content-type", "text/plain")], b"{}").unwrap();
     assert_eq!((wrong_type.status, error_code(&wrong_type).as_str()), (400, "unsupported_media_type"));
+    assert_eq!(serve.audit()["code"], "unsupported_media_type");
 
     assert_eq!(world.kms.signatures() + world.kms.rejections().len(), 0, "KMS was never called");
     assert!(world.github.seen().is_empty(), "GitHub was never called");
@@ -304,16 +375,30 @@ fn callers_are_verified_before_anything_upstream() {
 #[test]
 fn configuration_and_upstream_failures() {
     let world = World::start("");
+    // Nothing of the configuration reaches the caller, with a token or without; the log says why.
+    let plain = json!({"error": {"code": "configuration",
+                                 "message": "the broker is not configured correctly: its log says why"}});
     let no_policy = Serve::start(&with(&broker_env(&world), &[("TRUST_POLICY", None)]));
     let answer = no_policy.post(Some(&caller(&world)), "{}");
-    assert_eq!((answer.status, error_code(&answer).as_str()), (500, "configuration"));
-    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("TRUST_POLICY is not set"));
-    let bad_policy = Serve::start(&with(
-        &broker_env(&world),
-        &[("TRUST_POLICY", Some(r#"{"rules": [{"permissions": {"contents": "read"}}]}"#))],
-    ));
-    let answer = bad_policy.post(Some(&caller(&world)), "{}");
-    assert!(answer.json()["error"]["message"].as_str().unwrap().contains("claims must constrain something"));
+    assert_eq!((answer.status, answer.json()), (500, plain.clone()));
+    let audit = no_policy.audit();
+    assert_eq!((audit["outcome"].as_str(), audit["status"].as_u64()), (Some("failed"), Some(500)));
+    assert!(audit["detail"].as_str().unwrap().contains("TRUST_POLICY is not set"), "{audit}");
+    for (policy, detail) in [
+        (r#"{"rules": [{"permissions": {"contents": "read"}}]}"#, "claims must constrain something"),
+        (
+            r#"{"rules": [{"claims": {"repository_owner": "secret-org"}, "repositories": [], "permissions": {"contents": "read"}}]}"#,
+            "TRUST_POLICY rule 1: repositories must not be empty",
+        ),
+    ] {
+        let bad_policy = Serve::start(&with(&broker_env(&world), &[("TRUST_POLICY", Some(policy))]));
+        for token in [None, Some(caller(&world))] {
+            let answer = bad_policy.post(token.as_deref(), "{}");
+            assert_eq!((answer.status, answer.json()), (500, plain.clone()));
+            assert!(bad_policy.audit()["detail"].as_str().unwrap().contains(detail));
+        }
+    }
+    assert!(world.github.issued().is_empty());
 
     let serve = Serve::start(&broker_env(&world));
     world.kms.set_fault(Some(standins::kms::Fault {
@@ -329,6 +414,9 @@ fn configuration_and_upstream_failures() {
         (Some("kms"), Some("DisabledException"))
     );
     assert!(upstream["request_id"].as_str().is_some_and(|id| id.len() == 36));
+    let audit = serve.audit();
+    assert_eq!((audit["outcome"].as_str(), &audit["upstream"]), (Some("failed"), upstream));
+    assert_eq!(audit["rule"], 1, "the grant was decided before KMS failed");
     world.kms.set_fault(None);
 
     // The issuer's keys cannot be fetched: 502, nothing minted.
@@ -352,6 +440,7 @@ fn configuration_and_upstream_failures() {
     let slow = Serve::start(&with(&broker_env(&world), &[("TOKEN_TIMEOUT_SECONDS", Some("1"))]));
     let answer = slow.post(Some(&caller(&world)), "{}");
     assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
+    assert_eq!((slow.audit()["status"].as_u64()), Some(504));
     let body: Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(body["error"]["attempts"], 1, "{body}");
     // A caller may ask for a shorter deadline than the deployment's 30 s.
@@ -359,6 +448,75 @@ fn configuration_and_upstream_failures() {
     let answer = serve.post(Some(&caller(&world)), r#"{"timeout_seconds": 1}"#);
     assert_eq!((answer.status, error_code(&answer).as_str()), (504, "upstream_timeout"));
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "the caller's 1 s deadline was kept");
+}
+
+/// A caller not yet verified cannot make the broker retry against its
+/// issuer, and a rule naming `jwks_uri` costs one fetch instead of two.
+#[test]
+fn issuer_fetches_for_unverified_callers_are_bounded() {
+    let world = World::start("");
+    let serve = Serve::start(&broker_env(&world));
+    let unavailable = standins::server::Response::json(503, "application/json", &json!({"message": "busy"}));
+    world.oidc.server().inject(standins::server::Wire::Answer(unavailable), 3);
+    let before = world.oidc.server().requests();
+    let answer = serve.post(Some(&caller(&world)), "{}");
+    assert_eq!((answer.status, error_code(&answer).as_str()), (502, "upstream"));
+    assert_eq!(world.oidc.server().requests() - before, 1, "one fetch, never retried");
+    assert_eq!(serve.audit()["upstream"]["service"], "oidc");
+    world.oidc.server().heal();
+
+    let mut direct: Value = serde_json::from_str(&policy(&world)).unwrap();
+    direct["rules"][0]["jwks_uri"] = json!(world.oidc.jwks_uri());
+    let one_fetch = Serve::start(&with(&broker_env(&world), &[("TRUST_POLICY", Some(&direct.to_string()))]));
+    let (requests, discoveries) = (world.oidc.server().requests(), world.oidc.key_fetches());
+    let answer = one_fetch.post(Some(&caller(&world)), r#"{"owner": "octocat"}"#);
+    assert_eq!((answer.status, error_code(&answer).as_str()), (403, "forbidden"), "verified, then refused");
+    assert_eq!(world.oidc.server().requests() - requests, 1, "the JWKS alone");
+    assert_eq!(world.oidc.key_fetches(), discoveries, "no discovery");
+}
+
+/// What the broker review found in callers' tokens and policies, through the real server.
+#[test]
+fn review_findings_are_refused() {
+    let world = World::start("");
+    let serve = Serve::start(&broker_env(&world));
+    let rs256 = json!({"alg": "RS256", "typ": "JWT", "kid": KID});
+    let claims = |change: &dyn Fn(&mut Value)| {
+        let mut c = world.oidc.claims(AUDIENCE);
+        change(&mut c);
+        c
+    };
+    let now = standins::time::now();
+    for (case, token, says) in [
+        (
+            "crit header",
+            world.oidc.sign(&json!({"alg": "RS256", "kid": KID, "crit": ["exp"]}), &claims(&|_| ())),
+            "crit header",
+        ),
+        (
+            "no iat",
+            world.oidc.sign(
+                &rs256,
+                &claims(&|c| {
+                    c.as_object_mut().unwrap().remove("iat");
+                }),
+            ),
+            "no iat",
+        ),
+        (
+            "a week long",
+            world.oidc.sign(&rs256, &claims(&|c| c["iat"] = json!(now - 7 * 86_400))),
+            "longer than 24 hours",
+        ),
+    ] {
+        let answer = serve.post(Some(&token), "{}");
+        assert_eq!((answer.status, error_code(&answer).as_str()), (401, "unauthorized"), "{case}");
+        assert!(answer.json()["error"]["message"].as_str().unwrap().contains(says), "{case}");
+        assert_eq!(serve.audit()["status"], 401);
+    }
+    let twice = serve.post(Some(&caller(&world)), r#"{"owner": "octo-org", "owner": "octocat"}"#);
+    assert_eq!((twice.status, error_code(&twice).as_str()), (400, "bad_request"));
+    assert!(world.github.issued().is_empty());
 }
 
 #[test]

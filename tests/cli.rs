@@ -1,12 +1,14 @@
 //! The `wasi:cli/run` command line through the real `wasmtime run`, against
-//! the stand-ins: commands, flags, formats, environment fallbacks, exit codes.
+//! the stand-ins: commands, flags, formats, environment fallbacks, exit
+//! status, and what hostile answers can make it print.
 
 mod common;
 
 use std::process::Command;
 
 use common::{Env, assert_no_secret, env_with, wasm_path, with};
-use serde_json::Value;
+use serde_json::{Value, json};
+use standins::server::{Response, Wire};
 use standins::world::World;
 
 /// What a run printed and how it ended.
@@ -98,7 +100,7 @@ fn several_owners_share_one_kms_signature() {
     assert_eq!(world.github.issued().len(), 2);
 
     let refused = run(&world.env(), &["--owner", "octo-org", "--owner", "octocat"]);
-    assert_eq!(refused.code, 2);
+    assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("several owners need --format json"), "{}", refused.stderr);
 }
 
@@ -150,7 +152,7 @@ fn revoke_takes_the_flag_or_github_token_and_tolerates_a_dead_token() {
     assert!(!again.stderr.contains(&token));
 
     let missing = run(&world.env(), &["revoke"]);
-    assert_eq!(missing.code, 2);
+    assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("--token"));
 }
 
@@ -221,12 +223,12 @@ fn help_documents_every_flag_and_variable() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_failures_exit_1_with_one_line() {
+fn every_failure_exits_1_with_one_line_usage_errors_included() {
     let world = World::start("");
     for args in [&["--frobnicate"][..], &["mint"], &["--permission", "contents=owner"], &["--format", "yaml"]]
     {
         let out = run(&world.env(), args);
-        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         assert!(out.stderr.starts_with("error: ") && out.stdout.is_empty());
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
@@ -442,5 +444,96 @@ fn faults_report_attempts_and_keep_the_timeout_flag() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "the 1 s deadline was kept");
     assert_eq!(hung.code, 1);
     assert!(hung.stderr.contains("timed out waiting for AWS KMS"), "{}", hung.stderr);
-    assert_eq!(run(&env, &["--timeout", "0"]).code, 2, "--timeout takes 1 to 3600");
+    let zero = run(&env, &["--timeout", "0"]);
+    assert_eq!(zero.code, 1);
+    assert!(zero.stderr.starts_with("error: --timeout takes 1 to 3600 seconds"), "{}", zero.stderr);
+}
+
+/// Plain `http://` to anything but this machine is refused before anything
+/// is sent: the App JWT, a web identity token or the runner's request token
+/// would cross the network in clear text.
+#[test]
+fn plain_http_endpoints_are_refused_before_anything_is_sent() {
+    let world = World::start("");
+    for (var, url) in [
+        ("GITHUB_API_URL", "http://example.com/api/v3"),
+        ("AWS_ENDPOINT_URL_KMS", "http://kms.example.com"),
+        ("AWS_ENDPOINT_URL", "http://10.1.2.3:4566"),
+    ] {
+        let env = env_with(&world, &[("AWS_ENDPOINT_URL_KMS", None), (var, Some(url))]);
+        let out = run(&env, &["--installation-id", "1001"]);
+        assert_eq!(out.code, 1);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: invalid {var}: must be https:// (http:// only to a loopback host: localhost, 127.0.0.1, [::1])\n"
+            )
+        );
+    }
+    let keyless = with(
+        &world.keyless_env(),
+        &[("ACTIONS_ID_TOKEN_REQUEST_URL", Some("http://pipelines.example/idtoken?api-version=2.0"))],
+    );
+    let out = run(&keyless, &["--installation-id", "1001"]);
+    assert!(
+        out.stderr.starts_with("error: invalid ACTIONS_ID_TOKEN_REQUEST_URL: must be https://"),
+        "{}",
+        out.stderr
+    );
+    let sts = with(&world.keyless_env(), &[("AWS_ENDPOINT_URL_STS", Some("http://sts.example.com"))]);
+    let out = run(&sts, &["--installation-id", "1001"]);
+    assert!(
+        out.stderr.starts_with("error: invalid AWS_ENDPOINT_URL_STS: must be https://"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        world.kms.server().requests() + world.github.server().requests() + world.sts.server().requests(),
+        0
+    );
+}
+
+/// Under GitHub Actions a line that starts with `::` is a workflow command,
+/// and a `\r` starts a line: whatever a server answers, no line the command
+/// line prints can start with `::`.
+#[test]
+fn service_answers_cannot_forge_workflow_commands() {
+    let world = World::start("");
+    let forged = "Bad credentials\r::error title=Injected::pwned\n::warning::spoofed-by-server\u{1b}[2K";
+    let github = Response::json(
+        401,
+        "application/json",
+        &json!({"message": forged, "documentation_url": "https://docs.github.com\r::error::docs"}),
+    );
+    world.github.server().inject(Wire::Answer(github), 1);
+    let kms = Response::json(
+        400,
+        "application/x-amz-json-1.1",
+        &json!({"__type": "AccessDeniedException\r::error::code", "message": "denied\u{1b}]0;title\u{7}\n::notice::x"}),
+    );
+    let mut outputs = Vec::new();
+    let out = run(&world.env(), &["--installation-id", "1001"]);
+    assert!(
+        out.stderr.starts_with("error: GitHub refused the request: HTTP 401: Bad credentials"),
+        "{}",
+        out.stderr
+    );
+    outputs.push(out);
+    world.kms.server().inject(Wire::Answer(kms), 1);
+    let out = run(&world.env(), &["--installation-id", "1001"]);
+    assert!(
+        out.stderr
+            .starts_with("error: AWS KMS refused to sign: HTTP 400 AccessDeniedException: denied]0;title"),
+        "{}",
+        out.stderr
+    );
+    outputs.push(out);
+    for out in outputs {
+        assert_eq!(out.code, 1);
+        for line in out.stderr.split(['\n', '\r']).chain(out.stdout.split(['\n', '\r'])) {
+            assert!(!line.starts_with("::"), "a forged workflow command: {line:?}");
+        }
+        assert!(!out.stderr.contains('\u{1b}'), "no escape sequence: {:?}", out.stderr);
+        assert_eq!(out.stderr.matches('\n').count(), 1, "one line: {:?}", out.stderr);
+    }
 }

@@ -458,11 +458,11 @@ fn no_secret_leaks_into_errors_output_or_logs() {
     );
     for secret in &secrets {
         for text in &texts {
-            assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");
+            assert_eq!(standins::leaked(secret, text), None, "a secret leaked into: {text}");
         }
     }
-    assert!(
-        texts.iter().any(|t| t.contains("[redacted]")),
-        "AWS's echo of the canonical request was scrubbed"
-    );
+    // AWS's signature error goes on to quote the canonical request, session
+    // token included: only its first line is ever quoted.
+    assert!(texts.iter().any(|t| t.contains("The request signature we calculated does not match")));
+    assert!(texts.iter().all(|t| !t.contains("Canonical String")));
 }

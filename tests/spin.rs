@@ -1,6 +1,7 @@
-//! `spin.toml` checked against the component (Spin itself cannot be
-//! installed here): the route, the source, and outbound hosts that are
-//! exactly the hosts the component calls.
+//! Spin, checked without Spin (no package registry here has it): the
+//! component's imports against WASI 0.2.6 as Spin 3.x and 4.x link it, and
+//! `spin.toml` against the component: the route, the source, and outbound
+//! hosts that are exactly the hosts the component calls.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -27,8 +28,11 @@ fn routes_everything_to_the_built_component() {
 #[test]
 fn outbound_hosts_are_exactly_what_the_component_calls() {
     let m = manifest();
-    let region_default = m["variables"]["aws_region"]["default"].as_str().unwrap();
+    // The region has one home: a required variable, never a fixed environment value.
+    assert_eq!(m["variables"]["aws_region"]["required"].as_bool(), Some(true));
     let component = &m["component"]["token"];
+    assert!(component.get("environment").is_none(), "settings go in with `spin up --env`");
+    let region = "eu-west-1";
     let allowed: BTreeSet<String> = component["allowed_outbound_hosts"]
         .as_array()
         .unwrap()
@@ -37,11 +41,11 @@ fn outbound_hosts_are_exactly_what_the_component_calls() {
             let h = h.as_str().unwrap();
             let host = h.split("://").nth(1).unwrap();
             assert!(!host.contains('*'), "no wildcard: {h}");
-            h.replace("{{ aws_region }}", region_default)
+            h.replace("{{ aws_region }}", region)
         })
         .collect();
 
-    let region = kms::Region::parse("aws_region", region_default).unwrap();
+    let region = kms::Region::parse("aws_region", region).unwrap();
     let endpoint = |url: Url| url.endpoint();
     let needed: BTreeSet<String> = [
         endpoint(kms::default_endpoint(&region)),
@@ -51,6 +55,122 @@ fn outbound_hosts_are_exactly_what_the_component_calls() {
     ]
     .into();
     assert_eq!(allowed, needed);
-    // The environment the manifest sets agrees with the variable.
-    assert_eq!(component["environment"]["AWS_REGION"].as_str(), Some(region_default));
+}
+
+/// The WASI 0.2.6 packages Spin 3.x and 4.x link, vendored as test data,
+/// resolved as Spin resolves them: with every `@unstable` feature off, so
+/// that unstable items are absent. With `all_features`, they are present.
+fn wasi_0_2_6(all_features: bool) -> wit_parser::Resolve {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/wasi-0.2.6");
+    let mut resolve = wit_parser::Resolve { all_features, ..Default::default() };
+    // Each package after the packages it uses.
+    for package in ["io", "clocks", "random", "filesystem", "sockets", "cli", "http"] {
+        resolve.push_dir(root.join(package)).unwrap_or_else(|e| panic!("{package}: {e:?}"));
+    }
+    resolve
+}
+
+/// The interface of `linked` with the package and name of an import, if
+/// the import's version is a `0.2.x` (as hosts match them).
+fn find<'a>(
+    linked: &'a wit_parser::Resolve,
+    package: &wit_parser::PackageName,
+    name: &str,
+) -> Option<&'a wit_parser::Interface> {
+    let version = package.version.as_ref()?;
+    let same_package = |p: &wit_parser::PackageName| {
+        (p.namespace.as_str(), p.name.as_str()) == (package.namespace.as_str(), package.name.as_str())
+            && p.version.as_ref().is_some_and(|v| (v.major, v.minor) == (version.major, version.minor))
+    };
+    linked.interfaces.iter().map(|(_, iface)| iface).find(|iface| {
+        iface.name.as_deref() == Some(name)
+            && iface.package.is_some_and(|p| same_package(&linked.packages[p].name))
+    })
+}
+
+/// Every function and type that `component` imports from an interface and
+/// that WASI 0.2.6 as Spin links it lacks, with why. Versions are matched as
+/// Spin and wasmtime match them: a `wasi:cli/exit@0.2.12` import by name
+/// against `wasi:cli/exit@0.2.6`.
+fn unlinkable_imports(component: &[u8]) -> Vec<String> {
+    let (stable, everything) = (wasi_0_2_6(false), wasi_0_2_6(true));
+    let wit_parser::decoding::DecodedWasm::Component(resolve, world) =
+        wit_parser::decoding::decode(component).expect("a component")
+    else {
+        panic!("not a component")
+    };
+    let mut problems = Vec::new();
+    for (key, item) in &resolve.worlds[world].imports {
+        let wit_parser::WorldItem::Interface { id, .. } = item else {
+            problems.push(format!("{}: not an interface", resolve.name_world_key(key)));
+            continue;
+        };
+        let iface = &resolve.interfaces[*id];
+        let package = &resolve.packages[iface.package.expect("imports belong to packages")].name;
+        let name = iface.name.as_deref().expect("named");
+        let Some(linked) = find(&stable, package, name) else {
+            let why = if find(&everything, package, name).is_some() { "marked @unstable" } else { "missing" };
+            problems.push(format!("{package}/{name}: the interface is {why} in WASI 0.2.6"));
+            continue;
+        };
+        let unstable = find(&everything, package, name).expect("stable items are in every resolve");
+        let items = iface
+            .functions
+            .keys()
+            .map(|f| (f, linked.functions.contains_key(f), unstable.functions.contains_key(f)));
+        let types =
+            iface.types.keys().map(|t| (t, linked.types.contains_key(t), unstable.types.contains_key(t)));
+        for (item, linked, exists) in items.chain(types) {
+            if !linked {
+                let why = if exists { "marked @unstable" } else { "missing" };
+                problems.push(format!("{package}/{name}.{item}: {why} in WASI 0.2.6"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_component_imports_only_what_spin_links() {
+    let component =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token.wasm"))
+            .expect("dist/github-app-kms-token.wasm: run `make build` (or `make test`) first");
+    assert_eq!(unlinkable_imports(&component), Vec::<String>::new());
+}
+
+/// The check fails for a component that calls `exit-with-code` (as the
+/// command line did before) or imports what 0.2.6 lacks, and passes the
+/// same imports without them.
+#[test]
+fn the_import_check_refuses_exit_with_code() {
+    let component = |exit_funcs: &str| {
+        wat::parse_str(format!(
+            r#"(component
+                 (import "wasi:cli/exit@0.2.12" (instance {exit_funcs}))
+                 (import "wasi:cli/environment@0.2.12" (instance
+                   (export "get-arguments" (func (result (list string)))))))"#
+        ))
+        .expect("valid WAT")
+    };
+    let exit = r#"(export "exit" (func (param "status" (result))))"#;
+    let exit_with_code = r#"(export "exit-with-code" (func (param "status-code" u8)))"#;
+    assert_eq!(unlinkable_imports(&component(exit)), Vec::<String>::new());
+    assert_eq!(
+        unlinkable_imports(&component(&format!("{exit} {exit_with_code}"))),
+        ["wasi:cli@0.2.12/exit.exit-with-code: marked @unstable in WASI 0.2.6"]
+    );
+    let invented = r#"(export "exit-quietly" (func))"#;
+    assert_eq!(
+        unlinkable_imports(&component(invented)),
+        ["wasi:cli@0.2.12/exit.exit-quietly: missing in WASI 0.2.6"]
+    );
+    let timezone = wat::parse_str(
+        r#"(component (import "wasi:clocks/timezone@0.2.12" (instance
+             (export "utc-offset" (func (param "when" u64) (result s32))))))"#,
+    )
+    .expect("valid WAT");
+    assert_eq!(
+        unlinkable_imports(&timezone),
+        ["wasi:clocks@0.2.12/timezone: the interface is marked @unstable in WASI 0.2.6"]
+    );
 }

@@ -92,9 +92,10 @@ pub fn mint(
     (result, output)
 }
 
-/// Fails if a secret appears in `texts` or the host's log: any secret the
-/// stand-ins handed out or saw (credentials, JWT signatures, tokens), and
-/// the AWS secret key and session token in `env`.
+/// Fails if any piece of a secret ([`standins::leaked`]) appears in `texts`
+/// or the host's log: any secret the stand-ins handed out or saw
+/// (credentials, JWT signatures, tokens), and the AWS secret key and
+/// session token in `env`.
 pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let mut secrets = standins::remembered();
     secrets.extend(
@@ -113,7 +114,7 @@ pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let log = log_lines().lock().unwrap().clone();
     for secret in secrets.iter().filter(|s| s.len() >= 8) {
         for text in texts.iter().chain(&log) {
-            assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");
+            assert_eq!(standins::leaked(secret, text), None, "a secret leaked into: {text}");
         }
     }
 }

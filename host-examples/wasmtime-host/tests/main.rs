@@ -73,6 +73,7 @@ fn serve_mode_runs_the_broker_behind_the_allow_list() {
         "issuer": world.oidc.issuer(),
         "claims": {"repository_owner": "octo-org"},
         "owner": "octo-org",
+        "repositories": ["widgets"],
         "permissions": {"contents": "read"},
     }]});
     let mut env = world.env();
@@ -81,7 +82,7 @@ fn serve_mode_runs_the_broker_behind_the_allow_list() {
     let bearer = format!("Bearer {}", world.oidc.id_token(audience));
     let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
 
-    // The issuer is allowed: its keys are fetched, the caller's own repository is granted.
+    // The issuer is allowed: its keys are fetched, the rule's repository is granted.
     let allowed = broker(env.clone(), &[world.oidc.issuer().replace("http://", "")]);
     let answer = standins::client::send(&allowed.authority, "POST", "/token", &headers, b"{}").unwrap();
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));

@@ -82,6 +82,20 @@ pub fn remembered() -> Vec<String> {
     SECRETS.lock().unwrap().clone()
 }
 
+/// The length of the pieces [`leaked`] looks for: a cut or a truncation
+/// must not leave even part of a secret behind.
+pub const LEAK_PIECE: usize = 16;
+
+/// The first piece of `secret` that appears in `text`: any
+/// [`LEAK_PIECE`]-character piece of it, or the whole of a shorter one.
+pub fn leaked<'a>(secret: &'a str, text: &str) -> Option<&'a str> {
+    let bytes = secret.len().min(LEAK_PIECE);
+    (0..=secret.len() - bytes)
+        .filter(|&at| secret.is_char_boundary(at) && secret.is_char_boundary(at + bytes))
+        .map(|at| &secret[at..at + bytes])
+        .find(|piece| text.contains(piece))
+}
+
 /// A fresh RSA-2048 key, generated once per process (generation takes a moment).
 pub fn rsa_key() -> RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();

@@ -76,6 +76,16 @@ impl Oidc {
         sign(&self.state.key, header, claims)
     }
 
+    /// The issuer's key set, as its discovery document names it.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer())
+    }
+
+    /// The server, for wire faults and request counts.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
     /// How many times the discovery document was fetched.
     pub fn key_fetches(&self) -> usize {
         self.state.key_fetches.load(Ordering::SeqCst)

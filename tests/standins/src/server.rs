@@ -71,6 +71,10 @@ pub enum Wire {
     Hang,
     /// Announces a body, sends half of it and closes the connection.
     CloseMidBody,
+    /// Announces a 1 MiB body and sends it one byte every 100 ms for 30 s,
+    /// then closes the connection: each byte beats any between-bytes
+    /// timeout, the whole never arrives.
+    Drip,
     /// A 200 answer with a body of this many bytes; `announced`: with a
     /// `content-length`, else delimited by closing the connection.
     Huge { bytes: usize, announced: bool },
@@ -123,6 +127,11 @@ impl Server {
     /// Misbehaves as `fault` on the next `times` requests, then heals.
     pub fn inject(&self, fault: Wire, times: usize) {
         self.shared.wire.set_times(fault, times);
+    }
+
+    /// Stops misbehaving.
+    pub fn heal(&self) {
+        self.shared.wire.set(None);
     }
 
     /// How many requests arrived so far (answered, refused or faulted).
@@ -201,6 +210,16 @@ fn misbehave(writer: &mut TcpStream, fault: Wire, stop: &AtomicBool) -> std::io:
             Ok(())
         }
         Wire::CloseMidBody => write_response(writer, &ok(vec![b'{'; 50]), Some(100)),
+        Wire::Drip => {
+            write_response(writer, &ok(Vec::new()), Some(1 << 20))?;
+            let started = std::time::Instant::now();
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(30) {
+                writer.write_all(b" ")?;
+                writer.flush()?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(())
+        }
         Wire::Huge { bytes, announced } => {
             let response = ok(vec![b' '; bytes]);
             write_response(writer, &response, announced.then_some(bytes))
