@@ -1,11 +1,15 @@
 # github-app-kms-token: build, demo and test.
 #
-#   make build   the release component: dist/github-app-kms-token.wasm
-#   make demo    the whole flow against local stand-ins of KMS and GitHub
-#   make test    installs what is missing, builds, runs every check and test
-#   make wit     the component's exact imports and exports
-#   make bench   measured figures, one run
-#   make fuzz    each cargo-fuzz target for FUZZ_SECONDS (nightly Rust)
+#   make build    the release component: dist/github-app-kms-token.wasm
+#   make demo     the whole flow against local stand-ins of KMS and GitHub
+#   make test     installs what is missing, builds, runs every check and test
+#   make action   rebuilds the GitHub Action's dist/ from source
+#   make release  dist/github-app-kms-token.wasm, dist/SHA256SUMS and the Action's dist/
+#   make publish OCI_REF=HOST/NAME:TAG   pushes the component as a Wasm OCI artifact
+#   make lint     formatting, clippy, and actionlint over every workflow
+#   make wit      the component's exact imports and exports
+#   make bench    measured figures, one run
+#   make fuzz     each cargo-fuzz target for FUZZ_SECONDS (nightly Rust)
 
 WASM      := dist/github-app-kms-token.wasm
 TARGET    := wasm32-wasip2
@@ -16,41 +20,50 @@ CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 SHELL     := bash
 
-.PHONY: build build-tools demo test tools lint wit bench fuzz clean
+.PHONY: build build-tools demo test tools lint wit bench fuzz clean action release publish \
+	check-action check-reproducible
 
 # The core module is linked without the component step, shrunk with
 # binaryen's wasm-opt, then made a component by wasm-tools (about 20% smaller
 # than cargo's own component). Its own target folder keeps the flags apart.
+#
+# Reproducible: the same commit builds the same bytes in any folder on any
+# machine. The Rust toolchain is pinned by rust-toolchain.toml, wasm-tools by
+# version, wasm-opt (binaryen) by tools/package-lock.json; the build paths
+# that panic locations would carry are remapped to fixed names.
 CORE_DIR  := target/core
 CORE      := $(CORE_DIR)/$(TARGET)/release/github_app_kms_token.wasm
+CARGO_HOME ?= $(HOME)/.cargo
+TOOLS     := tools/node_modules/.bin
+REMAP     := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/project
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                      --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
 build: build-tools
-	rustup target add $(TARGET)
-	RUSTFLAGS="-C link-arg=--skip-wit-component" cargo build --release --target $(TARGET) --target-dir $(CORE_DIR)
-	wasm-opt -Oz $(WASM_OPT_FEATURES) $(CORE) -o $(CORE_DIR)/optimized.wasm
+	RUSTFLAGS="-C link-arg=--skip-wit-component $(REMAP)" cargo build --release --target $(TARGET) --target-dir $(CORE_DIR)
+	$(TOOLS)/wasm-opt -Oz $(WASM_OPT_FEATURES) $(CORE) -o $(CORE_DIR)/optimized.wasm
 	mkdir -p dist
 	wasm-tools component new $(CORE_DIR)/optimized.wasm -o $(WASM)
 	wasm-tools validate $(WASM)
 	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
 
-# What building needs: wasm-tools (cargo install) and binaryen's wasm-opt (Debian).
+# What building needs: wasm-tools (cargo install) and the pinned npm tools
+# (wasm-opt, jco, esbuild).
 build-tools:
 	@wasm-tools --version 2>/dev/null | grep -qw "$(WASM_TOOLS_VERSION)" || \
 		cargo install wasm-tools --version $(WASM_TOOLS_VERSION) --locked
-	@command -v wasm-opt >/dev/null || (apt-get update && apt-get install -y binaryen)
+	@test -x $(TOOLS)/wasm-opt || npm ci --prefix tools --no-audit --no-fund
 
 # With OWNER (and APP_ID, KMS_KEY_ID, AWS_* credentials) set, the same host mints a real token.
 demo: build
 	cargo run --quiet -p wasmtime-host -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
 
-# Tools the tests drive: the wasmtime CLI, jq, jco (npm, locked) and moto (KMS) in a venv.
-tools:
+# Tools the tests drive: the wasmtime CLI, jq, the pinned npm tools (jco,
+# Node 24) and moto (KMS) in a venv.
+tools: build-tools
 	@wasmtime --version 2>/dev/null | grep -qw "$(WASMTIME_VERSION)" || \
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
 	@command -v jq >/dev/null || (apt-get update && apt-get install -y jq)
-	@test -x tests/jco/node_modules/.bin/jco || npm ci --prefix tests/jco --no-audit --no-fund
 	@test -x $(VENV)/bin/moto_server || \
 		(python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt)
 
@@ -62,11 +75,64 @@ lint:
 wit: build
 	wasm-tools component wit $(WASM)
 
-test: tools build lint
+test: tools build lint check-action check-reproducible
 	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
-		JCO=$(CURDIR)/tests/jco/node_modules/.bin/jco \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
+
+# The GitHub Action's dist/: the component transpiled by jco, the Action's
+# own JS (src/) bundled by esbuild with @actions/core and the WASI shim (as
+# ES modules, with a `require` for the CommonJS parts), the core module and
+# the shim's I/O worker beside the bundle. jco and esbuild
+# are pinned in tools/, the runtime dependencies in the Action's own lock
+# file. ACTION_DIST writes it elsewhere (see check-action).
+ACTION      := host-examples/github-action
+ACTION_DIST ?= $(ACTION)/dist
+action: build
+	@test -d $(ACTION)/node_modules/@actions/core || npm ci --prefix $(ACTION) --no-audit --no-fund
+	cargo run --quiet -p action-tests --bin permission-inputs > target/permission-inputs.yml
+	awk 'FNR == NR { block = block $$0 "\n"; next } \
+	     /# BEGIN permission inputs/ { printf "%s", block; skip = 1; next } \
+	     /# END permission inputs/ { skip = 0; next } !skip' \
+		target/permission-inputs.yml $(ACTION)/action.yml > target/action.yml
+	mv target/action.yml $(ACTION)/action.yml
+	rm -rf $(ACTION)/build $(ACTION_DIST)
+	$(TOOLS)/jco transpile $(WASM) -o $(ACTION)/build --no-typescript --quiet
+	$(TOOLS)/esbuild $(ACTION)/src/main.js $(ACTION)/src/post.js --bundle --platform=node --format=esm \
+		--splitting --minify --target=node20 --legal-comments=none --log-level=warning \
+		--banner:js="import{createRequire}from'node:module';const require=createRequire(import.meta.url);" \
+		--alias:undici=./$(ACTION)/src/undici-unused.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs
+	cp $(ACTION)/build/github-app-kms-token.core.wasm \
+		$(ACTION)/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.bundle.js $(ACTION_DIST)/
+
+# The committed Action dist/ is what the source builds (the check that
+# JavaScript actions run in CI).
+check-action:
+	$(MAKE) --no-print-directory action ACTION_DIST=target/action-dist
+	@git diff --quiet -- $(ACTION)/action.yml || \
+		(echo "$(ACTION)/action.yml is not what make action writes: commit it" >&2; exit 1)
+	@diff -r $(ACTION)/dist target/action-dist >/dev/null || \
+		(echo "$(ACTION)/dist differs from a fresh build: run make action and commit it" >&2; exit 1)
+	@echo "$(ACTION)/dist is what the source builds"
+
+# Reproducible: the tracked files, copied to a folder elsewhere and built
+# there, give the same bytes; and no build path or machine name is in them
+# (a host name under 4 characters is too short to tell from any text).
+check-reproducible: build
+	@elsewhere=$$(mktemp -d /tmp/github-app-kms-token-XXXXXX) && \
+	git ls-files -z | xargs -0 cp --parents -t $$elsewhere && \
+	ln -s $(CURDIR)/tools/node_modules $$elsewhere/tools/node_modules && \
+	$(MAKE) --no-print-directory -C $$elsewhere build >/dev/null && \
+	cmp $(WASM) $$elsewhere/$(WASM) && rm -rf $$elsewhere && \
+	echo "$(WASM): the same bytes when built in another folder"
+	@for s in "$(CURDIR)" "$(HOME)" "$(CARGO_HOME)" "$$(hostname)"; do \
+		test $${#s} -lt 4 || ! grep -qaF -- "$$s" $(WASM) || { echo "$(WASM) holds $$s" >&2; exit 1; }; \
+	done
+
+# A release: the component, its checksums, and the Action built from it.
+release: action
+	cd dist && sha256sum github-app-kms-token.wasm > SHA256SUMS
+	@cat dist/SHA256SUMS
 
 # Measured figures, one run (not a test: it never fails on timing). The
 # other ways to mint a token come from the registries, locked: Node.js with

@@ -62,6 +62,10 @@ impl Guest for Component {
         })
     }
 
+    fn describe_error(error: TokenError) -> String {
+        error.message()
+    }
+
     fn revoke_installation_token(request: RevokeRequest) -> Result<(), TokenError> {
         let env = Env::from_host();
         github::check_token("token", &request.token)?;

@@ -73,7 +73,7 @@ struct Jco {
 impl Jco {
     fn start(env: &Env) -> Jco {
         let jco = std::env::var_os("JCO").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/jco/node_modules/.bin/jco")
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/node_modules/.bin/jco")
         });
         assert!(jco.exists(), "{} is missing: run `make tools`", jco.display());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -1,0 +1,158 @@
+// The Action's translation layer: inputs into `issuer` requests, the
+// component's errors into messages that name the input at fault, and the
+// environment the component may see. Nothing here decides anything the
+// component decides: it validates, signs, mints, revokes and words errors.
+
+import * as core from "@actions/core";
+import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
+
+import { issuer } from "../build/github-app-kms-token.js";
+
+/** The variables the component reads from its environment (AWS's
+ * credential chain, endpoints and the deadline); the shim would hand it the
+ * whole `process.env` otherwise. */
+const COMPONENT_ENV = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_KMS",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "ACTIONS_ID_TOKEN_REQUEST_URL",
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "GITHUB_RUN_ID",
+  "GITHUB_RUN_ATTEMPT",
+  "TOKEN_TIMEOUT_SECONDS",
+];
+
+/** An input's fault: reported as `Input NAME: WHY`, with nothing sent. */
+export class InputError extends Error {
+  constructor(input, why) {
+    super(`Input ${input}: ${why}`);
+  }
+}
+
+/** The component's `issuer` interface, seeing only `COMPONENT_ENV` and
+ * `extra` (the variables the inputs set). */
+export function component(extra = {}) {
+  const env = Object.fromEntries(
+    COMPONENT_ENV.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
+  );
+  _setEnv({ ...env, ...extra });
+  return issuer;
+}
+
+/** `a, b` or one a line, as a list; blanks dropped. */
+export function list(text) {
+  return text
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** An optional input: `undefined` when empty (the WIT `none`). */
+function optional(name) {
+  return core.getInput(name) || undefined;
+}
+
+/** The `permission-*` inputs that are set, as the WIT's permissions. */
+function permissions() {
+  const prefix = "INPUT_PERMISSION-";
+  return Object.keys(process.env)
+    .filter((key) => key.startsWith(prefix) && process.env[key].trim() !== "")
+    .sort()
+    .map((key) => {
+      const input = key.slice("INPUT_".length).toLowerCase();
+      const access = process.env[key].trim();
+      if (!["read", "write", "admin"].includes(access)) {
+        throw new InputError(input, `must be read, write or admin, not ${JSON.stringify(access)}`);
+      }
+      return { name: input.slice("permission-".length).replaceAll("-", "_"), access };
+    });
+}
+
+/** The inputs as `token-request`s (one per owner) and the owners, with the
+ * variables the credential inputs set. As the official action: no owner and
+ * no repositories is the current repository alone; repositories without an
+ * owner are the current owner's; several owners (one a line) each get a
+ * token, from one KMS signature. */
+export function requests() {
+  const clientId = core.getInput("client-id");
+  const appId = core.getInput("app-id");
+  if (Boolean(clientId) === Boolean(appId)) {
+    throw new InputError("client-id", "give exactly one of client-id and app-id");
+  }
+  const kmsKeyId = core.getInput("kms-key-id", { required: true });
+  let owners = list(core.getInput("owner"));
+  let repositories = list(core.getInput("repositories"));
+  if (owners.length > 1 && repositories.length > 0) {
+    throw new InputError("repositories", "names one owner's repositories: give a single owner");
+  }
+  if (owners.length === 0) {
+    const [owner, repository] = (process.env.GITHUB_REPOSITORY ?? "").split("/");
+    owners = [process.env.GITHUB_REPOSITORY_OWNER || owner];
+    if (repositories.length === 0 && repository) {
+      repositories = [repository];
+    }
+  }
+  const request = {
+    appId: clientId || appId,
+    kmsKeyId,
+    awsRegion: optional("aws-region"),
+    repositories,
+    permissions: permissions(),
+    githubApiUrl: optional("github-api-url"),
+    timeoutSeconds: undefined,
+  };
+  const env = {};
+  for (const [input, variable] of [
+    ["role-to-assume", "AWS_ROLE_ARN"],
+    ["role-session-name", "AWS_ROLE_SESSION_NAME"],
+    ["audience", "STS_AUDIENCE"],
+  ]) {
+    if (core.getInput(input)) env[variable] = core.getInput(input);
+  }
+  return {
+    owners,
+    env,
+    requests: owners.map((owner) => ({ ...request, installation: { tag: "owner", val: owner } })),
+  };
+}
+
+/** The input a component field or variable came from. */
+const INPUTS = {
+  "kms-key-id": "kms-key-id",
+  "aws-region": "aws-region",
+  installation: "owner",
+  "installation.owner": "owner",
+  repositories: "repositories",
+  permissions: "permission-*",
+  "github-api-url": "github-api-url",
+  AWS_ROLE_ARN: "role-to-assume",
+  AWS_ROLE_SESSION_NAME: "role-session-name",
+};
+
+/** A thrown error as one line: an input's fault names the input. */
+export function describe(error) {
+  const payload = error?.payload;
+  if (payload === undefined) return error.message;
+  if (payload.tag === "invalid-input") {
+    const { field, rule } = payload.val;
+    const input = field === "app-id" ? (core.getInput("client-id") ? "client-id" : "app-id") : INPUTS[field];
+    return input ? `Input ${input}: ${rule}` : `${field}: ${rule}`;
+  }
+  return issuer.describeError(payload);
+}
+
+/** Runs `step`; a failure is an `::error::` line and a non-zero exit. */
+export async function run(step) {
+  try {
+    await step();
+  } catch (error) {
+    core.setFailed(describe(error));
+  }
+}

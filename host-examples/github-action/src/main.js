@@ -1,0 +1,29 @@
+// The Action's main step: mints the token(s) and writes the outputs.
+
+import * as core from "@actions/core";
+
+import { component, requests, run } from "./action.js";
+
+run(async () => {
+  const { owners, env, requests: asked } = requests();
+  const issuer = component(env);
+  const minted = asked.length === 1 ? [issuer.getInstallationToken(asked[0])] : issuer.getInstallationTokens(asked);
+  // Every token is masked before anything else could print it.
+  for (const { token } of minted) core.setSecret(token);
+
+  const [first] = minted;
+  core.setOutput("token", first.token);
+  core.setOutput("installation-id", String(first.installationId));
+  core.setOutput("app-slug", first.appSlug ?? "");
+  core.setOutput("expires-at", first.expiresAt);
+  core.setOutput("tokens", JSON.stringify(Object.fromEntries(owners.map((owner, i) => [owner, minted[i].token]))));
+  for (const [i, owner] of owners.entries()) {
+    const { installationId, repositories } = minted[i];
+    const scope = repositories.length > 0 ? repositories.join(", ") : "every repository it can access";
+    core.info(`A token for ${owner} (installation ${installationId}): ${scope}, until ${minted[i].expiresAt}.`);
+  }
+
+  if (!core.getBooleanInput("skip-token-revoke")) {
+    core.saveState("tokens", JSON.stringify(minted.map(({ token, expiresAt }) => ({ token, expiresAt }))));
+  }
+});

