@@ -25,7 +25,7 @@ SHELL     := bash
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: build build-tools demo test tools lint lint-tools wit bench fuzz clean action release checksums publish \
-	check-action check-reproducible
+	check-action check-reproducible check-world
 
 # The core module is linked without the component step, shrunk with
 # binaryen's wasm-opt, then made a component by wasm-tools (about 20% smaller
@@ -60,7 +60,7 @@ build-tools:
 
 # With OWNER (and APP_ID, KMS_KEY_ID, AWS_* credentials) set, the same host mints a real token.
 demo: build
-	cargo run --quiet -p wasmtime-host -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
+	cargo run --quiet -p wasmtime-host --features demo -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
 
 # Tools the tests drive: the wasmtime CLI, wkg, jq, a real OCI registry
 # (Debian's docker-registry), the pinned npm tools (jco, Node 24), and moto
@@ -90,7 +90,13 @@ lint: lint-tools
 wit: build
 	wasm-tools component wit $(WASM)
 
-test: tools build lint check-action check-reproducible checksums
+# The built component is what wit/world.wit's `component` world declares:
+# its three exports, over WASI 0.2 imports alone.
+check-world: build
+	wasm-tools component targets wit $(WASM) --world component
+	@echo "$(WASM) targets the world \`component\` of wit/world.wit"
+
+test: tools build lint check-world check-action check-reproducible checksums
 	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log

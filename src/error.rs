@@ -10,8 +10,6 @@ use std::fmt;
 pub use crate::api::{
     InvalidInput, MalformedAnswer, Service, ServiceError, TokenError as Error, TransportError,
 };
-use crate::http::{Response, Url};
-use crate::secret::{Secret, plain, quote};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,49 +17,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// A field (or environment variable) that broke a rule.
 pub fn invalid(field: &str, rule: impl Into<String>) -> Error {
     Error::InvalidInput(InvalidInput { field: field.to_owned(), rule: rule.into() })
-}
-
-impl TransportError {
-    /// An error about a first attempt at `url`; only its scheme and
-    /// authority are kept.
-    pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
-        Self { service, endpoint: url.endpoint(), message: plain(&message.into()), attempts: 1 }
-    }
-}
-
-impl ServiceError {
-    /// `service`'s error answer, its texts quoted (see [`quote`]): `message`
-    /// with `secrets` scrubbed; `code` and the request id as plain text.
-    /// The caller adds a hint and documentation URL where it has them.
-    pub fn quoted(
-        response: &Response,
-        service: Service,
-        code: Option<&str>,
-        message: &str,
-        secrets: &[&Secret],
-    ) -> ServiceError {
-        ServiceError {
-            status: response.status,
-            code: code.map(plain),
-            message: quote(message, secrets),
-            request_id: response.request_id(service).map(plain),
-            documentation_url: None,
-            hint: None,
-            attempts: response.attempts,
-        }
-    }
-}
-
-/// `response`, from `service` at `url`, did not have the expected shape.
-pub fn malformed(service: Service, url: &Url, response: &Response, what: impl Into<String>) -> Error {
-    Error::MalformedResponse(MalformedAnswer {
-        service,
-        endpoint: url.endpoint(),
-        status: response.status,
-        request_id: response.request_id(service).map(plain),
-        message: plain(&what.into()),
-        attempts: response.attempts,
-    })
 }
 
 impl Error {
@@ -181,25 +136,6 @@ mod tests {
             e.message(),
             "AWS KMS refused to sign: HTTP 400 DisabledException: key is disabled (request id r-1). \
              Enable the key (1 attempt)"
-        );
-        let url = Url::parse("https://api.github.com").unwrap();
-        let mut e = Error::Timeout(TransportError::new(Service::Github, &url, "no answer in time"));
-        e.set_attempts(3);
-        assert_eq!(
-            e.message(),
-            "timed out waiting for GitHub at https://api.github.com: no answer in time (3 attempts)"
-        );
-        let answer = Response {
-            status: 200,
-            headers: vec![("x-github-request-id".into(), "GH:1".into())],
-            body: b"<html>".to_vec(),
-            attempts: 2,
-        };
-        let e = malformed(Service::Github, &url, &answer, "not JSON");
-        assert_eq!(e.attempts(), Some(2));
-        assert_eq!(
-            e.message(),
-            "unexpected answer from GitHub at https://api.github.com (HTTP 200, request id GH:1): not JSON (2 attempts)"
         );
         assert_eq!(invalid("app-id", "must not be empty").message(), "invalid app-id: must not be empty");
     }

@@ -1,71 +1,56 @@
 //! github-app-kms-token: a WebAssembly component that mints GitHub App
 //! installation tokens while the App's private key never leaves AWS KMS.
 //!
-//! The layout follows the data flow:
+//! The folders are the layers, and every module's imports point down the
+//! list (`tests/layers.rs` checks it):
 //!
-//! - pure logic, no I/O: [`config`] (request fields and environment,
-//!   validated), [`jwt`] (the App JWT), [`credentials`] (which AWS credential
-//!   source applies), [`kms`], [`sts`], [`oidc`] and [`github`] (each
-//!   service's requests and answers), [`aws`] (AWS error answers), [`json`]
-//!   (reading JSON field by field), [`http`]
-//!   (requests and responses as data), [`args`] (the command line),
-//!   [`policy`], [`idtoken`], [`rs256`] and [`audit`] (the broker's trust
-//!   policy, caller tokens, their signatures and its audit trail);
-//! - [`mint`] and [`broker`]: the flows that string them together over a
-//!   [`http::Transport`];
-//! - [`wasi_http`]: the one module that turns requests into `wasi:http` calls;
-//! - the exports, which only translate: [`issuer`] (the WIT interface),
-//!   [`cli`] (`wasi:cli/run`), [`handler`] (`wasi:http/incoming-handler`).
+//! 1. [`secret`], [`json`], [`env`], [`error`]: values every layer uses;
+//! 2. [`net`]: requests and answers as data, URLs, retries, and the one
+//!    module that sends them through `wasi:http` ([`net::wasi`]);
+//! 3. [`aws`] and [`github`]: each service's requests and answers, and the
+//!    rules for its names, pure;
+//! 4. [`mint`] and [`broker`]: the settings the flows take and the flows,
+//!    over a [`net::http::Transport`], pure;
+//! 5. [`exports`]: the WIT interface, the command line and the HTTP handler,
+//!    which resolve the host's environment into settings and translate.
 
 // The error type is the WIT `token-error`, handed to the host by value;
 // errors end a call, so their size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
-pub mod args;
-pub mod audit;
 pub mod aws;
 pub mod broker;
-pub mod cli;
-pub mod config;
-pub mod credentials;
+pub mod env;
 pub mod error;
+pub mod exports;
 pub mod github;
-pub mod handler;
-pub mod http;
-pub mod idtoken;
-pub mod issuer;
 pub mod json;
-pub mod jwt;
-pub mod kms;
 pub mod mint;
-pub mod oidc;
-pub mod policy;
-pub mod retry;
-pub mod rs256;
+pub mod net;
 pub mod secret;
-pub mod sts;
-pub mod wasi_http;
 
-// Generated from `wit/`, whose comments document the types.
-#[allow(missing_docs)]
+// Generated from `wit/`, whose comments document the types; the only
+// unsafe code, the canonical ABI's.
+#[allow(missing_docs, unsafe_code)]
 mod bindings {
     wit_bindgen::generate!({
         path: "wit",
-        world: "component",
+        world: "plugin",
         additional_derives: [PartialEq, Eq],
     });
     // Exported only in the component: a native cdylib cannot carry WIT names.
     #[cfg(target_arch = "wasm32")]
-    use super::issuer::Component;
+    use super::exports::issuer::Component;
     #[cfg(target_arch = "wasm32")]
     export!(Component);
     #[cfg(target_arch = "wasm32")]
-    use super::cli::Cli;
+    use super::exports::cli::Cli;
     #[cfg(target_arch = "wasm32")]
     wasi::cli::command::export!(Cli);
     #[cfg(target_arch = "wasm32")]
-    use super::handler::Handler;
+    use super::exports::handler::Handler;
     #[cfg(target_arch = "wasm32")]
     wasi::http::proxy::export!(Handler);
 }

@@ -2,8 +2,8 @@
 //! stand-ins that throttle, fail, hang, cut connections, flood, talk garbage
 //! or run on another clock.
 //!
-//! Every test's first doc line reads `fault | outcome`: the README's
-//! reliability table is made of them, and
+//! Every test's first doc line reads `fault | outcome`: the reliability
+//! table of docs/reliability.md is made of them, and
 //! `the_readme_lists_every_fault_and_its_outcome` keeps it in step.
 //!
 //! Each call is also a leak check ([`common::mint`]): no secret in the
@@ -405,7 +405,7 @@ fn a_correction_that_does_not_help_says_how_far_the_clock_is_off() {
     assert_eq!(world.kms.signatures(), 4, "one correction at most per call");
 }
 
-/// The README's reliability table, made of this file's fault tests.
+/// The reliability table of docs/reliability.md, made of this file's fault tests.
 fn table() -> String {
     let source = include_str!("faults.rs");
     let mut rows = vec!["| Fault | Outcome | Test |".to_owned(), "|---|---|---|".to_owned()];
@@ -425,14 +425,15 @@ fn table() -> String {
     rows.join("\n")
 }
 
-/// Keeps the README's reliability table in step with this file.
+/// Keeps docs/reliability.md's table in step with this file.
 #[test]
 fn the_readme_lists_every_fault_and_its_outcome() {
     let table = table();
     assert!(table.lines().count() > 15, "{table}");
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reliability.md")).unwrap();
     assert!(
         readme.contains(&table),
-        "README.md's reliability section should hold this table (from tests/faults.rs):\n\n{table}\n"
+        "docs/reliability.md should hold this table (from tests/faults.rs):\n\n{table}\n"
     );
 }

@@ -8,13 +8,20 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use proptest::prelude::*;
 
 use github_app_kms_token::api::Service;
-use github_app_kms_token::credentials::AwsCredentials;
-use github_app_kms_token::github::{self, Scope, Target};
-use github_app_kms_token::http::{self, Response, Url};
-use github_app_kms_token::jwt::{AppId, UnsignedJwt};
-use github_app_kms_token::kms::{self, KeyId, KmsKey, Region};
+use github_app_kms_token::aws::credentials::AwsCredentials;
+use github_app_kms_token::aws::errors as aws;
+use github_app_kms_token::aws::kms::{self, KeyId, KmsKey};
+use github_app_kms_token::aws::region::Region;
+use github_app_kms_token::aws::{oidc, sts};
+use github_app_kms_token::broker::{idtoken, policy, rs256};
+use github_app_kms_token::exports::args;
+use github_app_kms_token::github::api::{self as github, Scope, Target};
+use github_app_kms_token::github::jwt::{AppId, UnsignedJwt};
+use github_app_kms_token::github::names::check_owner;
+use github_app_kms_token::net::http::Response;
+use github_app_kms_token::net::retry;
+use github_app_kms_token::net::url::{self as http, Url};
 use github_app_kms_token::secret::Secret;
-use github_app_kms_token::{args, aws, idtoken, oidc, policy, retry, rs256, sts};
 use standins::sigv4::{self, Credential};
 
 fn answer(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Response {
@@ -194,7 +201,7 @@ proptest! {
     #[test]
     fn github_requests_are_well_formed(owner in "\\PC{0,50}", id in any::<u64>(), repositories in proptest::collection::vec("\\PC{0,30}", 0..4)) {
         let jwt = Secret::new("a.b.c");
-        if github::check_owner("owner", &owner).is_ok() {
+        if check_owner("owner", &owner).is_ok() {
             let request = github::installation_request(&api(), &Target::Owner(owner.clone()), &jwt);
             prop_assert!(request.url.path.starts_with("/users/"));
             prop_assert!(!request.url.path.contains(['?', '#', ' ']));

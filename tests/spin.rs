@@ -6,8 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use github_app_kms_token::http::Url;
-use github_app_kms_token::{github, kms, policy, sts};
+use github_app_kms_token::aws::{kms, region, sts};
+use github_app_kms_token::broker::policy;
+use github_app_kms_token::github::api as github;
+use github_app_kms_token::net::url::Url;
 
 fn manifest() -> toml::Table {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("spin.toml");
@@ -45,7 +47,7 @@ fn outbound_hosts_are_exactly_what_the_component_calls() {
         })
         .collect();
 
-    let region = kms::Region::parse("aws_region", region).unwrap();
+    let region = region::Region::parse("aws_region", region).unwrap();
     let endpoint = |url: Url| url.endpoint();
     let needed: BTreeSet<String> = [
         endpoint(kms::default_endpoint(&region)),

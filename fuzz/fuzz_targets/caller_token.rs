@@ -3,7 +3,7 @@
 //! 2048-bit modulus and signature.
 #![no_main]
 
-use github_app_kms_token::{idtoken, policy, rs256};
+use github_app_kms_token::broker::{idtoken, policy, rs256};
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://token.actions.githubusercontent.com";

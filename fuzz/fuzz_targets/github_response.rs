@@ -3,7 +3,8 @@
 #![no_main]
 
 use github_app_kms_token::secret::Secret;
-use github_app_kms_token::{github, retry};
+use github_app_kms_token::github::api as github;
+use github_app_kms_token::net::retry;
 use github_app_kms_token_fuzz::{answer, url};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,9 +1,11 @@
 //! KMS `Sign` answers and AWS error bodies: any status, headers and body.
 #![no_main]
 
-use github_app_kms_token::credentials::AwsCredentials;
+use github_app_kms_token::aws::credentials::AwsCredentials;
+use github_app_kms_token::aws::errors as aws;
+use github_app_kms_token::aws::kms;
+use github_app_kms_token::net::retry;
 use github_app_kms_token::secret::Secret;
-use github_app_kms_token::{aws, kms, retry};
 use github_app_kms_token_fuzz::{answer, url};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,6 +1,7 @@
 //! What the fuzz targets share: arbitrary bytes as an HTTP answer.
 
-use github_app_kms_token::http::{Response, Url};
+use github_app_kms_token::net::http::Response;
+use github_app_kms_token::net::url::Url;
 
 /// The endpoint the answers claim to come from.
 pub fn url() -> Url {

@@ -20,7 +20,7 @@ use wasmtime_wasi_http::{
 };
 
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../../wit", world: "component" });
+    wasmtime::component::bindgen!({ path: "../../wit", world: "plugin" });
 }
 
 pub use bindings::exports::github_app_kms::token::issuer::{
@@ -35,7 +35,7 @@ pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct Host {
     engine: Engine,
     linker: Linker<State>,
-    pre: bindings::ComponentPre<State>,
+    pre: bindings::PluginPre<State>,
     allowed_hosts: Arc<[String]>,
     log: Log,
 }
@@ -49,7 +49,7 @@ impl Host {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
-        let pre = bindings::ComponentPre::new(linker.instantiate_pre(&component)?)?;
+        let pre = bindings::PluginPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Host { engine, linker, pre, allowed_hosts: allowed_hosts.into(), log })
     }
 
@@ -67,7 +67,7 @@ impl Host {
     pub fn instance_relinked(&self, env: &[(String, String)]) -> wasmtime::Result<Instance> {
         let (mut store, output) = self.store(env);
         let component =
-            bindings::Component::instantiate(&mut store, self.pre.instance_pre().component(), &self.linker)?;
+            bindings::Plugin::instantiate(&mut store, self.pre.instance_pre().component(), &self.linker)?;
         Ok(Instance { store, component, output })
     }
 
@@ -89,7 +89,7 @@ fn load(engine: &Engine, wasm: &Path) -> wasmtime::Result<wasmtime::component::C
 /// One instance of the component.
 pub struct Instance {
     store: Store<State>,
-    component: bindings::Component,
+    component: bindings::Plugin,
     output: MemoryOutputPipe,
 }
 

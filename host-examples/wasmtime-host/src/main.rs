@@ -18,12 +18,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use standins::world::World;
 use wasmtime::bail;
 use wasmtime::error::Context;
-use wasmtime_host::{
-    Access, AppJwtRequest, Host, Installation, InstallationToken, Permission, RevokeRequest, TokenRequest,
-};
+use wasmtime_host::{Access, Host, Installation, InstallationToken, Permission, TokenRequest};
 
 /// The environment variables passed to the component.
 const FORWARDED_ENV: &[&str] = &[
@@ -70,7 +67,10 @@ fn main() -> wasmtime::Result<()> {
         }
     }
     if demo_mode {
+        #[cfg(feature = "demo")]
         return demo(&wasm);
+        #[cfg(not(feature = "demo"))]
+        bail!("--demo needs the stand-ins: cargo run -p wasmtime-host --features demo -- --demo");
     }
     let env: Vec<(String, String)> =
         FORWARDED_ENV.iter().filter_map(|&name| Some((name.to_owned(), std::env::var(name).ok()?))).collect();
@@ -146,7 +146,10 @@ fn kms_host() -> Option<String> {
 }
 
 /// The whole flow against stand-ins started in this process.
+#[cfg(feature = "demo")]
 fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
+    use standins::world::World;
+    use wasmtime_host::{AppJwtRequest, RevokeRequest};
     println!("starting stand-ins of AWS KMS and GitHub on 127.0.0.1 (generating a fresh RSA-2048 key)…");
     let world = World::start("");
     println!("  KMS    {}  key {}", world.kms.url(), world.kms.key_arn());

@@ -38,6 +38,7 @@ fn real_mode_prints_the_token_alone_and_logs_each_exchange() {
 }
 
 #[test]
+#[cfg(feature = "demo")]
 fn demo_mode_runs_the_whole_flow() {
     let output = Command::new(env!("CARGO_BIN_EXE_wasmtime-host"))
         .arg("--wasm")

@@ -261,8 +261,10 @@ fn permission_inputs_are_the_components_permission_list() {
         .keys()
         .filter_map(|k| k.as_str().filter(|k| k.starts_with("permission-")).map(str::to_owned))
         .collect();
-    let known: Vec<String> =
-        github_app_kms_token::github::KNOWN_PERMISSIONS.iter().map(|p| action_tests::input_name(p)).collect();
+    let known: Vec<String> = github_app_kms_token::github::names::KNOWN_PERMISSIONS
+        .iter()
+        .map(|p| action_tests::input_name(p))
+        .collect();
     assert_eq!(declared, known);
     assert!(known.contains(&"permission-pull-requests".to_owned()));
     let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();

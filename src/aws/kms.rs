@@ -1,0 +1,362 @@
+//! AWS KMS `Sign`: the SigV4-signed request and the reading of its answer.
+//!
+//! The request uses the JSON 1.1 protocol (`X-Amz-Target: TrentService.Sign`)
+//! with `MessageType: RAW`, so KMS hashes the JWT signing input itself.
+
+use std::time::SystemTime;
+
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::aws::credentials::AwsCredentials;
+use crate::aws::errors::{rejects_credentials, service_error};
+use crate::aws::region::Region;
+use crate::error::{Error, Result, Service, TransportError, invalid};
+use crate::json::Object;
+use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::url::Url;
+
+/// The signing algorithm GitHub's RS256 needs.
+pub const SIGNING_ALGORITHM: &str = "RSASSA_PKCS1_V1_5_SHA_256";
+/// The length of an RSA-2048 signature, the key size of every GitHub App key.
+pub const SIGNATURE_LEN: usize = 256;
+
+/// A KMS key reference: key id, key ARN, `alias/NAME` or alias ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyId {
+    text: String,
+    /// The region named in an ARN.
+    arn_region: Option<Region>,
+}
+
+impl KeyId {
+    /// Validates a key reference; `field` names it in the error.
+    pub fn parse(field: &str, text: &str) -> Result<KeyId> {
+        let rule = "must be a key id, key ARN, alias/NAME or alias ARN";
+        let (arn_region, resource) = match text.strip_prefix("arn:") {
+            Some(arn) => {
+                let parts: Vec<&str> = arn.splitn(5, ':').collect();
+                let [partition, "kms", region, account, resource] = parts[..] else {
+                    return Err(invalid(field, rule));
+                };
+                let partition_ok = partition == "aws" || partition.strip_prefix("aws-").is_some_and(is_name);
+                if !partition_ok || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid(field, rule));
+                }
+                (Some(Region::parse(field, region)?), resource)
+            }
+            None => (None, text),
+        };
+        let valid = match resource.split_once('/') {
+            Some(("key", id)) => arn_region.is_some() && is_key_id(id),
+            Some(("alias", name)) => is_alias_name(name),
+            _ => arn_region.is_none() && is_key_id(resource),
+        };
+        if !valid {
+            return Err(invalid(field, rule));
+        }
+        Ok(KeyId { text: text.to_owned(), arn_region })
+    }
+
+    /// The region of a key or alias ARN.
+    pub fn arn_region(&self) -> Option<&Region> {
+        self.arn_region.as_ref()
+    }
+
+    /// The reference as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
+/// A UUID key id, or a multi-Region key id `mrk-` + 32 hex digits.
+fn is_key_id(id: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(mrk) = id.strip_prefix("mrk-") {
+        return hex(mrk, 32);
+    }
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5 && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| hex(g, n))
+}
+
+fn is_alias_name(name: &str) -> bool {
+    (1..=250).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+}
+
+/// Which key to sign with, where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsKey {
+    /// The key reference sent as `KeyId`.
+    pub key_id: KeyId,
+    /// The region in the SigV4 scope.
+    pub region: Region,
+    /// The KMS endpoint.
+    pub endpoint: Url,
+}
+
+/// KMS's public endpoint for `region`.
+pub fn default_endpoint(region: &Region) -> Url {
+    region.endpoint("kms")
+}
+
+/// The SigV4-signed `Sign` request for `message` at time `now`.
+pub fn sign_request(
+    key: &KmsKey,
+    credentials: &AwsCredentials,
+    message: &[u8],
+    now: SystemTime,
+) -> Result<Request> {
+    let body = serde_json::json!({
+        "KeyId": key.key_id.as_str(),
+        "Message": STANDARD.encode(message),
+        "MessageType": "RAW",
+        "SigningAlgorithm": SIGNING_ALGORITHM,
+    })
+    .to_string()
+    .into_bytes();
+    let mut headers = vec![
+        ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
+        ("x-amz-target".to_owned(), "TrentService.Sign".to_owned()),
+    ];
+    let identity = aws_credential_types::Credentials::new(
+        &credentials.access_key_id,
+        credentials.secret_access_key.expose(),
+        credentials.session_token.as_ref().map(|t| t.expose().to_owned()),
+        None,
+        "github-app-kms-token",
+    )
+    .into();
+    let cannot_sign = |e: &dyn std::fmt::Display| {
+        let message = format!("the request could not be signed: {e}");
+        Error::Transport(TransportError::new(Service::Kms, &key.endpoint, message))
+    };
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(key.region.as_str())
+        .name("kms")
+        .time(now)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| cannot_sign(&e))?
+        .into();
+    let url = key.endpoint.to_string();
+    let signable = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::Bytes(&body),
+    )
+    .map_err(|e| cannot_sign(&e))?;
+    let (instructions, _signature) = sign(signable, &params).map_err(|e| cannot_sign(&e))?.into_parts();
+    headers.extend(instructions.headers().map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())));
+    let url = key.endpoint.clone();
+    Ok(Request { service: Service::Kms, method: Method::Post, url, headers, body, retry: true })
+}
+
+/// The signature bytes from a `Sign` answer, or the error it reports.
+/// `credentials` are scrubbed from any message AWS sends back.
+pub fn read_sign_response(
+    endpoint: &Url,
+    response: &Response,
+    credentials: &AwsCredentials,
+) -> Result<Vec<u8>> {
+    if !response.is_success() {
+        let error = service_error(response, &credentials.secrets(), hint);
+        return Err(if rejects_credentials(&error) {
+            Error::CredentialsRejected(error)
+        } else {
+            Error::Kms(error)
+        });
+    }
+    let not_expected =
+        |e| malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"));
+    let answer = Object::parse(&response.body).map_err(not_expected)?;
+    let signature = STANDARD
+        .decode(answer.required_str("Signature").map_err(not_expected)?)
+        .map_err(|_| malformed(Service::Kms, endpoint, response, "Signature is not base64"))?;
+    if signature.len() != SIGNATURE_LEN {
+        return Err(malformed(
+            Service::Kms,
+            endpoint,
+            response,
+            format!("Signature is {} bytes, not the {SIGNATURE_LEN} of an RSA-2048 key", signature.len()),
+        ));
+    }
+    Ok(signature)
+}
+
+fn hint(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "UnrecognizedClientException" | "InvalidClientTokenId" => {
+            "AWS does not know this access key id: check AWS_ACCESS_KEY_ID and the region's partition"
+        }
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => {
+            "check AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) and this machine's clock"
+        }
+        "ExpiredTokenException" => "the temporary credentials have expired: obtain fresh ones",
+        "AccessDeniedException" => {
+            "the IAM policy and the key policy must allow kms:Sign on this key for this identity"
+        }
+        "NotFoundException" => {
+            "no such key or alias in this account and region: check kms-key-id and aws-region"
+        }
+        "DisabledException" => "the key is disabled: enable it in KMS",
+        "KMSInvalidStateException" => {
+            "the key is not usable now (pending deletion or import): check its state in KMS"
+        }
+        "InvalidKeyUsageException" => {
+            "the key must be an asymmetric RSA_2048 key with key usage SIGN_VERIFY holding the App's private key"
+        }
+        "ThrottlingException" => "KMS is throttling requests: retry later",
+        "KMSInternalException" | "DependencyTimeoutException" => "KMS had a transient failure: retry later",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn creds(token: Option<&str>) -> AwsCredentials {
+        AwsCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            session_token: token.map(Secret::new),
+        }
+    }
+
+    fn key() -> KmsKey {
+        let region = Region::parse("aws-region", "eu-west-1").unwrap();
+        KmsKey {
+            key_id: KeyId::parse("kms-key-id", "alias/github-app").unwrap(),
+            endpoint: default_endpoint(&region),
+            region,
+        }
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("x-amzn-requestid".into(), "req-1".into())],
+            body: body.into(),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn key_id_forms() {
+        let uuid = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        for ok in [
+            uuid.to_owned(),
+            "mrk-1234abcd12ab34cd56ef1234567890ab".to_owned(),
+            format!("arn:aws:kms:us-east-2:111122223333:key/{uuid}"),
+            "alias/github-app".to_owned(),
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/ExampleAlias".to_owned(),
+        ] {
+            KeyId::parse("kms-key-id", &ok).unwrap_or_else(|e| panic!("{ok}: {}", e.message()));
+        }
+        let arn = KeyId::parse("k", &format!("arn:aws:kms:us-east-2:111122223333:key/{uuid}")).unwrap();
+        assert_eq!(arn.arn_region().unwrap().as_str(), "us-east-2");
+        for bad in [
+            "",
+            "not-a-key",
+            "key/1234",
+            "alias/",
+            "alias/has space",
+            "arn:aws:s3:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/nope",
+            "1234abcd-12ab-34cd-56ef-1234567890aZ",
+        ] {
+            assert!(KeyId::parse("kms-key-id", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn sign_request_is_json_1_1_and_signed() {
+        let req = sign_request(&key(), &creds(Some("session")), b"a.b", SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(req.url.to_string(), "https://kms.eu-west-1.amazonaws.com/");
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"KeyId": "alias/github-app", "Message": "YS5i", "MessageType": "RAW", "SigningAlgorithm": SIGNING_ALGORITHM})
+        );
+        let header = |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(header("x-amz-target"), Some("TrentService.Sign"));
+        assert_eq!(header("x-amz-date"), Some("19700101T000000Z"));
+        assert_eq!(header("x-amz-security-token"), Some("session"));
+        let auth = header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/19700101/eu-west-1/kms/aws4_request"),
+            "{auth}"
+        );
+        assert!(
+            auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"),
+            "{auth}"
+        );
+        assert!(header("host").is_none(), "wasi-http forbids a guest-set host header");
+    }
+
+    #[test]
+    fn reads_a_signature() {
+        let sig = STANDARD.encode([7u8; 256]);
+        let ok = response(
+            200,
+            &format!(
+                r#"{{"KeyId":"arn:x","Signature":"{sig}","SigningAlgorithm":"RSASSA_PKCS1_V1_5_SHA_256"}}"#
+            ),
+        );
+        assert_eq!(read_sign_response(&key().endpoint, &ok, &creds(None)).unwrap(), vec![7u8; 256]);
+    }
+
+    #[test]
+    fn refuses_malformed_signatures() {
+        let short = format!(r#"{{"Signature":"{}"}}"#, STANDARD.encode([1u8; 255]));
+        for body in ["", "<html>", r#"{"Signature": 5}"#, r#"{"Signature":"***"}"#, &short] {
+            let err = read_sign_response(&key().endpoint, &response(200, body), &creds(None)).unwrap_err();
+            assert!(
+                matches!(err, Error::MalformedResponse(ref e) if e.service == Service::Kms),
+                "{body}: {}",
+                err.message()
+            );
+        }
+    }
+
+    #[test]
+    fn classifies_aws_errors_and_scrubs_secrets() {
+        let c = creds(Some("SESSIONTOKEN"));
+        let echo = r#"{"__type":"InvalidSignatureException","message":"canonical string x-amz-security-token:SESSIONTOKEN"}"#;
+        let Error::CredentialsRejected(e) =
+            read_sign_response(&key().endpoint, &response(400, echo), &c).unwrap_err()
+        else {
+            panic!("not credentials-rejected")
+        };
+        assert_eq!(e.code.as_deref(), Some("InvalidSignatureException"));
+        assert_eq!(e.request_id.as_deref(), Some("req-1"));
+        assert!(!e.message.contains("SESSIONTOKEN") && e.message.contains("[redacted]"));
+
+        let denied = r#"{"__type":"com.amazonaws.kms#AccessDeniedException","Message":"not allowed"}"#;
+        let Error::Kms(e) = read_sign_response(&key().endpoint, &response(400, denied), &c).unwrap_err()
+        else {
+            panic!("not kms")
+        };
+        assert_eq!(
+            (e.status, e.code.as_deref(), e.message.as_str()),
+            (400, Some("AccessDeniedException"), "not allowed")
+        );
+        assert!(e.hint.unwrap().contains("kms:Sign"));
+
+        let Error::Kms(e) = read_sign_response(&key().endpoint, &response(503, "<html>"), &c).unwrap_err()
+        else {
+            panic!("not kms")
+        };
+        assert_eq!((e.status, e.code), (503, None));
+    }
+}

@@ -1,0 +1,79 @@
+//! The GitHub Actions runner's OIDC ID token: request and answer.
+//!
+//! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` with
+//! `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the JWT is in `.value`.
+
+use crate::error::{Error, Result, Service, ServiceError};
+use crate::json::Object;
+use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::url::Url;
+use crate::secret::Secret;
+
+/// The request for an ID token with `audience`.
+pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Request {
+    Request {
+        service: Service::Oidc,
+        method: Method::Get,
+        url: url.with_query_param("audience", audience),
+        headers: vec![
+            ("authorization".to_owned(), format!("bearer {}", request_token.expose())),
+            ("accept".to_owned(), "application/json".to_owned()),
+            ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
+        ],
+        body: Vec::new(),
+        retry: true,
+    }
+}
+
+/// The ID token from the answer. A refusal is `credentials-rejected`: the
+/// runner's identity is the credential here.
+pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> Result<Secret> {
+    if !response.is_success() {
+        let body = String::from_utf8_lossy(&response.body);
+        let message = format!("the GitHub Actions OIDC endpoint refused the ID token request: {body}");
+        let mut error = ServiceError::quoted(response, Service::Oidc, None, &message, &[request_token]);
+        error.hint = Some("the job needs `permissions: id-token: write`".to_owned());
+        return Err(Error::CredentialsRejected(error));
+    }
+    let answer = Object::parse(&response.body).ok();
+    let value = answer.as_ref().and_then(|a| a.str("value").ok().flatten()).ok_or_else(|| {
+        malformed(Service::Oidc, url, response, "the ID token answer has no string `value`")
+    })?;
+    if value.split('.').count() != 3 {
+        return Err(malformed(Service::Oidc, url, response, "the ID token is not a JWT"));
+    }
+    Ok(Secret::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_with_the_audience_and_reads_the_value() {
+        let url = Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0").unwrap();
+        let req = id_token_request(&url, &Secret::new("rt"), "sts.amazonaws.com");
+        assert_eq!(
+            req.url.to_string(),
+            "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
+        );
+        assert_eq!(req.headers[0], ("authorization".to_owned(), "bearer rt".to_owned()));
+        let ok = Response {
+            status: 200,
+            headers: vec![],
+            body: br#"{"count":1,"value":"a.b.c"}"#.to_vec(),
+            attempts: 1,
+        };
+        assert_eq!(read_id_token(&url, &ok, &Secret::new("rt")).unwrap().expose(), "a.b.c");
+        let refused = Response { status: 401, headers: vec![], body: b"bad token rt".to_vec(), attempts: 1 };
+        let Err(Error::CredentialsRejected(e)) = read_id_token(&url, &refused, &Secret::new("rt")) else {
+            panic!()
+        };
+        assert!(e.message.ends_with("bad token [redacted]"), "{}", e.message);
+        let garbage = Response { status: 200, headers: vec![], body: b"<html>".to_vec(), attempts: 1 };
+        assert!(matches!(
+            read_id_token(&url, &garbage, &Secret::new("rt")),
+            Err(Error::MalformedResponse(_))
+        ));
+    }
+}

@@ -1,0 +1,355 @@
+//! Verifying a caller's OIDC ID token (a JWT): RS256 only, no `crit`
+//! header (no extension is understood), the signature against the issuer's
+//! JWKS key named by `kid`, `iss` exact, `aud` holding the configured
+//! audience, `exp` / `nbf` / `iat` with 60 s of leeway, `iat` required and a
+//! lifetime (`exp - iat`) of at most 24 hours.
+//!
+//! No I/O here: [`crate::broker`] fetches the issuer's discovery document
+//! and JWKS and hands them in.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::broker::rs256::{self, KeyError, PublicKey};
+use crate::json::Object;
+use crate::net::url::{Scheme, Url};
+
+/// Allowed clock difference for `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 60;
+/// The longest lifetime (`exp - iat`) accepted: a caller's token is short-lived
+/// (GitHub Actions' last minutes), and one that is not is no proof of a
+/// current job.
+pub const MAX_LIFETIME_SECS: u64 = 24 * 60 * 60;
+
+/// Why a token was refused (the text is safe to return: it never quotes the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+fn invalid(why: impl Into<String>) -> Invalid {
+    Invalid(why.into())
+}
+
+/// A token split and decoded, not yet trusted.
+#[derive(Debug)]
+pub struct Unverified {
+    /// `alg` from the header.
+    pub alg: String,
+    /// `kid` from the header.
+    pub kid: Option<String>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+/// Splits and decodes a compact JWT.
+pub fn decode(token: &str) -> Result<Unverified, Invalid> {
+    let malformed = || invalid("the token is not a well-formed JWT");
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let object = |part: &str| Object::parse(&URL_SAFE_NO_PAD.decode(part).ok()?).ok();
+    let header = object(header).ok_or_else(malformed)?;
+    let alg = header.required_str("alg").map_err(|_| malformed())?.to_owned();
+    // RFC 7515 §4.1.11: an extension named in `crit` must be understood, and none is.
+    if header.has("crit") {
+        return Err(invalid("the token's crit header names extensions that are not understood"));
+    }
+    let kid = header.str("kid").map_err(|_| malformed())?.map(str::to_owned);
+    let claims = object(claims).ok_or_else(malformed)?.into_map();
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
+    let signing_input = token[..token.rfind('.').unwrap_or(0)].to_owned();
+    Ok(Unverified { alg, kid, claims, signing_input, signature })
+}
+
+/// `jwks_uri` from `issuer`'s OpenID discovery document, which must name
+/// that very issuer; the key URL must be `https://` when the issuer is.
+pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
+    let document = Object::parse(discovery).ok();
+    let field = |key: &str| document.as_ref().and_then(|d| d.str(key).ok().flatten());
+    let (Some(named), Some(jwks_uri)) = (field("issuer"), field("jwks_uri")) else {
+        return Err(invalid("the issuer's discovery document has no issuer and jwks_uri"));
+    };
+    if named != issuer {
+        return Err(invalid("the issuer's discovery document names another issuer"));
+    }
+    let url = Url::parse(jwks_uri)
+        .and_then(Url::secure)
+        .map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
+    if issuer.starts_with("https://") && url.scheme != Scheme::Https {
+        return Err(invalid("the issuer's jwks_uri is not https"));
+    }
+    Ok(url)
+}
+
+/// The RSA key named `kid` in a JWKS document.
+pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
+    let document = Object::parse(jwks).map_err(|_| invalid("the issuer's JWKS is not valid"))?;
+    let keys = document
+        .value("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("the issuer's JWKS is not valid"))?;
+    let kid = kid.ok_or_else(|| invalid("the token names no key (kid)"))?;
+    let jwk = keys
+        .iter()
+        .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        .ok_or_else(|| invalid("the token's key (kid) is not in the issuer's JWKS"))?;
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    let number = |name: &str| field(name).and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
+    // The key must fit RS256: an RSA signing key, of at least 2048 bits.
+    if field("alg").is_some_and(|alg| alg != "RS256") || field("use").is_some_and(|u| u != "sig") {
+        return Err(invalid("the token's key is not an RS256 signing key"));
+    }
+    match (field("kty").unwrap_or_default(), number("n"), number("e")) {
+        ("RSA", Some(n), Some(e)) => PublicKey::new(&n, &e).map_err(|e| match e {
+            KeyError::TooShort => {
+                invalid(format!("the issuer's RSA key is shorter than {} bits", rs256::MIN_BITS))
+            }
+            KeyError::Unusable => invalid("the issuer's key is not a usable RSA key"),
+        }),
+        _ => Err(invalid("the token's key is not an RSA key")),
+    }
+}
+
+impl Unverified {
+    /// The unverified `iss`, to choose whose keys to fetch (only issuers the
+    /// policy trusts are ever fetched).
+    pub fn issuer(&self) -> Option<&str> {
+        self.claims.get("iss").and_then(Value::as_str)
+    }
+
+    /// What can be checked without the issuer's key: RS256, a `kid`, `iss`,
+    /// `aud` and the times. Done before any key is fetched, so that a
+    /// forged or stale token costs the issuer nothing.
+    pub fn precheck(&self, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
+        if self.alg != "RS256" {
+            let alg: String = self.alg.chars().take(16).collect();
+            return Err(invalid(format!("algorithm {alg} is not accepted: RS256 only")));
+        }
+        if self.kid.is_none() {
+            return Err(invalid("the token names no key (kid)"));
+        }
+        check_claims(&self.claims, issuer, audience, now)
+    }
+
+    /// [`Unverified::precheck`], then the signature with `key`; returns the
+    /// trusted claims.
+    pub fn verify(
+        self,
+        key: &PublicKey,
+        issuer: &str,
+        audience: &str,
+        now: u64,
+    ) -> Result<Map<String, Value>, Invalid> {
+        self.precheck(issuer, audience, now)?;
+        if !key.verify(self.signing_input.as_bytes(), &self.signature) {
+            return Err(invalid("the token's signature does not verify"));
+        }
+        Ok(self.claims)
+    }
+}
+
+/// `iss` exact, `aud` holding `audience`, `exp` / `nbf` / `iat` within the leeway.
+fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(invalid("the token's issuer is not the expected one"));
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(invalid("the token is not for this audience"));
+    }
+    let time = |name: &str| {
+        claims.get(name).map(|v| v.as_u64().ok_or_else(|| invalid(format!("{name} is not a time"))))
+    };
+    let exp = time("exp").ok_or_else(|| invalid("the token has no exp"))??;
+    if now > exp.saturating_add(LEEWAY_SECS) {
+        return Err(invalid("the token has expired"));
+    }
+    if time("nbf").transpose()?.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS)) {
+        return Err(invalid("the token is not valid yet"));
+    }
+    let iat = time("iat").ok_or_else(|| invalid("the token has no iat"))??;
+    if iat > now.saturating_add(LEEWAY_SECS) {
+        return Err(invalid("the token was issued in the future"));
+    }
+    if exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
+        return Err(invalid("the token lives longer than 24 hours"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::BigUint;
+    use rsa::sha2::Digest as _;
+    use rsa::traits::PublicKeyParts;
+    use serde_json::json;
+
+    /// A JWKS with one fresh RSA key of `bits`, `kid` `k1`.
+    fn jwks(alg: Option<&str>, usage: Option<&str>, bits: usize) -> Vec<u8> {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap().to_public_key();
+        let b64 = |n: &BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+        let mut jwk = json!({"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())});
+        if let Some(alg) = alg {
+            jwk["alg"] = alg.into();
+        }
+        if let Some(usage) = usage {
+            jwk["use"] = usage.into();
+        }
+        json!({"keys": [jwk]}).to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        for header in [
+            json!({"alg": "RS256", "kid": "k1", "crit": ["b64"], "b64": false}),
+            json!({"alg": "RS256", "crit": []}),
+        ] {
+            let token =
+                format!("{}.{}.", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode("{}"));
+            assert_eq!(
+                decode(&token).unwrap_err().0,
+                "the token's crit header names extensions that are not understood"
+            );
+        }
+    }
+
+    #[test]
+    fn decode_refuses_what_is_not_a_jwt() {
+        for bad in ["", "a.b", "a.b.c.d", "e30.e30.***", "bm90IGpzb24.e30.", "e30.bm90IGpzb24."] {
+            assert!(decode(bad).is_err(), "{bad}");
+        }
+        let token = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"iss":"x"}"#)
+        );
+        let u = decode(&token).unwrap();
+        assert_eq!((u.alg.as_str(), u.issuer(), u.kid.as_deref()), ("none", Some("x"), None));
+    }
+
+    #[test]
+    fn discovery_must_name_the_issuer_and_an_https_key_url() {
+        let doc = |iss: &str, jwks: &str| json!({"issuer": iss, "jwks_uri": jwks}).to_string().into_bytes();
+        let issuer = "https://token.actions.githubusercontent.com";
+        assert!(
+            jwks_uri(&doc(issuer, "https://token.actions.githubusercontent.com/.well-known/jwks"), issuer)
+                .is_ok()
+        );
+        assert!(jwks_uri(&doc("https://evil.example", "https://evil.example/jwks"), issuer).is_err());
+        assert!(jwks_uri(&doc(issuer, "http://127.0.0.1:9/jwks"), issuer).is_err(), "no downgrade to http");
+        assert!(jwks_uri(&doc(issuer, "http://keys.example/jwks"), issuer).is_err());
+        assert!(
+            jwks_uri(&doc("http://127.0.0.1:9", "http://127.0.0.1:9/jwks"), "http://127.0.0.1:9").is_ok()
+        );
+        assert!(jwks_uri(b"{}", issuer).is_err());
+    }
+
+    #[test]
+    fn keys_must_fit_rs256() {
+        assert!(key(&jwks(Some("RS256"), Some("sig"), 2048), Some("k1")).is_ok());
+        assert!(key(&jwks(None, None, 2048), Some("k1")).is_ok());
+        for (alg, usage) in [(Some("PS256"), None), (None, Some("enc"))] {
+            assert_eq!(
+                key(&jwks(alg, usage, 2048), Some("k1")).unwrap_err(),
+                Invalid("the token's key is not an RS256 signing key".into())
+            );
+        }
+        assert!(key(&jwks(None, None, 1024), Some("k1")).unwrap_err().0.contains("shorter than 2048"));
+        assert!(key(&jwks(None, None, 2048), Some("k2")).is_err(), "unknown kid");
+        assert!(key(&jwks(None, None, 2048), None).is_err(), "no kid");
+        let ec = json!({"keys": [{"kty": "EC", "kid": "k1", "crv": "P-256"}]}).to_string();
+        assert!(key(ec.as_bytes(), Some("k1")).is_err());
+    }
+
+    #[test]
+    fn claims_with_leeway() {
+        let other_key = key(&jwks(None, None, 2048), Some("k1")).unwrap();
+        let now = 1_000_000;
+        // Tokens signed with a key the test holds.
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let public = PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap();
+        let sign = |claims: Value| {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let digest = rsa::sha2::Sha256::digest(input.as_bytes());
+            let signature = private.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest).unwrap();
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        };
+        let verify =
+            |claims: Value| decode(&sign(claims)).unwrap().verify(&public, "https://iss", "aud", now);
+        let base = |exp: u64| json!({"iss": "https://iss", "aud": "aud", "exp": exp, "iat": now - 10});
+        assert!(verify(base(now - 59)).is_ok(), "within the leeway");
+        assert_eq!(verify(base(now - 61)).unwrap_err().0, "the token has expired");
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": ["other", "aud"], "exp": now + 60, "iat": now}))
+                .is_ok(),
+            "aud as a list"
+        );
+        assert!(verify(json!({"iss": "https://iss", "aud": "aud"})).unwrap_err().0.contains("no exp"));
+        assert_eq!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60})).unwrap_err().0,
+            "the token has no iat"
+        );
+        let day = MAX_LIFETIME_SECS;
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60, "iat": now + 60 - day}))
+                .is_ok()
+        );
+        assert_eq!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60, "iat": now + 59 - day}))
+                .unwrap_err()
+                .0,
+            "the token lives longer than 24 hours"
+        );
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": "soon"}))
+                .unwrap_err()
+                .0
+                .contains("not a time")
+        );
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "iat": now + 61}))
+                .unwrap_err()
+                .0
+                .contains("future")
+        );
+        assert!(
+            verify(
+                json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "nbf": now + 61, "iat": now})
+            )
+            .unwrap_err()
+            .0
+            .contains("not valid yet")
+        );
+        assert!(
+            verify(json!({"iss": "https://other", "aud": "aud", "exp": now + 600}))
+                .unwrap_err()
+                .0
+                .contains("issuer")
+        );
+        assert!(
+            decode(&sign(base(now + 600)))
+                .unwrap()
+                .verify(&other_key, "https://iss", "aud", now)
+                .unwrap_err()
+                .0
+                .contains("signature")
+        );
+        let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
+        wrong_alg.alg = "HS256".into();
+        assert!(wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0.contains("RS256 only"));
+    }
+}

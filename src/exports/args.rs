@@ -1,0 +1,253 @@
+//! The command line, parsed: `[COMMAND] [FLAGS]`, as `wasi:cli/run` receives it.
+
+use crate::api::Permission;
+use crate::github::names::parse_access;
+use crate::mint::settings::TIMEOUT_SECS;
+use crate::secret::Secret;
+
+/// What to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Mint installation tokens (the default).
+    Token,
+    /// Print the KMS-signed App JWT.
+    Jwt,
+    /// Revoke an installation token.
+    Revoke,
+    /// List the App's installations.
+    Installations,
+    /// Print the help text.
+    Help,
+    /// Print the version.
+    Version,
+}
+
+/// How to print results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The token (or JWT) alone and a newline.
+    Token,
+    /// One JSON object.
+    Json,
+}
+
+/// Everything the command line said. Flags left out are `None` or empty;
+/// the environment fills them later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Args {
+    /// The command.
+    pub command: Command,
+    /// `--app-id`
+    pub app_id: Option<String>,
+    /// `--kms-key-id`
+    pub kms_key_id: Option<String>,
+    /// `--region`
+    pub region: Option<String>,
+    /// `--installation-id`
+    pub installation_id: Option<u64>,
+    /// `--owner`, in order (may repeat).
+    pub owners: Vec<String>,
+    /// `--repositories`, comma-separated and repeatable.
+    pub repositories: Vec<String>,
+    /// `--permission NAME=LEVEL`, repeatable.
+    pub permissions: Vec<Permission>,
+    /// `--github-api-url`
+    pub github_api_url: Option<String>,
+    /// `--format`
+    pub format: Format,
+    /// `--token` (for `revoke`).
+    pub token: Option<Secret>,
+    /// `--timeout`, in seconds.
+    pub timeout: Option<u32>,
+}
+
+/// A usage error: what was wrong with the command line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Args, UsageError> {
+    let usage = |message: String| UsageError(message);
+    let mut parsed = Args {
+        command: Command::Token,
+        app_id: None,
+        kms_key_id: None,
+        region: None,
+        installation_id: None,
+        owners: Vec::new(),
+        repositories: Vec::new(),
+        permissions: Vec::new(),
+        github_api_url: None,
+        format: Format::Token,
+        token: None,
+        timeout: None,
+    };
+    let (mut help, mut version, mut command) = (false, false, None);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| rest.next().cloned())
+                .ok_or_else(|| usage(format!("{flag} needs a value")))
+        };
+        match flag {
+            "--help" | "-h" => help = true,
+            "--version" | "-V" => version = true,
+            "--app-id" => parsed.app_id = Some(value()?),
+            "--kms-key-id" => parsed.kms_key_id = Some(value()?),
+            "--region" => parsed.region = Some(value()?),
+            "--installation-id" => {
+                let text = value()?;
+                let id = text
+                    .parse()
+                    .map_err(|_| usage(format!("--installation-id takes a number, not {text}")))?;
+                parsed.installation_id = Some(id);
+            }
+            "--owner" => parsed.owners.push(value()?),
+            "--repositories" => parsed.repositories.extend(split_list(&value()?)),
+            "--permission" => parsed.permissions.push(parse_permission(&value()?).map_err(usage)?),
+            "--github-api-url" => parsed.github_api_url = Some(value()?),
+            "--format" => {
+                parsed.format = match value()?.as_str() {
+                    "token" => Format::Token,
+                    "json" => Format::Json,
+                    other => return Err(usage(format!("--format takes token or json, not {other}"))),
+                }
+            }
+            "--token" => parsed.token = Some(Secret::new(value()?)),
+            "--timeout" => {
+                let text = value()?;
+                let secs = text.parse().ok().filter(|secs| TIMEOUT_SECS.contains(&u64::from(*secs)));
+                let rule = || usage(format!("--timeout takes 1 to 3600 seconds, not {text}"));
+                parsed.timeout = Some(secs.ok_or_else(rule)?);
+            }
+            flag if flag.starts_with('-') => return Err(usage(format!("unknown flag {flag}"))),
+            // A stray word may be a secret pasted in the wrong place: never echo one.
+            _ if command.is_some() => {
+                return Err(usage("unexpected argument after the command (not shown)".into()));
+            }
+            word => {
+                command = Some(match word {
+                    "token" => Command::Token,
+                    "jwt" => Command::Jwt,
+                    "revoke" => Command::Revoke,
+                    "installations" => Command::Installations,
+                    "help" => Command::Help,
+                    _ => {
+                        return Err(usage(
+                            "unknown command (not shown): use token, jwt, revoke, installations or help"
+                                .into(),
+                        ));
+                    }
+                })
+            }
+        }
+    }
+    parsed.command = match (help, version) {
+        (true, _) => Command::Help,
+        (false, true) => Command::Version,
+        _ => command.unwrap_or(Command::Token),
+    };
+    if parsed.installation_id.is_some() && !parsed.owners.is_empty() {
+        return Err(usage("give --installation-id or --owner, not both".into()));
+    }
+    if let Some(twice) =
+        parsed.owners.iter().enumerate().find(|(i, o)| parsed.owners[..*i].contains(o)).map(|(_, o)| o)
+    {
+        return Err(usage(format!("--owner {twice} is given twice")));
+    }
+    Ok(parsed)
+}
+
+/// `a,b, c` as `["a", "b", "c"]`; empty items are dropped.
+pub fn split_list(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// `NAME=LEVEL` (or `NAME:LEVEL`), LEVEL one of read, write, admin.
+pub fn parse_permission(text: &str) -> Result<Permission, String> {
+    let (name, level) =
+        text.split_once(['=', ':']).ok_or_else(|| format!("--permission takes NAME=LEVEL, not {text}"))?;
+    let access = parse_access(level.trim()).ok_or_else(|| {
+        format!("unknown access level {} for {}: use read, write or admin", level.trim(), name.trim())
+    })?;
+    Ok(Permission { name: name.trim().to_owned(), access })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Access;
+
+    fn args(line: &str) -> Result<Args, UsageError> {
+        parse(&line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_to_token_in_token_format() {
+        let a = args("").unwrap();
+        assert_eq!((a.command, a.format), (Command::Token, Format::Token));
+    }
+
+    #[test]
+    fn reads_every_flag() {
+        let a = args(
+            "token --app-id 42 --kms-key-id alias/k --region eu-west-1 --owner a --owner=b \
+             --repositories x,y --repositories z --permission contents=read --permission issues:write \
+             --github-api-url https://ghe/api/v3 --format json --token t",
+        )
+        .unwrap();
+        assert_eq!(a.app_id.as_deref(), Some("42"));
+        assert_eq!(a.kms_key_id.as_deref(), Some("alias/k"));
+        assert_eq!(a.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(args("--installation-id 7").unwrap().installation_id, Some(7));
+        assert_eq!(a.owners, ["a", "b"]);
+        assert_eq!(a.repositories, ["x", "y", "z"]);
+        assert_eq!(
+            a.permissions,
+            [
+                Permission { name: "contents".into(), access: Access::Read },
+                Permission { name: "issues".into(), access: Access::Write }
+            ]
+        );
+        assert_eq!(a.github_api_url.as_deref(), Some("https://ghe/api/v3"));
+        assert_eq!((a.format, a.token.as_ref().map(Secret::expose)), (Format::Json, Some("t")));
+    }
+
+    #[test]
+    fn commands_and_help() {
+        assert_eq!(args("jwt").unwrap().command, Command::Jwt);
+        assert_eq!(args("revoke --token x").unwrap().command, Command::Revoke);
+        assert_eq!(args("installations").unwrap().command, Command::Installations);
+        assert_eq!(args("help").unwrap().command, Command::Help);
+        assert_eq!(args("token --help").unwrap().command, Command::Help);
+        assert_eq!(args("--version").unwrap().command, Command::Version);
+        assert_eq!(args("--version jwt").unwrap().command, Command::Version);
+        assert_eq!(args("jwt --help").unwrap().command, Command::Help);
+    }
+
+    #[test]
+    fn usage_errors_say_what_is_wrong() {
+        for (line, says) in [
+            ("--owner", "--owner needs a value"),
+            ("--installation-id abc", "takes a number"),
+            ("--permission contents=owner", "unknown access level owner"),
+            ("--permission contents", "NAME=LEVEL"),
+            ("--format yaml", "token or json"),
+            ("--frobnicate", "unknown flag --frobnicate"),
+            ("mint", "unknown command (not shown)"),
+            ("revoke ghs_secret", "unexpected argument after the command (not shown)"),
+            ("--owner a --installation-id 1", "not both"),
+            ("--owner a --owner a", "--owner a is given twice"),
+        ] {
+            let UsageError(message) = args(line).unwrap_err();
+            assert!(message.contains(says), "{line}: {message}");
+            assert!(!message.contains("ghs_secret") && !message.contains("mint"));
+        }
+    }
+}

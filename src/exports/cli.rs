@@ -1,0 +1,237 @@
+//! The `wasi:cli/run` export: the command line, translated onto the same flow.
+//!
+//! ```text
+//! wasmtime run -S http [--env NAME[=VALUE] ...] github-app-kms-token.wasm [COMMAND] [FLAGS]
+//! ```
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::api::Installation;
+use crate::env::Env;
+use crate::error::{Error, ServiceError};
+use crate::exports::args::{self, Args, Command, Format, UsageError};
+use crate::exports::settings::{self, Fields, host_env};
+use crate::github::api::MintedToken;
+use crate::github::jwt::SignedJwt;
+use crate::github::names::check_token;
+use crate::mint::flow;
+use crate::net::http::Transport;
+use crate::net::retry::Retrying;
+use crate::net::wasi::{self as host_http, WasiHttp};
+use crate::secret::Secret;
+
+/// The help text: every command, flag and environment variable.
+pub const HELP: &str = include_str!("help.txt");
+
+/// How a run failed.
+enum Failure {
+    /// The command line was wrong.
+    Usage(String),
+    /// Something failed.
+    Failed(Error),
+}
+
+impl From<UsageError> for Failure {
+    fn from(UsageError(message): UsageError) -> Self {
+        Failure::Usage(message)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Failed(error)
+    }
+}
+
+/// Writes `text` and a newline to stdout; a closed stdout is not a trap.
+fn out(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+/// Writes `text` and a newline to stderr; a closed stderr is not a trap.
+fn err(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// The flag that sets a request field, for messages about the command line.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "app-id" => "--app-id",
+        "kms-key-id" => "--kms-key-id",
+        "aws-region" => "--region",
+        "installation" => "--installation-id",
+        "installation.owner" => "--owner",
+        "repositories" => "--repositories",
+        "permissions" => "--permission",
+        "github-api-url" => "--github-api-url",
+        _ => return None,
+    })
+}
+
+/// Runs the command line `args` (without the program name), printing
+/// results on stdout and an error, if any, as one line on stderr; returns
+/// whether it succeeded.
+pub fn main(args: &[String], env: &Env) -> bool {
+    let Err(failure) = run(args, env) else { return true };
+    err(&match failure {
+        Failure::Usage(message) => format!("error: {message} (run with --help for usage)"),
+        Failure::Failed(Error::InvalidInput(e)) => {
+            let name = flag_for(&e.field).map_or(e.field.clone(), |flag| format!("{flag} ({})", e.field));
+            format!("error: invalid {name}: {}", e.rule)
+        }
+        Failure::Failed(error) => format!("error: {}", error.message()),
+    });
+    false
+}
+
+fn run(args: &[String], env: &Env) -> Result<(), Failure> {
+    let args = args::parse(args)?;
+    match args.command {
+        Command::Help => {
+            let _ = write!(std::io::stdout(), "{HELP}");
+        }
+        Command::Version => out(&format!("github-app-kms-token {}", env!("CARGO_PKG_VERSION"))),
+        Command::Token => tokens(&args, env)?,
+        Command::Jwt => {
+            let signed = app_jwt(&args, env, &transport(&args, env)?)?;
+            match args.format {
+                Format::Token => out(signed.token.expose()),
+                Format::Json => out(&json!({
+                    "jwt": signed.token.expose(), "issued_at": signed.issued_at, "expires_at": signed.expires_at
+                })
+                .to_string()),
+            }
+        }
+        Command::Revoke => revoke(&args, env)?,
+        Command::Installations => {
+            let api = settings::github_api(args.github_api_url.as_deref(), env)?;
+            let http = transport(&args, env)?;
+            let signed = app_jwt(&args, env, &http)?;
+            let list = flow::installations(&api, &signed.token, &http)?;
+            out(&Value::Array(list).to_string());
+        }
+    }
+    Ok(())
+}
+
+/// The transport for this run, within `--timeout` (else the environment's).
+fn transport(args: &Args, env: &Env) -> Result<Retrying<WasiHttp>, Failure> {
+    Ok(host_http::transport(settings::timeout(args.timeout, env)?))
+}
+
+/// The flags that override the environment.
+fn fields(args: &Args) -> Fields<'_> {
+    Fields {
+        app_id: args.app_id.as_deref(),
+        kms_key_id: args.kms_key_id.as_deref(),
+        aws_region: args.region.as_deref(),
+        github_api_url: args.github_api_url.as_deref(),
+        timeout_seconds: args.timeout,
+    }
+}
+
+fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<SignedJwt, Failure> {
+    let jwt = settings::jwt_settings(&fields(args), env)?;
+    let credentials = flow::aws_credentials(&settings::credentials(env, &jwt.kms.region)?, http)?;
+    Ok(flow::app_jwt(&jwt, &credentials, http, SystemTime::now())?)
+}
+
+/// The installations to mint for and the repositories to narrow to, in
+/// order: `--installation-id`, each `--owner`; else what the environment
+/// says (`INSTALLATION_ID`, `OWNER`, left to the library); else the
+/// workflow's `GITHUB_REPOSITORY_OWNER`, scoped to the current repository
+/// unless repositories are named.
+fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
+    let mut repositories = args.repositories.clone();
+    if repositories.is_empty() {
+        repositories.extend(env.get("REPOSITORIES").into_iter().flat_map(args::split_list));
+    }
+    if let Some(id) = args.installation_id {
+        return (vec![Some(Installation::Id(id))], repositories);
+    }
+    if !args.owners.is_empty() {
+        return (args.owners.iter().map(|o| Some(Installation::Owner(o.clone()))).collect(), repositories);
+    }
+    let owner = env
+        .get("GITHUB_REPOSITORY_OWNER")
+        .filter(|_| env.get("INSTALLATION_ID").is_none() && env.get("OWNER").is_none());
+    let Some(owner) = owner else { return (vec![None], repositories) };
+    if repositories.is_empty() {
+        let current = env.get("GITHUB_REPOSITORY").and_then(|full| full.strip_prefix(&format!("{owner}/")));
+        repositories.extend(current.map(str::to_owned));
+    }
+    (vec![Some(Installation::Owner(owner.to_owned()))], repositories)
+}
+
+fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
+    let (targets, repositories) = targets(args, env);
+    if targets.len() > 1 && !repositories.is_empty() {
+        return Err(Failure::Usage(
+            "--repositories names one owner's repositories: give a single --owner".into(),
+        ));
+    }
+    if targets.len() > 1 && args.format == Format::Token {
+        return Err(Failure::Usage("several owners need --format json (one token per owner)".into()));
+    }
+
+    // Everything is validated before the first request.
+    let deployment = settings::deployment(&fields(args), env)?;
+    let targets = targets
+        .iter()
+        .map(|installation| {
+            settings::token_target(installation.as_ref(), &repositories, &args.permissions, env)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let http = host_http::transport(deployment.timeout);
+    // One KMS signature serves every owner; all or nothing.
+    let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
+
+    match (args.format, minted.as_slice()) {
+        (Format::Token, [token]) => out(token.token.expose()),
+        (Format::Json, [token]) if args.owners.len() <= 1 => out(&token.to_json().to_string()),
+        _ => {
+            let by_owner: serde_json::Map<String, Value> =
+                args.owners.iter().cloned().zip(minted.iter().map(MintedToken::to_json)).collect();
+            out(&Value::Object(by_owner).to_string());
+        }
+    }
+    Ok(())
+}
+
+fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
+    let (field, token) = match &args.token {
+        Some(token) => ("--token", token.clone()),
+        None => (
+            "GITHUB_TOKEN",
+            env.get("GITHUB_TOKEN").map(Secret::new).ok_or_else(|| {
+                Failure::Usage("revoke needs GITHUB_TOKEN (or --token, which `ps` can see)".into())
+            })?,
+        ),
+    };
+    check_token(field, token.expose())?;
+    let api = settings::github_api(args.github_api_url.as_deref(), env)?;
+    match flow::revoke(&api, &token, &transport(args, env)?) {
+        Ok(()) => err("revoked"),
+        // Revoking twice (e.g. in an `if: always()` step) is not a failure.
+        Err(Error::Github(ServiceError { status: 401, .. })) => {
+            err("the token was already revoked or has expired: nothing to do");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The export itself.
+pub struct Cli;
+
+impl wasi::exports::cli::run::Guest for Cli {
+    /// `Err` is exit status 1, for usage errors too: the only other status
+    /// WASI 0.2.6 hosts such as Spin link (`exit-with-code` is unstable there).
+    fn run() -> Result<(), ()> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if main(&args, &host_env()) { Ok(()) } else { Err(()) }
+    }
+}

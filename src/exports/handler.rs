@@ -1,0 +1,105 @@
+//! The `wasi:http/incoming-handler` export: the token broker over HTTP.
+//!
+//! - `POST /token` with `Authorization: Bearer <OIDC ID token>` and a JSON body
+//!   `{"owner", "installation_id", "repositories", "permissions"}` (all optional);
+//! - `GET /healthz`.
+//!
+//! Translation only: resolving the environment into the broker's settings,
+//! reading the body (at most 64 KiB), writing the JSON answer and, for each
+//! `/token` decision, its audit line on stderr. [`crate::broker::flow`]
+//! routes and decides.
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use wasi::exports::http::incoming_handler::Guest;
+use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::io::streams::StreamError;
+
+use crate::broker::audit::Audit;
+use crate::broker::flow::{self as broker, MAX_BODY_BYTES, Reply, Route};
+use crate::exports::settings::{self, host_env};
+use crate::net::wasi as host_http;
+
+/// The export itself.
+pub struct Handler;
+
+impl Guest for Handler {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let path = request.path_with_query().unwrap_or_default();
+        let method = match request.method() {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            _ => "OTHER",
+        };
+        let reply = match broker::route(method, &path) {
+            Route::Health => broker::health(),
+            Route::Token => token(&request),
+            Route::Refused(reply) => reply,
+        };
+        respond(response_out, &reply);
+    }
+}
+
+fn token(request: &IncomingRequest) -> Reply {
+    let headers = request.headers();
+    let header = |name: &str| {
+        headers.get(name).into_iter().next().map(|value| String::from_utf8_lossy(&value).into_owned())
+    };
+    let (reply, audit) = match read_body(request) {
+        Ok(body) => {
+            let settings = settings::broker(&host_env());
+            broker::token(
+                settings.as_ref().map_err(String::as_str),
+                header("authorization").as_deref(),
+                header("content-type").as_deref(),
+                &body,
+                host_http::transport,
+                SystemTime::now(),
+            )
+        }
+        Err(reply) => (reply, Audit::default()),
+    };
+    // A closed stderr loses the line but not the answer.
+    let _ = writeln!(std::io::stderr(), "{}", audit.line(reply.status, &reply.body, SystemTime::now()));
+    reply
+}
+
+/// The body, refusing more than [`MAX_BODY_BYTES`] without reading it all.
+fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
+    let too_large =
+        || Reply::error(400, "body_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"));
+    let unreadable = || Reply::error(400, "bad_request", "the body could not be read");
+    let incoming = request.consume().map_err(|_| unreadable())?;
+    let stream = incoming.stream().map_err(|_| unreadable())?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(16 * 1024) {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => return Ok(body),
+            Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
+        }
+        if body.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+    }
+}
+
+fn respond(out: ResponseOutparam, reply: &Reply) {
+    let headers = Fields::new();
+    let _ = headers.set("content-type", &[b"application/json".to_vec()]);
+    let _ = headers.set("cache-control", &[b"no-store".to_vec()]);
+    let response = OutgoingResponse::new(headers);
+    let _ = response.set_status_code(reply.status);
+    let Ok(body) = response.body() else { return };
+    ResponseOutparam::set(out, Ok(response));
+    let bytes = reply.body.to_string().into_bytes();
+    if let Ok(stream) = body.write() {
+        for chunk in bytes.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(body, None);
+}

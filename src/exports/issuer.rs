@@ -1,0 +1,95 @@
+//! The WIT export `github-app-kms:token/issuer`: translation only.
+
+use std::time::SystemTime;
+
+use crate::api::{AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest};
+use crate::error::{Result, invalid};
+use crate::exports::settings::{self, Fields, host_env};
+use crate::github::api::MintedToken;
+use crate::github::names::check_token;
+use crate::mint::flow;
+use crate::net::wasi;
+use crate::secret::Secret;
+
+/// The component's implementation of the `issuer` interface.
+pub struct Component;
+
+impl Guest for Component {
+    fn get_installation_token(request: TokenRequest) -> Result<InstallationToken, TokenError> {
+        let mut minted = Self::get_installation_tokens(vec![request])?;
+        Ok(minted.remove(0))
+    }
+
+    fn get_installation_tokens(requests: Vec<TokenRequest>) -> Result<Vec<InstallationToken>, TokenError> {
+        let Some(first) = requests.first() else { return Ok(Vec::new()) };
+        // One App JWT serves every request: they must agree on what signs it and where it goes.
+        let deployment_fields = |r: &TokenRequest| {
+            (
+                r.app_id.clone(),
+                r.kms_key_id.clone(),
+                r.aws_region.clone(),
+                r.github_api_url.clone(),
+                r.timeout_seconds,
+            )
+        };
+        if let Some(i) = requests.iter().position(|r| deployment_fields(r) != deployment_fields(first)) {
+            return Err(invalid(
+                &format!("requests[{i}]"),
+                "must name the same App, key, region, API URL and deadline as the first request",
+            ));
+        }
+        let env = host_env();
+        let deployment = settings::deployment(&Fields::of(first), &env)?;
+        let targets = requests
+            .iter()
+            .map(|r| settings::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
+            .collect::<Result<Vec<_>>>()?;
+        let http = wasi::transport(deployment.timeout);
+        let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
+        Ok(minted.into_iter().map(exported).collect())
+    }
+
+    fn create_app_jwt(request: AppJwtRequest) -> Result<AppJwt, TokenError> {
+        let env = host_env();
+        let fields = Fields {
+            app_id: request.app_id.as_deref(),
+            kms_key_id: request.kms_key_id.as_deref(),
+            aws_region: request.aws_region.as_deref(),
+            ..Fields::default()
+        };
+        let jwt = settings::jwt_settings(&fields, &env)?;
+        let http = wasi::transport(settings::timeout(request.timeout_seconds, &env)?);
+        let credentials = flow::aws_credentials(&settings::credentials(&env, &jwt.kms.region)?, &http)?;
+        let signed = flow::app_jwt(&jwt, &credentials, &http, SystemTime::now())?;
+        Ok(AppJwt {
+            jwt: signed.token.expose().to_owned(),
+            issued_at: signed.issued_at,
+            expires_at: signed.expires_at,
+        })
+    }
+
+    fn revoke_installation_token(request: RevokeRequest) -> Result<(), TokenError> {
+        let env = host_env();
+        check_token("token", &request.token)?;
+        let token = Secret::new(request.token);
+        let api = settings::github_api(request.github_api_url.as_deref(), &env)?;
+        flow::revoke(&api, &token, &wasi::transport(settings::timeout(request.timeout_seconds, &env)?))
+    }
+
+    fn describe_error(error: TokenError) -> String {
+        error.message()
+    }
+}
+
+/// A minted token as the WIT record carries it.
+fn exported(minted: MintedToken) -> InstallationToken {
+    InstallationToken {
+        token: minted.token.expose().to_owned(),
+        expires_at: minted.expires_at,
+        installation_id: minted.installation_id,
+        permissions: minted.permissions,
+        repository_selection: minted.repository_selection,
+        repositories: minted.repositories,
+        app_slug: minted.app_slug,
+    }
+}

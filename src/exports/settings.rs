@@ -1,0 +1,587 @@
+//! The environment and a request's fields, resolved once per call into the
+//! typed settings the flows take: which variable backs which field, and
+//! what falls back to what. The one module that reads the host's
+//! environment and a web identity token file; nothing below the exports
+//! takes an [`Env`].
+
+use std::io::Read;
+use std::time::Duration;
+
+use zeroize::Zeroize;
+
+use crate::api::{Installation, Permission, TokenRequest};
+use crate::aws::credentials::{AwsCredentials, DEFAULT_AUDIENCE, IdentityToken, Role, Source};
+use crate::aws::kms::{self, KeyId, KmsKey};
+use crate::aws::region::Region;
+use crate::aws::sts;
+use crate::broker::flow::Settings as BrokerSettings;
+use crate::broker::policy;
+use crate::env::Env;
+use crate::error::{Error, Result, invalid};
+use crate::github::api::{DEFAULT_API_URL, Target};
+use crate::github::jwt::AppId;
+use crate::github::names::{check_owner, check_repository};
+use crate::mint::settings::{
+    DEFAULT_TIMEOUT_SECS, Deployment, JwtSettings, TokenTarget, installation_id, target, timeout as deadline,
+};
+use crate::net::url::Url;
+use crate::secret::Secret;
+
+/// The host's environment, as `wasi:cli/environment` gives it.
+pub fn host_env() -> Env {
+    Env::from_pairs(std::env::vars())
+}
+
+/// The request fields that override the environment: a WIT request's, or
+/// the command line's flags. `None`: the environment decides.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fields<'a> {
+    /// `app-id`, else `APP_ID`.
+    pub app_id: Option<&'a str>,
+    /// `kms-key-id`, else `KMS_KEY_ID`.
+    pub kms_key_id: Option<&'a str>,
+    /// `aws-region`, else a key ARN's, else `AWS_REGION`, `AWS_DEFAULT_REGION`.
+    pub aws_region: Option<&'a str>,
+    /// `github-api-url`, else `GITHUB_API_URL`, else GitHub's.
+    pub github_api_url: Option<&'a str>,
+    /// `timeout-seconds`, else `TOKEN_TIMEOUT_SECONDS`, else 30.
+    pub timeout_seconds: Option<u32>,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of a `token-request`.
+    pub fn of(request: &'a TokenRequest) -> Fields<'a> {
+        Fields {
+            app_id: request.app_id.as_deref(),
+            kms_key_id: request.kms_key_id.as_deref(),
+            aws_region: request.aws_region.as_deref(),
+            github_api_url: request.github_api_url.as_deref(),
+            timeout_seconds: request.timeout_seconds,
+        }
+    }
+}
+
+/// The request's value for `field`, else the first environment variable
+/// set; paired with the name to blame in an error.
+fn resolve<'a>(
+    given: Option<&'a str>,
+    field: &'a str,
+    env: &'a Env,
+    vars: &[&'a str],
+) -> Option<(&'a str, &'a str)> {
+    given.map(|v| (field, v)).or_else(|| env.first(vars))
+}
+
+/// An endpoint from `var`: a URL a credential may travel to.
+fn endpoint(var: &str, url: &str) -> Result<Url> {
+    Url::parse(url).and_then(Url::secure).map_err(|rule| invalid(var, rule))
+}
+
+/// The App and its KMS key.
+pub fn jwt_settings(fields: &Fields, env: &Env) -> Result<JwtSettings> {
+    let (field, app_id) = resolve(fields.app_id, "app-id", env, &["APP_ID"])
+        .ok_or_else(|| invalid("app-id", "is required (or set APP_ID)"))?;
+    let app = AppId::parse(field, app_id)?;
+
+    let (field, key_id) = resolve(fields.kms_key_id, "kms-key-id", env, &["KMS_KEY_ID"])
+        .ok_or_else(|| invalid("kms-key-id", "is required (or set KMS_KEY_ID)"))?;
+    let key_id = KeyId::parse(field, key_id)?;
+
+    let region = match (fields.aws_region, key_id.arn_region()) {
+        (Some(given), Some(arn)) if given != arn.as_str() => {
+            return Err(invalid("aws-region", format!("differs from the key ARN's region {}", arn.as_str())));
+        }
+        (Some(given), _) => Region::parse("aws-region", given)?,
+        (None, Some(arn)) => arn.clone(),
+        (None, None) => {
+            let (var, value) = env.first(&["AWS_REGION", "AWS_DEFAULT_REGION"]).ok_or_else(|| {
+                invalid("aws-region", "is required: give it, use a key ARN, or set AWS_REGION")
+            })?;
+            Region::parse(var, value)?
+        }
+    };
+
+    let endpoint = match env.first(&["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"]) {
+        Some((var, url)) => endpoint(var, url)?,
+        None => kms::default_endpoint(&region),
+    };
+    Ok(JwtSettings { app, kms: KmsKey { key_id, region, endpoint } })
+}
+
+/// The GitHub API base URL: the request's, else `GITHUB_API_URL`, else GitHub's.
+pub fn github_api(given: Option<&str>, env: &Env) -> Result<Url> {
+    let (field, url) = resolve(given, "github-api-url", env, &["GITHUB_API_URL"])
+        .unwrap_or(("github-api-url", DEFAULT_API_URL));
+    endpoint(field, url)
+}
+
+/// A whole call's deadline, retries included: `requested` (the request's
+/// `timeout-seconds` or `--timeout`), else `TOKEN_TIMEOUT_SECONDS`, else 30 s.
+pub fn timeout(requested: Option<u32>, env: &Env) -> Result<Duration> {
+    match (requested, env.get("TOKEN_TIMEOUT_SECONDS")) {
+        (Some(secs), _) => deadline("timeout-seconds", Some(u64::from(secs))),
+        (None, Some(text)) => deadline("TOKEN_TIMEOUT_SECONDS", text.parse().ok()),
+        (None, None) => Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
+    }
+}
+
+/// The most a web identity token file may hold: tokens are a few KiB.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+/// AWS credentials from the first source the environment configures: keys
+/// as they are; the GitHub Actions runner's OIDC token; a web identity token
+/// file (read here, at most [`MAX_TOKEN_FILE_BYTES`]). A web identity is
+/// exchanged at STS in `region` (or `AWS_ENDPOINT_URL_STS` /
+/// `AWS_ENDPOINT_URL`).
+pub fn credentials(env: &Env, region: &Region) -> Result<Source> {
+    match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => {
+            return Ok(Source::Keys(AwsCredentials {
+                access_key_id: id.to_owned(),
+                secret_access_key: Secret::new(secret),
+                session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
+            }));
+        }
+        (Some(_), None) => {
+            return Err(invalid("AWS_SECRET_ACCESS_KEY", "must be set when AWS_ACCESS_KEY_ID is"));
+        }
+        (None, Some(_)) => {
+            return Err(invalid("AWS_ACCESS_KEY_ID", "must be set when AWS_SECRET_ACCESS_KEY is"));
+        }
+        (None, None) => {}
+    }
+    let role_arn = env.first(&["AWS_ROLE_ARN", "ROLE_TO_ASSUME"]);
+    let oidc = (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
+    let Some((var, arn)) = role_arn else { return Err(no_credentials(env, false, oidc)) };
+    let role = role(var, arn, env)?;
+    let token = match (oidc, env.get("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+        ((Some(url), Some(request_token)), _) => IdentityToken::GithubActions {
+            request_url: Url::parse_with_query(url)
+                .and_then(Url::secure)
+                .map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?,
+            request_token: Secret::new(request_token),
+            audience: env.get("STS_AUDIENCE").unwrap_or(DEFAULT_AUDIENCE).to_owned(),
+        },
+        (_, Some(path)) => IdentityToken::Given(read_token_file(path)?),
+        _ => return Err(no_credentials(env, true, oidc)),
+    };
+    let sts = match env.first(&["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
+        Some((var, url)) => endpoint(var, url)?,
+        None => sts::default_endpoint(region),
+    };
+    Ok(Source::WebIdentity { role, token, sts })
+}
+
+/// The role `arn` (from `var`), for a session named by the environment,
+/// else `gha-RUN_ID-RUN_ATTEMPT` in a workflow run.
+fn role(var: &str, arn: &str, env: &Env) -> Result<Role> {
+    if let Some((session_var, name)) = env.first(&["AWS_ROLE_SESSION_NAME", "ROLE_SESSION_NAME"]) {
+        return Role::new(var, arn, session_var, name);
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let name = match (env.get("GITHUB_RUN_ID"), env.get("GITHUB_RUN_ATTEMPT")) {
+        (Some(id), attempt) if digits(id) => {
+            format!("gha-{id}-{}", attempt.filter(|a| digits(a)).unwrap_or("1"))
+        }
+        _ => "github-app-kms-token".to_owned(),
+    };
+    Role::new(var, arn, "GITHUB_RUN_ID", &name)
+}
+
+/// Why no source applies: what was tried and what was missing.
+fn no_credentials(env: &Env, role: bool, oidc: (Option<&str>, Option<&str>)) -> Error {
+    let role_hint = if role { "the role is set" } else { "AWS_ROLE_ARN (or ROLE_TO_ASSUME) is not set" };
+    let oidc_hint = match oidc {
+        (Some(_), Some(_)) => "the runner's token is available",
+        _ => "ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set: give the job `permissions: id-token: write`",
+    };
+    let file = if env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() { "is set" } else { "is not set" };
+    Error::CredentialsMissing(format!(
+        "tried 1. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: not set; 2. GitHub Actions OIDC: {role_hint}, {oidc_hint}; \
+         3. web identity token file: {role_hint}, AWS_WEB_IDENTITY_TOKEN_FILE {file}"
+    ))
+}
+
+/// The web identity token in the file at `path`; no copy of it outlives
+/// the call unzeroed.
+fn read_token_file(path: &str) -> Result<Secret> {
+    let missing = |why: String| {
+        Error::CredentialsMissing(format!("could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {why}"))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| {
+            missing(format!("{e} (the host must give access to its folder, e.g. wasmtime run --dir)"))
+        })?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        bytes.zeroize();
+        return Err(missing(format!("it is larger than {MAX_TOKEN_FILE_BYTES} bytes")));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        e.into_bytes().zeroize();
+        missing("it is not UTF-8".into())
+    })?;
+    let token = Secret::new(text.trim());
+    text.zeroize();
+    Ok(token)
+}
+
+/// Everything minting needs besides the target.
+///
+/// ```
+/// use github_app_kms_token::env::Env;
+/// use github_app_kms_token::exports::settings::{Fields, deployment};
+///
+/// let env = Env::from_pairs([
+///     ("APP_ID", "123456"),
+///     ("KMS_KEY_ID", "arn:aws:kms:eu-west-1:111122223333:alias/github-app"),
+///     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+///     ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+/// ]);
+/// let d = deployment(&Fields::default(), &env)?;
+/// assert_eq!(d.jwt.kms.region.as_str(), "eu-west-1", "from the key's ARN");
+/// assert_eq!(d.api.to_string(), "https://api.github.com/");
+/// let fields = Fields { github_api_url: Some("http://ghe.example.com/api/v3"), ..Fields::default() };
+/// assert!(deployment(&fields, &env).is_err(), "plain http only to loopback");
+/// # Ok::<(), github_app_kms_token::error::Error>(())
+/// ```
+pub fn deployment(fields: &Fields, env: &Env) -> Result<Deployment> {
+    let jwt = jwt_settings(fields, env)?;
+    let api = github_api(fields.github_api_url, env)?;
+    let timeout = timeout(fields.timeout_seconds, env)?;
+    let credentials = credentials(env, &jwt.kms.region)?;
+    Ok(Deployment { jwt, api, credentials, timeout })
+}
+
+/// The installation and scope a request asks for: its `installation`,
+/// else `INSTALLATION_ID`, else `OWNER`, else the current repository
+/// (`GITHUB_REPOSITORY`, then also the token's one repository unless the
+/// request names others).
+pub fn token_target(
+    installation: Option<&Installation>,
+    repositories: &[String],
+    permissions: &[Permission],
+    env: &Env,
+) -> Result<TokenTarget> {
+    let (target, default_repository) = match installation {
+        Some(installation) => (target(installation)?, None),
+        None => target_from_env(env)?,
+    };
+    TokenTarget::new(target, repositories, default_repository, permissions)
+}
+
+fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
+    if let Some(id) = env.get("INSTALLATION_ID") {
+        let id = id.parse().map_err(|_| invalid("INSTALLATION_ID", "must be a positive integer"))?;
+        return Ok((Target::Id(installation_id("INSTALLATION_ID", id)?), None));
+    }
+    if let Some(owner) = env.get("OWNER") {
+        check_owner("OWNER", owner)?;
+        return Ok((Target::Owner(owner.to_owned()), None));
+    }
+    if let Some(full) = env.get("GITHUB_REPOSITORY") {
+        let (owner, name) =
+            full.split_once('/').ok_or_else(|| invalid("GITHUB_REPOSITORY", "must be owner/name"))?;
+        check_owner("GITHUB_REPOSITORY", owner)?;
+        check_repository("GITHUB_REPOSITORY", name)?;
+        let target = Target::Repository { owner: owner.to_owned(), name: name.to_owned() };
+        return Ok((target, Some(name.to_owned())));
+    }
+    Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
+}
+
+/// The broker's settings: `TRUST_POLICY`, `OIDC_AUDIENCE` and the
+/// deployment it mints with; else why not, for the log only (it may quote
+/// the policy).
+pub fn broker(env: &Env) -> std::result::Result<BrokerSettings, String> {
+    let text = env.get("TRUST_POLICY").ok_or("TRUST_POLICY is not set: no caller can be trusted")?;
+    let policy = policy::parse(text)?;
+    let audience =
+        env.get("OIDC_AUDIENCE").ok_or("OIDC_AUDIENCE is not set: callers' tokens cannot be checked")?;
+    let deployment = deployment(&Fields::default(), env).map_err(|e| e.message())?;
+    Ok(BrokerSettings { policy, audience: audience.to_owned(), deployment })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    const ROLE: &str = "arn:aws:iam::111122223333:role/github-app-signer";
+
+    fn env() -> Env {
+        Env::from_pairs([
+            ("APP_ID", "42"),
+            ("KMS_KEY_ID", KEY),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ])
+    }
+
+    fn request() -> TokenRequest {
+        TokenRequest {
+            app_id: None,
+            kms_key_id: None,
+            aws_region: None,
+            installation: Some(Installation::Owner("acme".into())),
+            repositories: vec![],
+            permissions: vec![],
+            github_api_url: None,
+            timeout_seconds: None,
+        }
+    }
+
+    fn field_of<T>(result: Result<T>) -> String {
+        match result {
+            Err(Error::InvalidInput(e)) => e.field,
+            Err(other) => panic!("not invalid-input: {}", other.message()),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    fn token_target_of(r: &TokenRequest, env: &Env) -> Result<TokenTarget> {
+        token_target(r.installation.as_ref(), &r.repositories, &r.permissions, env)
+    }
+
+    fn region() -> Region {
+        Region::parse("r", "eu-west-1").unwrap()
+    }
+
+    #[test]
+    fn the_environment_fills_what_the_request_leaves_out() {
+        let d = deployment(&Fields::of(&request()), &env()).unwrap();
+        assert_eq!(d.jwt.app, AppId::Number(42));
+        assert_eq!(d.jwt.kms.region.as_str(), "eu-west-1");
+        assert_eq!(d.jwt.kms.endpoint.to_string(), "https://kms.eu-west-1.amazonaws.com/");
+        assert_eq!(d.api.to_string(), "https://api.github.com/");
+        assert_eq!(d.timeout, Duration::from_secs(30));
+        assert!(matches!(d.credentials, Source::Keys(ref k) if k.access_key_id == "AKIDEXAMPLE"));
+        assert_eq!(token_target_of(&request(), &env()).unwrap().target, Target::Owner("acme".into()));
+    }
+
+    #[test]
+    fn the_request_wins_over_the_environment() {
+        let env = env()
+            .with("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+            .with("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:9000")
+            .with("TOKEN_TIMEOUT_SECONDS", "5");
+        let fields = Fields {
+            app_id: Some("Iv23abc"),
+            aws_region: Some("us-east-2"),
+            github_api_url: Some("https://ghe.example.com/api/v3"),
+            timeout_seconds: Some(2),
+            ..Fields::default()
+        };
+        let d = deployment(&fields, &env).unwrap();
+        assert_eq!(d.jwt.app, AppId::ClientId("Iv23abc".into()));
+        assert_eq!(d.jwt.kms.region.as_str(), "us-east-2");
+        assert_eq!(d.jwt.kms.endpoint.to_string(), "http://127.0.0.1:9000/");
+        assert_eq!(d.api.to_string(), "https://ghe.example.com/api/v3");
+        assert_eq!(d.timeout, Duration::from_secs(2));
+        assert_eq!(timeout(None, &env).unwrap(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_region_comes_from_a_key_arn() {
+        let arn = format!("arn:aws:kms:ap-southeast-2:111122223333:key/{KEY}");
+        let fields = Fields { kms_key_id: Some(&arn), ..Fields::default() };
+        assert_eq!(jwt_settings(&fields, &env()).unwrap().kms.region.as_str(), "ap-southeast-2");
+        let conflict = Fields { aws_region: Some("eu-west-1"), ..fields };
+        assert_eq!(field_of(jwt_settings(&conflict, &env())), "aws-region");
+    }
+
+    #[test]
+    fn the_current_repository_is_the_last_resort_and_scopes_to_itself() {
+        let env = env().with("GITHUB_REPOSITORY", "acme/widgets");
+        let t = token_target_of(&TokenRequest { installation: None, ..request() }, &env).unwrap();
+        assert_eq!(t.target, Target::Repository { owner: "acme".into(), name: "widgets".into() });
+        assert_eq!(t.scope.repositories, ["widgets"]);
+    }
+
+    #[test]
+    fn every_variable_and_field_is_named_in_its_error() {
+        for (fields, field) in [
+            (Fields { app_id: Some(""), ..Fields::default() }, "app-id"),
+            (Fields { kms_key_id: Some("my-key"), ..Fields::default() }, "kms-key-id"),
+            (Fields { aws_region: Some("Europe"), ..Fields::default() }, "aws-region"),
+            (Fields { github_api_url: Some("api.github.com"), ..Fields::default() }, "github-api-url"),
+            (Fields { timeout_seconds: Some(0), ..Fields::default() }, "timeout-seconds"),
+        ] {
+            assert_eq!(field_of(deployment(&fields, &env())), field);
+        }
+        for (var, value) in [
+            ("AWS_REGION", "Ireland"),
+            ("GITHUB_API_URL", "ftp://x"),
+            ("KMS_KEY_ID", "key"),
+            ("APP_ID", "not an id"),
+            ("AWS_ENDPOINT_URL_KMS", "localhost:4566"),
+            ("TOKEN_TIMEOUT_SECONDS", "5s"),
+        ] {
+            assert_eq!(field_of(deployment(&Fields::default(), &env().with(var, value))), var);
+        }
+        let no_region = Env::from_pairs([("APP_ID", "42"), ("KMS_KEY_ID", KEY)]);
+        assert_eq!(field_of(jwt_settings(&Fields::default(), &no_region)), "aws-region");
+        for (var, value) in [
+            ("INSTALLATION_ID", "0"),
+            ("INSTALLATION_ID", "12ab"),
+            ("OWNER", "not an owner"),
+            ("GITHUB_REPOSITORY", "no-slash"),
+            ("GITHUB_REPOSITORY", "octo/bad name"),
+        ] {
+            let request = TokenRequest { installation: None, ..request() };
+            assert_eq!(field_of(token_target_of(&request, &Env::default().with(var, value))), var);
+        }
+        let nothing = TokenRequest { installation: None, ..request() };
+        assert_eq!(field_of(token_target_of(&nothing, &Env::default())), "installation");
+    }
+
+    /// A credential travels to every endpoint: plain `http://` only stays on this machine.
+    #[test]
+    fn plain_http_is_for_loopback_endpoints_only() {
+        let settings = |var: &str, url: &str| {
+            let env =
+                env().with(var, url).with("AWS_ROLE_ARN", ROLE).with("AWS_WEB_IDENTITY_TOKEN_FILE", "/x");
+            let keyless = Env::from_pairs([
+                ("AWS_ROLE_ARN", ROLE),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken"),
+                (var, url),
+            ]);
+            deployment(&Fields::default(), &env).and_then(|_| credentials(&keyless, &region()).map(drop))
+        };
+        for var in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "GITHUB_API_URL"] {
+            for loopback in
+                ["http://127.0.0.1:4566", "http://127.8.9.10", "http://localhost:8080", "http://[::1]:9"]
+            {
+                assert!(settings(var, loopback).is_ok(), "{var}={loopback}");
+            }
+            for remote in
+                ["http://example.com/api/v3", "http://10.0.0.1", "http://127.example.com", "http://[::2]"]
+            {
+                let Err(Error::InvalidInput(e)) = settings(var, remote) else {
+                    panic!("{var}={remote} accepted")
+                };
+                assert_eq!((e.field.as_str(), e.rule.as_str()), (var, crate::net::url::INSECURE));
+            }
+        }
+        let field = Fields { github_api_url: Some("http://ghe.example.com/api/v3"), ..Fields::default() };
+        assert_eq!(field_of(deployment(&field, &env())), "github-api-url");
+    }
+
+    fn oidc_env(extra: &[(&str, &str)]) -> Env {
+        let mut pairs = vec![
+            ("AWS_ROLE_ARN", ROLE),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
+            ("GITHUB_RUN_ID", "123"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+        ];
+        pairs.extend_from_slice(extra);
+        Env::from_pairs(pairs)
+    }
+
+    #[test]
+    fn keys_come_first() {
+        let env = oidc_env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+            ("AWS_SESSION_TOKEN", "tok"),
+        ]);
+        let Source::Keys(creds) = credentials(&env, &region()).unwrap() else { panic!("not keys") };
+        assert_eq!(creds.secrets().iter().map(|s| s.expose()).collect::<Vec<_>>(), ["s3cr3t", "tok"]);
+    }
+
+    #[test]
+    fn github_oidc_names_the_run() {
+        let Source::WebIdentity {
+            role,
+            token: IdentityToken::GithubActions { request_url, audience, .. },
+            sts,
+        } = credentials(&oidc_env(&[]), &region()).unwrap()
+        else {
+            panic!("not OIDC")
+        };
+        assert_eq!(role, Role { arn: ROLE.into(), session_name: "gha-123-2".into() });
+        assert_eq!(request_url.path, "/idtoken?api-version=2.0");
+        assert_eq!(
+            (audience.as_str(), sts.to_string().as_str()),
+            (DEFAULT_AUDIENCE, "https://sts.eu-west-1.amazonaws.com/")
+        );
+        let named = oidc_env(&[("ROLE_SESSION_NAME", "deploy@acme"), ("STS_AUDIENCE", "custom")]);
+        let Source::WebIdentity { role, token: IdentityToken::GithubActions { audience, .. }, .. } =
+            credentials(&named, &region()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((role.session_name.as_str(), audience.as_str()), ("deploy@acme", "custom"));
+    }
+
+    #[test]
+    fn a_token_file_comes_last_read_within_its_bound() {
+        let dir = std::env::temp_dir().join(format!("gakt-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (small, large) = (dir.join("token"), dir.join("large"));
+        std::fs::write(&small, " a.b.c\n").unwrap();
+        std::fs::write(&large, vec![b'x'; MAX_TOKEN_FILE_BYTES as usize + 1]).unwrap();
+        let env = |path: &std::path::Path| {
+            Env::from_pairs([
+                ("ROLE_TO_ASSUME", ROLE),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", &path.display().to_string()),
+            ])
+        };
+        let Source::WebIdentity { role, token: IdentityToken::Given(token), .. } =
+            credentials(&env(&small), &region()).unwrap()
+        else {
+            panic!("not a file")
+        };
+        assert_eq!((role.session_name.as_str(), token.expose()), ("github-app-kms-token", "a.b.c"));
+        let Err(Error::CredentialsMissing(why)) = credentials(&env(&large), &region()) else {
+            panic!("read a large file")
+        };
+        assert!(why.contains("larger than 65536 bytes"), "{why}");
+        let Err(Error::CredentialsMissing(why)) = credentials(&env(&dir.join("absent")), &region()) else {
+            panic!()
+        };
+        assert!(why.contains("wasmtime run --dir"), "{why}");
+    }
+
+    #[test]
+    fn says_what_is_missing_or_wrong() {
+        let Err(Error::CredentialsMissing(why)) = credentials(&Env::default(), &region()) else { panic!() };
+        assert!(
+            why.contains("AWS_ROLE_ARN")
+                && why.contains("id-token: write")
+                && why.contains("AWS_WEB_IDENTITY_TOKEN_FILE"),
+            "{why}"
+        );
+        let cases = [
+            (Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKID")]), "AWS_SECRET_ACCESS_KEY"),
+            (oidc_env(&[("AWS_ROLE_ARN", "arn:aws:iam::1:user/me")]), "AWS_ROLE_ARN"),
+            (oidc_env(&[("AWS_ROLE_SESSION_NAME", "has space")]), "AWS_ROLE_SESSION_NAME"),
+            (
+                oidc_env(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "http://pipelines.example/idtoken")]),
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+            ),
+        ];
+        for (env, field) in cases {
+            assert_eq!(field_of(credentials(&env, &region())), field);
+        }
+    }
+
+    #[test]
+    fn the_brokers_configuration_problems_are_told_for_the_log() {
+        let policy =
+            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#;
+        assert!(broker(&env().with("TRUST_POLICY", policy).with("OIDC_AUDIENCE", "b")).is_ok());
+        for (env, says) in [
+            (env().with("OIDC_AUDIENCE", "b"), "TRUST_POLICY is not set"),
+            (env().with("TRUST_POLICY", policy), "OIDC_AUDIENCE is not set"),
+            (env().with("TRUST_POLICY", "{").with("OIDC_AUDIENCE", "b"), "not a valid policy"),
+            (Env::default().with("TRUST_POLICY", policy).with("OIDC_AUDIENCE", "b"), "app-id"),
+        ] {
+            assert!(broker(&env).err().is_some_and(|e| e.contains(says)), "{says}");
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The GitHub REST API calls: installation lookup, token creation, revocation.
+//!
+//! Builders return [`Request`]s; readers turn [`Response`]s into results or
+//! typed errors with GitHub's message, request id and a hint.
+
+use crate::api::Permission;
+use crate::error::{Error, Result, Service, ServiceError};
+use crate::github::names::{access_name, check_token, parse_access};
+use crate::json::{self, Object};
+use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::url::{Url, parse_http_date};
+use crate::secret::{Secret, plain};
+
+/// GitHub's public API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The REST API version this component speaks.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// Which installation, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// By id: no lookup needed.
+    Id(u64),
+    /// `GET /users/{owner}/installation` (users and organisations alike).
+    Owner(String),
+    /// `GET /repos/{owner}/{name}/installation`.
+    Repository {
+        /// The repository's owner.
+        owner: String,
+        /// The repository's name.
+        name: String,
+    },
+    /// `GET /enterprises/{slug}/installation`.
+    Enterprise(String),
+}
+
+impl Target {
+    /// The account whose repositories `repositories` names, if there is one.
+    pub fn owner(&self) -> Option<&str> {
+        match self {
+            Target::Owner(owner) | Target::Repository { owner, .. } => Some(owner),
+            Target::Id(_) | Target::Enterprise(_) => None,
+        }
+    }
+}
+
+/// What the token is narrowed to; empty lists mean no narrowing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Bare repository names.
+    pub repositories: Vec<String>,
+    /// Permission names and levels.
+    pub permissions: Vec<Permission>,
+}
+
+/// An installation access token as minted, and what it carries.
+#[derive(Debug)]
+pub struct MintedToken {
+    /// The token: opaque, no assumption on its length or alphabet.
+    pub token: Secret,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+    /// The installation.
+    pub installation_id: u64,
+    /// The permissions granted (levels other than read, write, admin are left out).
+    pub permissions: Vec<Permission>,
+    /// `all` or `selected`.
+    pub repository_selection: String,
+    /// The repositories' names, when GitHub lists them.
+    pub repositories: Vec<String>,
+    /// The App's slug, when a lookup told it.
+    pub app_slug: Option<String>,
+}
+
+impl MintedToken {
+    /// The token as the command line's `--format json` and the broker print it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let permissions: serde_json::Map<String, serde_json::Value> =
+            self.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into())).collect();
+        let mut object = serde_json::json!({
+            "token": self.token.expose(),
+            "expires_at": self.expires_at,
+            "installation_id": self.installation_id,
+            "permissions": permissions,
+            "repository_selection": self.repository_selection,
+            "repositories": self.repositories,
+        });
+        if let Some(slug) = &self.app_slug {
+            object["app_slug"] = slug.as_str().into();
+        }
+        object
+    }
+}
+
+fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request {
+    let mut headers = vec![
+        ("accept".to_owned(), "application/vnd.github+json".to_owned()),
+        ("x-github-api-version".to_owned(), API_VERSION.to_owned()),
+        ("user-agent".to_owned(), crate::USER_AGENT.to_owned()),
+        ("authorization".to_owned(), format!("Bearer {}", bearer.expose())),
+    ];
+    if !body.is_empty() {
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    }
+    Request { service: Service::Github, method, url, headers, body, retry: true }
+}
+
+/// The lookup of the installation for `target`. (For an id, the flow skips
+/// it: the id is all a token request needs.)
+pub fn installation_request(api: &Url, target: &Target, jwt: &Secret) -> Request {
+    let path = match target {
+        Target::Id(id) => format!("/app/installations/{id}"),
+        Target::Owner(owner) => format!("/users/{owner}/installation"),
+        Target::Repository { owner, name } => format!("/repos/{owner}/{name}/installation"),
+        Target::Enterprise(slug) => format!("/enterprises/{slug}/installation"),
+    };
+    request(Method::Get, api.join(&path), jwt, Vec::new())
+}
+
+/// What a lookup tells of an installation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// The installation id.
+    pub id: u64,
+    /// The App's slug (its name in URLs).
+    pub app_slug: Option<String>,
+}
+
+/// The installation from a lookup answer.
+pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result<Lookup> {
+    if !response.is_success() {
+        return Err(service_error(
+            response,
+            &[jwt],
+            &[(404, "the App is not installed on this account or repository, or it does not exist")],
+        ));
+    }
+    read(api, response, "installation", |answer| {
+        Ok(Lookup { id: answer.required_u64("id")?, app_slug: answer.str("app_slug")?.map(str::to_owned) })
+    })
+}
+
+/// At most this many installations per page of `GET /app/installations`.
+pub const PER_PAGE: u32 = 100;
+
+/// Page `page` (from 1) of `GET /app/installations`.
+pub fn installations_request(api: &Url, page: u32, jwt: &Secret) -> Request {
+    let path = format!("/app/installations?per_page={PER_PAGE}&page={page}");
+    request(Method::Get, api.join(&path), jwt, Vec::new())
+}
+
+/// One page of installations, each as GitHub describes it, and whether
+/// another page follows (a `Link` header with `rel="next"`).
+pub fn read_installations(
+    api: &Url,
+    response: &Response,
+    jwt: &Secret,
+) -> Result<(Vec<serde_json::Value>, bool)> {
+    if !response.is_success() {
+        return Err(service_error(response, &[jwt], &[]));
+    }
+    let page = match crate::json::parse(&response.body) {
+        Ok(serde_json::Value::Array(page)) => page,
+        _ => return Err(not_expected(api, response, "installations", "not a JSON list".into())),
+    };
+    let next = response.header("link").is_some_and(|link| link.contains("rel=\"next\""));
+    Ok((page, next))
+}
+
+/// `POST /app/installations/{id}/access_tokens`, narrowed to `scope`.
+pub fn access_token_request(api: &Url, installation_id: u64, scope: &Scope, jwt: &Secret) -> Request {
+    let mut body = serde_json::Map::new();
+    if !scope.repositories.is_empty() {
+        body.insert("repositories".into(), scope.repositories.clone().into());
+    }
+    if !scope.permissions.is_empty() {
+        let permissions = scope.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into()));
+        body.insert("permissions".into(), serde_json::Map::from_iter(permissions).into());
+    }
+    let path = format!("/app/installations/{installation_id}/access_tokens");
+    request(Method::Post, api.join(&path), jwt, serde_json::Value::Object(body).to_string().into_bytes())
+}
+
+/// The token from an `access_tokens` answer.
+pub fn read_access_token(
+    api: &Url,
+    response: &Response,
+    installation_id: u64,
+    jwt: &Secret,
+) -> Result<MintedToken> {
+    if !response.is_success() {
+        return Err(service_error(
+            response,
+            &[jwt],
+            &[(404, "no installation with this id belongs to this App")],
+        ));
+    }
+    let minted = read(api, response, "access token", |answer| {
+        let repositories = match answer.value("repositories") {
+            None => Vec::new(),
+            Some(list) => list
+                .as_array()
+                .and_then(|items| items.iter().map(|r| Some(r.get("name")?.as_str()?.to_owned())).collect())
+                .ok_or("`repositories` is not a list of repositories")?,
+        };
+        // Levels GitHub may add later are left out, not refused.
+        let permissions = answer
+            .string_map("permissions")?
+            .into_iter()
+            .filter_map(|(name, level)| Some(Permission { access: parse_access(&level)?, name }));
+        Ok(MintedToken {
+            token: Secret::new(answer.required_str("token")?),
+            expires_at: answer.required_str("expires_at")?.to_owned(),
+            installation_id,
+            permissions: permissions.collect(),
+            repository_selection: answer.str("repository_selection")?.unwrap_or_default().to_owned(),
+            repositories,
+            app_slug: None,
+        })
+    })?;
+    check_token("token", minted.token.expose())
+        .map_err(|_| malformed(Service::Github, api, response, "the minted token is not visible ASCII"))?;
+    Ok(minted)
+}
+
+/// A GitHub error answer as a typed error (`jwt` scrubbed from it).
+pub fn read_error(response: &Response, jwt: &Secret) -> Error {
+    service_error(response, &[jwt], &[])
+}
+
+/// When GitHub refused the App JWT's times (`iat` or `exp`), how far its
+/// clock (its `Date` header) is from `local_now`, in seconds.
+pub fn clock_offset(response: &Response, local_now: u64) -> Option<i64> {
+    if response.status != 401 {
+        return None;
+    }
+    let refusal = Object::parse(&response.body).ok()?;
+    let message = refusal.str("message").ok()??;
+    let about_times = message.contains("'Issued at'") || message.contains("'Expiration time'");
+    let server_now = parse_http_date(response.header("date")?)?;
+    let signed = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+    about_times.then(|| signed(server_now).saturating_sub(signed(local_now)))
+}
+
+/// `DELETE /installation/token`, authenticated by the token itself.
+pub fn revoke_request(api: &Url, token: &Secret) -> Request {
+    request(Method::Delete, api.join("/installation/token"), token, Vec::new())
+}
+
+/// Success (204) or the reason GitHub gives.
+pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
+    if response.is_success() {
+        Ok(())
+    } else {
+        Err(service_error(
+            response,
+            &[token],
+            &[(401, "the token is already revoked or expired, or is not an installation token")],
+        ))
+    }
+}
+
+/// The `fields` of the `what` answer, a JSON object.
+fn read<T>(
+    api: &Url,
+    response: &Response,
+    what: &str,
+    fields: impl FnOnce(&Object) -> json::Result<T>,
+) -> Result<T> {
+    Object::parse(&response.body)
+        .and_then(|answer| fields(&answer))
+        .map_err(|e| not_expected(api, response, what, e))
+}
+
+fn not_expected(api: &Url, response: &Response, what: &str, why: String) -> Error {
+    malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {why}"))
+}
+
+/// A GitHub error answer as a typed error. `hints` are the call's own hints
+/// by status, taking precedence over the general ones.
+fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'static str)]) -> Error {
+    let body = Object::parse(&response.body).ok();
+    let text = |key: &str| body.as_ref().and_then(|b| b.str(key).ok().flatten());
+    let message = text("message").map_or_else(
+        || {
+            format!(
+                "answer without a GitHub error body (content-type {})",
+                response.header("content-type").unwrap_or("none")
+            )
+        },
+        str::to_owned,
+    );
+    let mut error = ServiceError::quoted(response, Service::Github, None, &message, secrets);
+    error.documentation_url = text("documentation_url").map(plain);
+    error.hint = hints
+        .iter()
+        .find(|(status, _)| *status == response.status)
+        .map(|(_, hint)| *hint)
+        .or_else(|| hint(response.status, &error.message))
+        .map(str::to_owned);
+    Error::Github(error)
+}
+
+fn hint(status: u16, message: &str) -> Option<&'static str> {
+    Some(match status {
+        401 if message.contains("Integration not found") => {
+            "no GitHub App has this app-id: check the App ID or Client ID, and github-api-url for GitHub Enterprise Server"
+        }
+        401 if message.contains("'Issued at'") || message.contains("'Expiration time'") => {
+            "GitHub refused the JWT's times: check this machine's clock"
+        }
+        401 => "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App",
+        403 => "the App or its installation may be suspended, or a rate limit was hit",
+        422 if message.contains("permissions") => {
+            "request only permissions the App has been granted (and the installation has accepted)"
+        }
+        422 if message.contains("repositor") => {
+            "every repository must exist under the owner and be accessible to the installation"
+        }
+        500..=599 => "GitHub is having trouble: retry later",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Access;
+
+    fn api() -> Url {
+        Url::parse("https://ghe.example.com/api/v3").unwrap()
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("x-github-request-id".into(), "GH:1".into())],
+            body: body.into(),
+            attempts: 1,
+        }
+    }
+
+    fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+        req.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn lookups_use_the_documented_paths() {
+        let jwt = Secret::new("j.w.t");
+        let paths: Vec<String> = [
+            Target::Owner("octo-org".into()),
+            Target::Repository { owner: "octo".into(), name: "hello.rs".into() },
+            Target::Enterprise("acme".into()),
+            Target::Id(7),
+        ]
+        .iter()
+        .map(|t| installation_request(&api(), t, &jwt).url.path.clone())
+        .collect();
+        assert_eq!(
+            paths,
+            [
+                "/api/v3/users/octo-org/installation",
+                "/api/v3/repos/octo/hello.rs/installation",
+                "/api/v3/enterprises/acme/installation",
+                "/api/v3/app/installations/7"
+            ]
+        );
+        let req = installation_request(&api(), &Target::Owner("o".into()), &jwt);
+        assert_eq!(header(&req, "authorization"), Some("Bearer j.w.t"));
+        assert_eq!(header(&req, "accept"), Some("application/vnd.github+json"));
+        assert_eq!(header(&req, "x-github-api-version"), Some(API_VERSION));
+        assert!(header(&req, "user-agent").unwrap().starts_with("github-app-kms-token/"));
+    }
+
+    #[test]
+    fn access_token_body_carries_the_scope() {
+        let jwt = Secret::new("jwt");
+        let req = access_token_request(&api(), 42, &Scope::default(), &jwt);
+        assert_eq!(
+            (req.method, req.url.path.as_str()),
+            (Method::Post, "/api/v3/app/installations/42/access_tokens")
+        );
+        assert_eq!(req.body, b"{}");
+        let scope = Scope {
+            repositories: vec!["a".into(), "b".into()],
+            permissions: vec![Permission { name: "contents".into(), access: Access::Read }],
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&access_token_request(&api(), 42, &scope, &jwt).body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"repositories": ["a", "b"], "permissions": {"contents": "read"}})
+        );
+    }
+
+    #[test]
+    fn reads_an_access_token() {
+        let body = r#"{"token":"ghs_x.y.z","expires_at":"2026-11-25T21:00:00Z","permissions":{"contents":"read","issues":"write","odd":"none"},
+            "repository_selection":"selected","repositories":[{"id":1,"name":"widgets"}]}"#;
+        let t = read_access_token(&api(), &response(201, body), 42, &Secret::new("jwt")).unwrap();
+        assert_eq!(t.token.expose(), "ghs_x.y.z");
+        assert_eq!(
+            (t.installation_id, t.expires_at.as_str(), t.repository_selection.as_str()),
+            (42, "2026-11-25T21:00:00Z", "selected")
+        );
+        assert_eq!(t.repositories, ["widgets"]);
+        assert_eq!(
+            t.permissions,
+            [
+                Permission { name: "contents".into(), access: Access::Read },
+                Permission { name: "issues".into(), access: Access::Write }
+            ]
+        );
+        assert!(!format!("{t:?}").contains("ghs_"));
+    }
+
+    #[test]
+    fn errors_carry_message_request_id_and_hint() {
+        let jwt = Secret::new("eyJ.secret.jwt");
+        let body = r#"{"message":"Integration not found for eyJ.secret.jwt","documentation_url":"https://docs.github.com/rest"}"#;
+        let Error::Github(e) = read_installation(&api(), &response(401, body), &jwt).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!((e.status, e.request_id.as_deref()), (401, Some("GH:1")));
+        assert_eq!(e.message, "Integration not found for [redacted]");
+        assert!(e.hint.unwrap().contains("app-id"));
+        assert_eq!(e.documentation_url.as_deref(), Some("https://docs.github.com/rest"));
+
+        let Error::Github(e) =
+            read_installation(&api(), &response(404, r#"{"message":"Not Found"}"#), &jwt).unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(e.hint.unwrap().contains("not installed"));
+
+        let body = r#"{"message":"The permissions requested are not granted to this installation."}"#;
+        let Error::Github(e) = read_access_token(&api(), &response(422, body), 1, &jwt).unwrap_err() else {
+            panic!()
+        };
+        assert!(e.hint.unwrap().contains("granted"));
+
+        let err = read_access_token(&api(), &response(201, "<html>"), 1, &jwt).unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedResponse(ref e) if e.service == Service::Github && e.endpoint == "https://ghe.example.com")
+        );
+    }
+}

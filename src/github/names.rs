@@ -1,0 +1,162 @@
+//! What GitHub calls things, and the rules for each: logins, repository
+//! names, enterprise slugs, the permissions an installation token can carry
+//! and their levels, tokens. A bad value is `invalid-input` naming the field.
+
+use crate::api::Access;
+use crate::error::{Result, invalid};
+
+/// At most this many repositories in one token request.
+pub const MAX_REPOSITORIES: usize = 500;
+
+/// `Ok` if `ok`, else `invalid-input` for `field` with `rule`.
+fn check(ok: bool, field: &str, rule: &str) -> Result<()> {
+    if ok { Ok(()) } else { Err(invalid(field, rule)) }
+}
+
+/// A user or organisation login: letters, digits and `-`, not first; at most 39.
+pub fn check_owner(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=39).contains(&name.len())
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    check(ok, field, "must be a GitHub login: 1 to 39 letters, digits or '-', not starting with '-'")
+}
+
+/// A repository name: letters, digits, `.`, `-`, `_`; at most 100; not `.` or `..`.
+pub fn check_repository(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=100).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let rule = "must be a bare repository name: 1 to 100 letters, digits, '.', '-' or '_' (no owner/)";
+    check(ok, field, rule)
+}
+
+/// An enterprise slug: lower-case letters, digits and `-`.
+pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && !slug.starts_with('-')
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    check(ok, field, "must be an enterprise slug: lower-case letters, digits or '-'")
+}
+
+/// The permissions an installation token can carry (GitHub's REST API,
+/// `POST /app/installations/{id}/access_tokens`, November 2026).
+pub const KNOWN_PERMISSIONS: &[&str] = &[
+    "actions",
+    "administration",
+    "artifact_metadata",
+    "attestations",
+    "checks",
+    "codespaces",
+    "contents",
+    "custom_properties_for_organizations",
+    "dependabot_secrets",
+    "deployments",
+    "discussions",
+    "email_addresses",
+    "enterprise_custom_properties_for_organizations",
+    "environments",
+    "followers",
+    "git_ssh_keys",
+    "gpg_keys",
+    "interaction_limits",
+    "issues",
+    "members",
+    "merge_queues",
+    "metadata",
+    "organization_administration",
+    "organization_announcement_banners",
+    "organization_copilot_agent_settings",
+    "organization_copilot_seat_management",
+    "organization_custom_org_roles",
+    "organization_custom_properties",
+    "organization_custom_roles",
+    "organization_events",
+    "organization_hooks",
+    "organization_packages",
+    "organization_personal_access_token_requests",
+    "organization_personal_access_tokens",
+    "organization_plan",
+    "organization_projects",
+    "organization_secrets",
+    "organization_self_hosted_runners",
+    "organization_user_blocking",
+    "packages",
+    "pages",
+    "profile",
+    "pull_requests",
+    "repository_custom_properties",
+    "repository_hooks",
+    "repository_projects",
+    "secret_scanning_alerts",
+    "secrets",
+    "security_events",
+    "single_file",
+    "starring",
+    "statuses",
+    "team_discussions",
+    "vulnerability_alerts",
+    "workflows",
+];
+
+/// Whether `name` is one of [`KNOWN_PERMISSIONS`].
+pub fn is_known_permission(name: &str) -> bool {
+    KNOWN_PERMISSIONS.contains(&name)
+}
+
+/// A permission name such as `contents` or `pull_requests`.
+pub fn check_permission_name(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    check(ok, field, "must be a GitHub permission name such as contents or pull_requests")
+}
+
+/// An installation token as a header can carry it: 1 to 4096 visible ASCII characters.
+pub fn check_token(field: &str, token: &str) -> Result<()> {
+    let ok = (1..=4096).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
+    check(ok, field, "must be an installation token: 1 to 4096 visible ASCII characters")
+}
+
+/// `read`, `write` or `admin`.
+pub fn parse_access(level: &str) -> Option<Access> {
+    match level {
+        "read" => Some(Access::Read),
+        "write" => Some(Access::Write),
+        "admin" => Some(Access::Admin),
+        _ => None,
+    }
+}
+
+/// The level's name as GitHub spells it.
+pub fn access_name(access: Access) -> &'static str {
+    match access {
+        Access::Read => "read",
+        Access::Write => "write",
+        Access::Admin => "admin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_rules() {
+        assert!(check_owner("o", "octo-org").is_ok());
+        for bad in ["", "-x", "a/b", "a b", &"x".repeat(40)] {
+            assert!(check_owner("o", bad).is_err(), "{bad}");
+        }
+        assert!(check_repository("r", "hello_world.rs-2").is_ok());
+        for bad in ["", ".", "..", "o/r", "a b", &"x".repeat(101)] {
+            assert!(check_repository("r", bad).is_err(), "{bad}");
+        }
+        assert!(check_enterprise("e", "acme-corp").is_ok() && check_enterprise("e", "Acme").is_err());
+        assert!(
+            check_permission_name("p", "pull_requests").is_ok()
+                && check_permission_name("p", "Contents").is_err()
+        );
+        assert_eq!(parse_access("write"), Some(Access::Write));
+        assert_eq!(parse_access("owner"), None);
+    }
+}

@@ -1,0 +1,389 @@
+//! The flow: App JWT signed by KMS, installation lookup, token, revocation.
+//!
+//! Each step builds a request with a pure module, sends it through a
+//! [`Transport`], and reads the answer with the same module. The clock comes
+//! in as an argument; nothing here reads the environment or a file.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use github_app_kms_token::aws::credentials::{AwsCredentials, Source};
+//! use github_app_kms_token::aws::kms::{KeyId, KmsKey};
+//! use github_app_kms_token::aws::region::Region;
+//! use github_app_kms_token::github::api::Target;
+//! use github_app_kms_token::github::jwt::AppId;
+//! use github_app_kms_token::mint::flow::installation_tokens;
+//! use github_app_kms_token::mint::settings::{Deployment, JwtSettings, TokenTarget};
+//! use github_app_kms_token::net::script::{Script, answer};
+//! use github_app_kms_token::net::url::Url;
+//! use github_app_kms_token::secret::Secret;
+//!
+//! let region = Region::parse("aws-region", "eu-west-1")?;
+//! let deployment = Deployment {
+//!     jwt: JwtSettings {
+//!         app: AppId::parse("app-id", "123456")?,
+//!         kms: KmsKey { key_id: KeyId::parse("kms-key-id", "alias/github-app")?, endpoint: region.endpoint("kms"), region },
+//!     },
+//!     api: Url::parse("https://api.github.com").unwrap(),
+//!     credentials: Source::Keys(AwsCredentials {
+//!         access_key_id: "AKIDEXAMPLE".into(),
+//!         secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+//!         session_token: None,
+//!     }),
+//!     timeout: Duration::from_secs(30),
+//! };
+//! let target = TokenTarget::new(Target::Id(1001), &[], None, &[])?;
+//! // KMS signs, then GitHub mints: the answers a transport would bring.
+//! let signature = format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342));
+//! let minted = r#"{"token":"ghs_example","expires_at":"2026-12-02T15:00:00Z"}"#;
+//! let script = Script::new([answer(200, &[], &signature), answer(201, &[], minted)]);
+//! let tokens = installation_tokens(&deployment, &[target], &script, SystemTime::now())?;
+//! assert_eq!(tokens[0].token.expose(), "ghs_example");
+//! assert_eq!(script.lines()[1], "POST https://api.github.com/app/installations/1001/access_tokens");
+//! # Ok::<(), github_app_kms_token::error::Error>(())
+//! ```
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::aws::credentials::{AwsCredentials, IdentityToken, Source};
+use crate::aws::{kms, oidc, sts};
+use crate::error::{Error, Result};
+use crate::github::api::{self as github, MintedToken, Scope, Target};
+use crate::github::jwt::{SignedJwt, UnsignedJwt};
+use crate::mint::settings::{Deployment, JwtSettings, TokenTarget};
+use crate::net::http::{Response, Transport};
+use crate::net::url::Url;
+use crate::secret::Secret;
+
+/// AWS credentials from `source`: keys as they are; a web identity (the
+/// runner's OIDC token, fetched here, or one the host gave) exchanged at
+/// STS for temporary credentials.
+pub fn aws_credentials(source: &Source, http: &impl Transport) -> Result<AwsCredentials> {
+    let (role, token, endpoint) = match source {
+        Source::Keys(keys) => return Ok(keys.clone()),
+        Source::WebIdentity { role, token, sts } => (role, token, sts),
+    };
+    let fetched;
+    let web_identity = match token {
+        IdentityToken::GithubActions { request_url, request_token, audience } => {
+            let response = http.send(oidc::id_token_request(request_url, request_token, audience))?;
+            fetched = oidc::read_id_token(request_url, &response, request_token)?;
+            &fetched
+        }
+        IdentityToken::Given(token) => token,
+    };
+    let response = http.send(sts::assume_role_request(endpoint, role, web_identity))?;
+    sts::read_credentials(endpoint, &response, web_identity)
+}
+
+/// The largest clock correction made for GitHub, in seconds. A clock that
+/// is further off is broken, not drifting, and the correction is a date
+/// chosen by whoever answered as GitHub: bounded, a JWT signed on its word
+/// is still void within 5 + 9 minutes of now, not in a future window of
+/// the answerer's choosing.
+pub const MAX_CLOCK_CORRECTION_SECS: u64 = 5 * 60;
+
+/// Signs an App JWT for `settings.app` with one KMS `Sign` call.
+pub fn app_jwt(
+    settings: &JwtSettings,
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<SignedJwt> {
+    sign_jwt(settings, credentials, http, now, 0)
+}
+
+/// An App JWT whose times are `github_offset` seconds from `now` (GitHub's
+/// clock); the KMS request itself is signed at `now`, AWS's clock.
+fn sign_jwt(
+    settings: &JwtSettings,
+    credentials: &AwsCredentials,
+    http: &impl Transport,
+    now: SystemTime,
+    github_offset: i64,
+) -> Result<SignedJwt> {
+    let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let unsigned = UnsignedJwt::new(&settings.app, unix_now.saturating_add_signed(github_offset));
+    let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
+    let response = http.send(request)?;
+    let signature = kms::read_sign_response(&settings.kms.endpoint, &response, credentials)?;
+    Ok(unsigned.sign(&signature))
+}
+
+/// Mints a token for each of `targets` with one App JWT, signed with
+/// credentials from the deployment's source. All or nothing: if one fails,
+/// those minted are revoked.
+///
+/// If GitHub refuses the JWT's times and its `Date` header shows this
+/// machine's clock is off by at most [`MAX_CLOCK_CORRECTION_SECS`], the JWT
+/// is signed once more with GitHub's time (one more KMS call) and the
+/// request tried again; if that fails too, or the clock is further off, the
+/// error says by how much the clock is off.
+pub fn installation_tokens(
+    deployment: &Deployment,
+    targets: &[TokenTarget],
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<Vec<MintedToken>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let credentials = aws_credentials(&deployment.credentials, http)?;
+    let (settings, api) = (&deployment.jwt, &deployment.api);
+    let mut jwt = app_jwt(settings, &credentials, http, now)?;
+    let mut corrected = false;
+    let mut minted: Vec<MintedToken> = Vec::new();
+    while let Some(t) = targets.get(minted.len()) {
+        match attempt(api, &t.target, &t.scope, &jwt.token, http, now) {
+            Ok(token) => minted.push(token),
+            Err(Failed::Clock { offset, .. })
+                if !corrected && offset.unsigned_abs() <= MAX_CLOCK_CORRECTION_SECS =>
+            {
+                corrected = true;
+                jwt = sign_jwt(settings, &credentials, http, now, offset)?;
+            }
+            Err(failed) => {
+                // Every token minted goes back to the API that minted it.
+                for token in &minted {
+                    let _ = revoke(api, &token.token, http);
+                }
+                return Err(failed.into_error());
+            }
+        }
+    }
+    Ok(minted)
+}
+
+/// Why one token could not be minted.
+enum Failed {
+    /// GitHub refused the JWT's times; its clock is `offset` seconds ahead of ours.
+    Clock { offset: i64, error: Error },
+    /// Anything else.
+    Other(Error),
+}
+
+impl Failed {
+    fn into_error(self) -> Error {
+        match self {
+            // A clock the `Date` header shows to be off: say by how much.
+            Failed::Clock { offset, error: Error::Github(mut e) } if offset.abs() >= 5 => {
+                let relation = if offset > 0 { "behind" } else { "ahead of" };
+                e.hint = Some(format!(
+                    "this machine's clock is {} s {relation} GitHub's (by its Date header): correct the clock",
+                    offset.unsigned_abs()
+                ));
+                Error::Github(e)
+            }
+            Failed::Clock { error, .. } | Failed::Other(error) => error,
+        }
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed::Other(error)
+    }
+}
+
+/// The lookup (unless the id is known) and the token request; a refusal of
+/// the JWT's times is told apart.
+fn attempt(
+    api: &Url,
+    target: &Target,
+    scope: &Scope,
+    jwt: &Secret,
+    http: &impl Transport,
+    now: SystemTime,
+) -> Result<MintedToken, Failed> {
+    let local_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let checked = |response: Response| -> Result<Response, Failed> {
+        match github::clock_offset(&response, local_now) {
+            Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
+            None => Ok(response),
+        }
+    };
+    let lookup = match target {
+        Target::Id(id) => github::Lookup { id: *id, app_slug: None },
+        _ => github::read_installation(
+            api,
+            &checked(http.send(github::installation_request(api, target, jwt))?)?,
+            jwt,
+        )?,
+    };
+    let response = checked(http.send(github::access_token_request(api, lookup.id, scope, jwt))?)?;
+    let minted = github::read_access_token(api, &response, lookup.id, jwt)?;
+    Ok(MintedToken { app_slug: lookup.app_slug, ..minted })
+}
+
+/// Every installation of the App, following pagination (at most 100 pages).
+pub fn installations(api: &Url, jwt: &Secret, http: &impl Transport) -> Result<Vec<serde_json::Value>> {
+    let mut all = Vec::new();
+    for page in 1..=100 {
+        let (installations, next) =
+            github::read_installations(api, &http.send(github::installations_request(api, page, jwt))?, jwt)?;
+        all.extend(installations);
+        if !next {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// Revokes an installation token.
+pub fn revoke(api: &Url, token: &Secret, http: &impl Transport) -> Result<()> {
+    github::read_revoke(&http.send(github::revoke_request(api, token))?, token)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+    use crate::net::script::{Script, Sent, answer};
+
+    /// 2026-11-25T21:00:00Z, a Wednesday.
+    const NOW: u64 = 1_795_640_400;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(NOW)
+    }
+
+    fn deployment(api: &str) -> Deployment {
+        Deployment::example(api)
+    }
+
+    fn owner(name: &str) -> TokenTarget {
+        TokenTarget::new(Target::Owner(name.into()), &[], None, &[]).unwrap()
+    }
+
+    fn signed() -> Result<Response> {
+        answer(200, &[], &format!(r#"{{"Signature":"{}"}}"#, STANDARD.encode([7u8; 256])))
+    }
+
+    fn installation(id: u64) -> Result<Response> {
+        answer(200, &[], &format!(r#"{{"id":{id},"app_slug":"kms-app"}}"#))
+    }
+
+    fn token(value: &str) -> Result<Response> {
+        answer(201, &[], &format!(r#"{{"token":"{value}","expires_at":"2026-11-25T22:00:00Z"}}"#))
+    }
+
+    /// GitHub's refusal of the JWT's times, with its clock at `offset` seconds from ours.
+    fn refused_times(offset: i64) -> Result<Response> {
+        let date =
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(NOW.saturating_add_signed(offset)));
+        let body = r#"{"message":"'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"}"#;
+        answer(401, &[("date", &date)], body)
+    }
+
+    /// The claims of the App JWT a request carried.
+    fn jwt_claims(sent: &Sent) -> serde_json::Value {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bearer = sent.headers.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
+        let claims = bearer.trim_start_matches("Bearer ").split('.').nth(1).unwrap().to_owned();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn several_owners_share_one_signature() {
+        let script =
+            Script::new([signed(), installation(1), token("ghs_a"), installation(2), token("ghs_b")]);
+        let targets = [owner("a"), owner("b")];
+        let minted =
+            installation_tokens(&deployment("https://api.github.com"), &targets, &script, now()).unwrap();
+        let tokens: Vec<&str> = minted.iter().map(|m| m.token.expose()).collect();
+        assert_eq!(tokens, ["ghs_a", "ghs_b"]);
+        assert_eq!(minted[1].app_slug.as_deref(), Some("kms-app"));
+        assert_eq!(script.lines().iter().filter(|l| l.contains("kms")).count(), 1);
+    }
+
+    #[test]
+    fn a_partial_failure_revokes_what_was_minted_where_it_was_minted() {
+        let not_installed = answer(404, &[], r#"{"message":"Not Found"}"#);
+        let script =
+            Script::new([signed(), installation(1), token("ghs_a"), not_installed, answer(204, &[], "")]);
+        let d = deployment("https://ghe.example/api/v3");
+        let err = installation_tokens(&d, &[owner("a"), owner("b")], &script, now()).unwrap_err();
+        assert!(matches!(err, Error::Github(ref e) if e.status == 404), "{}", err.message());
+        assert_eq!(
+            script.lines(),
+            [
+                "POST https://kms.eu-west-1.amazonaws.com/",
+                "GET https://ghe.example/api/v3/users/a/installation",
+                "POST https://ghe.example/api/v3/app/installations/1/access_tokens",
+                "GET https://ghe.example/api/v3/users/b/installation",
+                "DELETE https://ghe.example/api/v3/installation/token",
+            ]
+        );
+        let revoke = &script.sent()[4];
+        assert!(revoke.headers.contains(&("authorization".into(), "Bearer ghs_a".into())));
+    }
+
+    #[test]
+    fn a_clock_off_by_minutes_is_corrected_once() {
+        let script = Script::new([signed(), refused_times(-240), signed(), installation(1), token("ghs_a")]);
+        installation_tokens(&deployment("https://api.github.com"), &[owner("a")], &script, now()).unwrap();
+        let sent = script.sent();
+        let (first, second) = (jwt_claims(&sent[1]), jwt_claims(&sent[3]));
+        assert_eq!(first["iat"].as_u64(), Some(NOW - 60));
+        assert_eq!(second["iat"].as_u64(), Some(NOW - 240 - 60), "signed again at GitHub's time");
+    }
+
+    #[test]
+    fn a_correction_past_the_bound_is_never_signed() {
+        for offset in [-(MAX_CLOCK_CORRECTION_SECS as i64) - 1, 10 * 365 * 86_400] {
+            let script = Script::new([signed(), refused_times(offset)]);
+            let d = deployment("https://api.github.com");
+            let err = installation_tokens(&d, &[owner("a")], &script, now()).unwrap_err();
+            let Error::Github(e) = err else { panic!("not a GitHub error") };
+            assert!(e.hint.is_some_and(|h| h.contains(&format!("{} s", offset.unsigned_abs()))));
+            assert_eq!(script.sent().len(), 2, "one signature, one refusal, nothing more");
+        }
+    }
+
+    #[test]
+    fn installations_follow_pages_up_to_the_limit() {
+        let page = |next: bool| {
+            let link =
+                if next { r#"<https://api.github.com/app/installations?page=2>; rel="next""# } else { "" };
+            answer(200, &[("link", link)], r#"[{"id": 1}]"#)
+        };
+        let api = Url::parse("https://api.github.com").unwrap();
+        let script = Script::new([page(true), page(true), page(false)]);
+        assert_eq!(installations(&api, &Secret::new("j"), &script).unwrap().len(), 3);
+        assert_eq!(script.lines()[2], "GET https://api.github.com/app/installations?per_page=100&page=3");
+        let endless = Script::new((0..100).map(|_| page(true)));
+        assert_eq!(installations(&api, &Secret::new("j"), &endless).unwrap().len(), 100, "at most 100 pages");
+    }
+
+    #[test]
+    fn a_web_identity_is_exchanged_at_sts() {
+        use crate::aws::credentials::Role;
+        let source = Source::WebIdentity {
+            role: Role { arn: "arn:aws:iam::111122223333:role/r".into(), session_name: "gha-1-1".into() },
+            token: IdentityToken::GithubActions {
+                request_url: Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0")
+                    .unwrap(),
+                request_token: Secret::new("request-token"),
+                audience: "sts.amazonaws.com".into(),
+            },
+            sts: Url::parse("https://sts.eu-west-1.amazonaws.com").unwrap(),
+        };
+        let credentials = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+            <AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>sec</SecretAccessKey><SessionToken>tok</SessionToken>\
+            </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+        let script = Script::new([answer(200, &[], r#"{"value":"a.b.c"}"#), answer(200, &[], credentials)]);
+        let keys = aws_credentials(&source, &script).unwrap();
+        assert_eq!((keys.access_key_id.as_str(), keys.secret_access_key.expose()), ("ASIAX", "sec"));
+        assert_eq!(
+            script.lines(),
+            [
+                "GET https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com",
+                "POST https://sts.eu-west-1.amazonaws.com/",
+            ]
+        );
+        assert!(String::from_utf8(script.sent()[1].body.clone()).unwrap().contains("WebIdentityToken=a.b.c"));
+    }
+}

@@ -1,0 +1,246 @@
+//! What the flows need, validated before any network traffic. Two kinds,
+//! told apart by type:
+//!
+//! - a [`Deployment`]: the App and its KMS key, the GitHub API, where AWS
+//!   credentials come from, the deadline. A fault there is the
+//!   deployment's: the broker answers it with a 500;
+//! - a [`TokenTarget`]: the installation, and what its token is narrowed to.
+//!   A fault there is the request's: the broker answers it with a 400.
+//!
+//! `crate::exports::settings` resolves both, once per call, from the
+//! request's fields and the environment; a bad value is `invalid-input`
+//! naming the field (or the variable it came from) and the rule it broke.
+
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::api::{Installation, Permission};
+use crate::aws::credentials::Source;
+use crate::aws::kms::KmsKey;
+use crate::error::{Result, invalid};
+use crate::github::api::{Scope, Target};
+use crate::github::jwt::AppId;
+use crate::github::names::{
+    MAX_REPOSITORIES, check_enterprise, check_owner, check_permission_name, check_repository,
+};
+use crate::net::url::Url;
+
+/// What signing an App JWT needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwtSettings {
+    /// The App, as the JWT's `iss`.
+    pub app: AppId,
+    /// The key that signs.
+    pub kms: KmsKey,
+}
+
+/// What minting needs besides the target: the deployment's settings.
+#[derive(Debug)]
+pub struct Deployment {
+    /// The App and its key.
+    pub jwt: JwtSettings,
+    /// The GitHub API base URL.
+    pub api: Url,
+    /// Where the AWS credentials that sign the KMS request come from.
+    pub credentials: Source,
+    /// The whole call's deadline, retries included.
+    pub timeout: Duration,
+}
+
+#[cfg(test)]
+impl Deployment {
+    /// For tests: App 42 with its key `alias/github-app` in eu-west-1,
+    /// static keys, GitHub at `api`, 30 s.
+    pub fn example(api: &str) -> Deployment {
+        use crate::aws::credentials::AwsCredentials;
+        use crate::aws::kms::KeyId;
+        use crate::aws::region::Region;
+        use crate::secret::Secret;
+        let region = Region::parse("r", "eu-west-1").expect("a region");
+        let kms = KmsKey {
+            key_id: KeyId::parse("k", "alias/github-app").expect("a key id"),
+            endpoint: region.endpoint("kms"),
+            region,
+        };
+        Deployment {
+            jwt: JwtSettings { app: AppId::Number(42), kms },
+            api: Url::parse(api).expect("a URL"),
+            credentials: Source::Keys(AwsCredentials {
+                access_key_id: "AKIDEXAMPLE".into(),
+                secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+                session_token: None,
+            }),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The deadline of a call when none is given.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// The deadlines a call may be given, in seconds.
+pub const TIMEOUT_SECS: RangeInclusive<u64> = 1..=3600;
+
+/// `secs` (`None`: not a whole number) from `field` as a deadline, if it is
+/// one of [`TIMEOUT_SECS`].
+pub fn timeout(field: &str, secs: Option<u64>) -> Result<Duration> {
+    match secs.filter(|secs| TIMEOUT_SECS.contains(secs)) {
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Err(invalid(field, "must be a whole number of seconds from 1 to 3600")),
+    }
+}
+
+/// Which installation, and what its token is narrowed to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenTarget {
+    /// The installation.
+    pub target: Target,
+    /// What the token is narrowed to.
+    pub scope: Scope,
+}
+
+impl TokenTarget {
+    /// `target` narrowed to `repositories` (bare names of its owner's; none:
+    /// `default_repository`, if any) and `permissions`, each named once.
+    pub fn new(
+        target: Target,
+        repositories: &[String],
+        default_repository: Option<String>,
+        permissions: &[Permission],
+    ) -> Result<TokenTarget> {
+        for name in repositories {
+            check_repository("repositories", name)?;
+        }
+        check_unique("repositories", repositories.iter().map(String::as_str))?;
+        if repositories.len() > MAX_REPOSITORIES {
+            return Err(invalid("repositories", format!("at most {MAX_REPOSITORIES} names")));
+        }
+        if !repositories.is_empty() && target.owner().is_none() {
+            return Err(invalid(
+                "repositories",
+                "need an owner or repository installation, so that it is clear whose repositories they are",
+            ));
+        }
+        for permission in permissions {
+            check_permission_name("permissions", &permission.name)?;
+        }
+        check_unique("permissions", permissions.iter().map(|p| p.name.as_str()))?;
+        let repositories = if repositories.is_empty() {
+            default_repository.into_iter().collect()
+        } else {
+            repositories.to_vec()
+        };
+        Ok(TokenTarget { target, scope: Scope { repositories, permissions: permissions.to_vec() } })
+    }
+}
+
+/// `invalid-input` for `field` if `names` holds a name twice.
+fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    match names.into_iter().find(|name| !seen.insert(*name)) {
+        Some(twice) => Err(invalid(field, format!("names {twice} more than once"))),
+        None => Ok(()),
+    }
+}
+
+/// An installation id from `field`: GitHub's ids start at 1.
+pub fn installation_id(field: &str, id: u64) -> Result<u64> {
+    if id == 0 { Err(invalid(field, "must be a positive installation id")) } else { Ok(id) }
+}
+
+/// The WIT `installation`, checked; errors name the nested field
+/// (`installation.owner`, `installation.repository.name`, ...).
+pub fn target(installation: &Installation) -> Result<Target> {
+    Ok(match installation {
+        Installation::Id(id) => Target::Id(installation_id("installation", *id)?),
+        Installation::Owner(owner) => {
+            check_owner("installation.owner", owner)?;
+            Target::Owner(owner.clone())
+        }
+        Installation::Repository(r) => {
+            check_owner("installation.repository.owner", &r.owner)?;
+            check_repository("installation.repository.name", &r.name)?;
+            Target::Repository { owner: r.owner.clone(), name: r.name.clone() }
+        }
+        Installation::Enterprise(slug) => {
+            check_enterprise("installation.enterprise", slug)?;
+            Target::Enterprise(slug.clone())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Access, RepositoryRef};
+    use crate::error::Error;
+
+    fn field_of<T>(result: Result<T>) -> String {
+        match result {
+            Err(Error::InvalidInput(e)) => e.field,
+            Err(other) => panic!("not invalid-input: {}", other.message()),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    fn owner() -> Target {
+        Target::Owner("acme".into())
+    }
+
+    fn read(name: &str) -> Permission {
+        Permission { name: name.into(), access: Access::Read }
+    }
+
+    #[test]
+    fn installations_name_their_field() {
+        let repository = |owner: &str, name: &str| {
+            Installation::Repository(RepositoryRef { owner: owner.into(), name: name.into() })
+        };
+        for (installation, field) in [
+            (Installation::Owner("-bad".into()), "installation.owner"),
+            (repository("o", "a/b"), "installation.repository.name"),
+            (repository("o o", "a"), "installation.repository.owner"),
+            (Installation::Enterprise("A B".into()), "installation.enterprise"),
+            (Installation::Id(0), "installation"),
+        ] {
+            assert_eq!(field_of(target(&installation)), field);
+        }
+        assert_eq!(
+            target(&repository("acme", "widgets")).unwrap(),
+            Target::Repository { owner: "acme".into(), name: "widgets".into() }
+        );
+    }
+
+    #[test]
+    fn scopes_follow_the_rules() {
+        let names = |n: usize| (0..n).map(|i| format!("r{i}")).collect::<Vec<_>>();
+        for (target, repositories, permissions, field) in [
+            (owner(), vec!["acme/widgets".to_owned()], vec![], "repositories"),
+            (owner(), names(501), vec![], "repositories"),
+            (owner(), vec!["a".into(), "a".into()], vec![], "repositories"),
+            (Target::Id(5), vec!["widgets".into()], vec![], "repositories"),
+            (owner(), vec![], vec![read("Contents!")], "permissions"),
+            (owner(), vec![], vec![read("contents"), read("contents")], "permissions"),
+        ] {
+            assert_eq!(field_of(TokenTarget::new(target, &repositories, None, &permissions)), field);
+        }
+        let t = TokenTarget::new(owner(), &[], Some("widgets".into()), &[read("contents")]).unwrap();
+        assert_eq!(
+            (t.scope.repositories, t.scope.permissions),
+            (vec!["widgets".into()], vec![read("contents")])
+        );
+        let named = TokenTarget::new(owner(), &["docs".into()], Some("widgets".into()), &[]).unwrap();
+        assert_eq!(named.scope.repositories, ["docs"], "named repositories win over the default");
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout("t", Some(5)).unwrap(), Duration::from_secs(5));
+        for bad in [None, Some(0), Some(3601)] {
+            assert_eq!(
+                timeout("timeout-seconds", bad).unwrap_err().message(),
+                "invalid timeout-seconds: must be a whole number of seconds from 1 to 3600"
+            );
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! HTTP requests and responses as plain data, and the [`Transport`] that
+//! sends them.
+//!
+//! Nothing here does I/O: [`crate::net::wasi`] implements [`Transport`]
+//! with `wasi:http`, and tests may implement it with anything that answers
+//! ([`crate::net::script::Script`]).
+
+use zeroize::Zeroize;
+
+use crate::error::{Error, MalformedAnswer, Result, Service, ServiceError, TransportError};
+use crate::net::url::Url;
+use crate::secret::{Secret, plain, quote};
+
+/// The methods this component uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// An outgoing request. Header values may hold secrets (`authorization`,
+/// `x-amz-security-token`), so it has no `Debug`. Cloned only to be sent again.
+#[derive(Clone)]
+pub struct Request {
+    /// Which service it goes to: named in transport errors.
+    pub service: Service,
+    /// The method.
+    pub method: Method,
+    /// The absolute URL.
+    pub url: Url,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body; empty for none.
+    pub body: Vec<u8>,
+    /// Whether a failure may be sent again: not for a fetch made on behalf
+    /// of a caller who is not yet verified, whose cost must stay bounded.
+    pub retry: bool,
+}
+
+/// An answer: status, headers and the whole body.
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How many times the request was sent to get this answer.
+    pub attempts: u32,
+}
+
+// Requests carry credentials (`authorization`, `x-amz-security-token`,
+// bearer tokens) and answers carry tokens: neither copy outlives its use.
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.headers.iter_mut().for_each(|(_, value)| value.zeroize());
+        self.body.zeroize();
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
+}
+
+impl Response {
+    /// The request id to quote to support: AWS's `x-amzn-requestid` or
+    /// GitHub's `x-github-request-id`, as `service` names it.
+    pub fn request_id(&self, service: Service) -> Option<&str> {
+        self.header(match service {
+            Service::Kms | Service::Sts => "x-amzn-requestid",
+            Service::Github | Service::Oidc => "x-github-request-id",
+        })
+    }
+
+    /// The first value of header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends a request and returns the answer, whatever its status.
+///
+/// Errors are `transport` or `timeout` (no answer) or `malformed-response`
+/// (an answer that could not be read, e.g. too large).
+pub trait Transport {
+    /// Sends `request`, waits for the whole answer.
+    fn send(&self, request: Request) -> Result<Response>;
+}
+
+impl<T: Transport + ?Sized> Transport for &T {
+    fn send(&self, request: Request) -> Result<Response> {
+        (**self).send(request)
+    }
+}
+
+impl TransportError {
+    /// An error about a first attempt at `url`; only its scheme and
+    /// authority are kept.
+    pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
+        Self { service, endpoint: url.endpoint(), message: plain(&message.into()), attempts: 1 }
+    }
+}
+
+impl ServiceError {
+    /// `service`'s error answer, its texts quoted (see [`quote`]): `message`
+    /// with `secrets` scrubbed; `code` and the request id as plain text.
+    /// The caller adds a hint and documentation URL where it has them.
+    pub fn quoted(
+        response: &Response,
+        service: Service,
+        code: Option<&str>,
+        message: &str,
+        secrets: &[&Secret],
+    ) -> ServiceError {
+        ServiceError {
+            status: response.status,
+            code: code.map(plain),
+            message: quote(message, secrets),
+            request_id: response.request_id(service).map(plain),
+            documentation_url: None,
+            hint: None,
+            attempts: response.attempts,
+        }
+    }
+}
+
+/// `response`, from `service` at `url`, did not have the expected shape.
+pub fn malformed(service: Service, url: &Url, response: &Response, what: impl Into<String>) -> Error {
+    Error::MalformedResponse(MalformedAnswer {
+        service,
+        endpoint: url.endpoint(),
+        status: response.status,
+        request_id: response.request_id(service).map(plain),
+        message: plain(&what.into()),
+        attempts: response.attempts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_endpoint_and_the_attempts() {
+        let url = Url::parse("https://api.github.com").unwrap();
+        let mut e = Error::Timeout(TransportError::new(Service::Github, &url, "no answer in time"));
+        e.set_attempts(3);
+        assert_eq!(
+            e.message(),
+            "timed out waiting for GitHub at https://api.github.com: no answer in time (3 attempts)"
+        );
+        let answer = Response {
+            status: 200,
+            headers: vec![("x-github-request-id".into(), "GH:1".into())],
+            body: b"<html>".to_vec(),
+            attempts: 2,
+        };
+        let e = malformed(Service::Github, &url, &answer, "not JSON");
+        assert_eq!(e.attempts(), Some(2));
+        assert_eq!(
+            e.message(),
+            "unexpected answer from GitHub at https://api.github.com (HTTP 200, request id GH:1): not JSON (2 attempts)"
+        );
+    }
+}
