@@ -107,8 +107,10 @@ test: tools build lint check-world check-action check-reproducible checksums
 
 # The GitHub Action's dist/: the component transpiled by jco, the Action's
 # own JS (src/) bundled by esbuild with @actions/core and the WASI shim (as
-# ES modules, with a `require` for the CommonJS parts), the core module and
-# the shim's I/O worker beside the bundle. jco and esbuild
+# ES modules, with a `require` for the CommonJS parts; src/bundle/ says what
+# is left out), the core module beside it, and the shim's I/O worker bundled
+# as CommonJS (its `require`s load Node's modules without the fetch stack
+# that an ES import of node:http pulls in). jco and esbuild
 # are pinned in tools/, the runtime dependencies in the Action's own lock
 # file. ACTION_DIST writes it elsewhere (see check-action).
 ACTION      := host-examples/github-action
@@ -122,13 +124,19 @@ action: build
 		target/permission-inputs.yml $(ACTION)/action.yml > target/action.yml
 	mv target/action.yml $(ACTION)/action.yml
 	rm -rf $(ACTION)/build $(ACTION_DIST)
-	$(TOOLS)/jco transpile $(WASM) -o $(ACTION)/build --no-typescript --quiet
+	$(TOOLS)/jco transpile $(WASM) -o $(ACTION)/build --no-typescript --quiet --valid-lifting-optimization
 	$(TOOLS)/esbuild $(ACTION)/src/main.js $(ACTION)/src/post.js --bundle --platform=node --format=esm \
 		--splitting --minify --target=node20 --legal-comments=none --log-level=warning \
 		--banner:js="import{createRequire}from'node:module';const require=createRequire(import.meta.url);" \
-		--alias:undici=./$(ACTION)/src/undici-unused.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs
-	cp $(ACTION)/build/github-app-kms-token.core.wasm \
-		$(ACTION)/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.bundle.js $(ACTION_DIST)/
+		--alias:@actions/http-client=./$(ACTION)/src/bundle/http-client --alias:@actions/exec=./$(ACTION)/src/bundle/exec \
+		--alias:node:http=./$(ACTION)/src/bundle/node-http.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs
+	$(TOOLS)/esbuild $(ACTION)/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.js \
+		--bundle --platform=node --format=cjs --minify --target=node20 --legal-comments=none --log-level=warning \
+		--define:import.meta.url=import_meta_url \
+		"--banner:js=const import_meta_url=require('node:url').pathToFileURL(__filename).href;" \
+		--outfile=$(ACTION_DIST)/worker-thread.bundle.js
+	echo '{"type": "commonjs"}' > $(ACTION_DIST)/package.json
+	cp $(ACTION)/build/github-app-kms-token.core.wasm $(ACTION_DIST)/
 
 # The committed Action dist/ is what the source builds (the check that
 # JavaScript actions run in CI).

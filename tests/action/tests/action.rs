@@ -148,8 +148,9 @@ impl<'a> Job<'a> {
         std::fs::write(&state, "").unwrap();
         let mut command = Command::new(node());
         command.arg(self.action.join(yml["runs"][entry].as_str().unwrap())).env_clear();
-        // What Node needs on any OS, and nothing else of this process's environment.
-        for name in ["PATH", "SYSTEMROOT", "TEMP", "TMP", "HOME", "USERPROFILE"] {
+        // What Node needs on any OS (and NODE_OPTIONS, to profile it), and
+        // nothing else of this process's environment.
+        for name in ["PATH", "SYSTEMROOT", "TEMP", "TMP", "HOME", "USERPROFILE", "NODE_OPTIONS"] {
             if let Some(value) = std::env::var_os(name) {
                 command.env(name, value);
             }
