@@ -45,7 +45,8 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 # --low-memory-unused lets wasm-opt fold small constant offsets into loads and
 # stores (about 3 KB): it assumes nothing computes an address below 1 KiB by
 # wrapping around, which no Rust code does (emscripten assumes the same).
-WASM_OPT := -Oz --low-memory-unused $(WASM_OPT_FEATURES)
+# --converge repeats the passes while they still shrink the module.
+WASM_OPT := -Oz --converge --low-memory-unused $(WASM_OPT_FEATURES)
 
 build: build-tools
 	RUSTFLAGS="-C link-arg=--skip-wit-component $(REMAP)" cargo build --release --target $(TARGET) --target-dir $(CORE_DIR)
