@@ -313,6 +313,7 @@ pub fn token<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::idtoken::test_keys::{id_token, jwk, private};
     use crate::net::retry::Retrying;
     use crate::net::script::{Script, answer};
 
@@ -350,27 +351,9 @@ mod tests {
         assert_eq!(ask(Some("application/json"), b"").unwrap(), (Ask::default(), None));
     }
 
-    /// A caller's ID token: RS256 by `key`, `kid` `k1`, for audience `broker`.
-    fn id_token(key: &rsa::RsaPrivateKey, claims: Value) -> String {
-        use base64::Engine;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use rsa::sha2::Digest;
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let digest = rsa::sha2::Sha256::digest(input.as_bytes());
-        let signature = key.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-    }
-
+    /// The issuer's JWKS: `key`'s public half.
     fn jwks(key: &rsa::RsaPrivateKey) -> String {
-        use base64::Engine;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use rsa::traits::PublicKeyParts;
-        let b64 = |n: &rsa::BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
-        json!({"keys": [{"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())}]}).to_string()
+        json!({"keys": [jwk(key)]}).to_string()
     }
 
     const NOW: u64 = 1_800_000_000;
@@ -453,9 +436,9 @@ mod tests {
     /// Every status the broker answers `POST /token` with, over a scripted transport.
     #[test]
     fn every_status() {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        let caller = id_token(&key, claims());
-        let forged = id_token(&rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap(), claims());
+        let key = private(2048);
+        let caller = id_token(&key, &claims());
+        let forged = id_token(&private(2048), &claims());
         let keys = || answer(200, &[], &jwks(&key));
         let signed = || answer(200, &[], &format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342)));
         let lookup = || answer(200, &[], r#"{"id": 7, "app_slug": "kms-app"}"#);
@@ -527,7 +510,7 @@ mod tests {
             "claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]));
         let odd = id_token(
             &key,
-            json!({"iss": actions, "aud": "broker", "sub": "repo:acme/x", "exp": NOW + 300,
+            &json!({"iss": actions, "aud": "broker", "sub": "repo:acme/x", "exp": NOW + 300,
             "iat": NOW - 10, "repository_owner": "acme", "repository": "acme/not a name"}),
         );
         let (reply, _) = post(Ok(&callers_own), Some(&odd), "{}", &Script::new([keys()]));
@@ -538,10 +521,7 @@ mod tests {
     fn a_fetch_for_an_unverified_caller_is_never_retried() {
         let mut discovered = rule();
         discovered.as_object_mut().unwrap().remove("jwks_uri");
-        let forged = {
-            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-            id_token(&key, claims())
-        };
+        let forged = id_token(&private(2048), &claims());
         // The issuer fails: one request, not three.
         let script =
             Script::new([answer(503, &[], "busy"), answer(503, &[], "busy"), answer(503, &[], "busy")]);
@@ -562,11 +542,11 @@ mod tests {
 
     #[test]
     fn a_rule_naming_jwks_uri_costs_one_fetch() {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let key = private(2048);
         let script = Script::new([answer(200, &[], &jwks(&key))]);
         let (reply, audit) = post(
             Ok(&settings(json!([rule()]))),
-            Some(&id_token(&key, claims())),
+            Some(&id_token(&key, &claims())),
             r#"{"owner": "other"}"#,
             &script,
         );

@@ -186,19 +186,49 @@ fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: 
     Ok(())
 }
 
+/// Test keys and tokens, shared with [`crate::broker`]'s flow tests.
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use rsa::sha2::{Digest, Sha256};
+    use rsa::traits::PublicKeyParts;
+    use rsa::{BigUint, Pkcs1v15Sign, RsaPrivateKey};
+    use serde_json::{Value, json};
+
+    /// A fresh RSA key of `bits`, generated at test time.
+    pub fn private(bits: usize) -> RsaPrivateKey {
+        RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap()
+    }
+
+    /// `claims` as an ID token: RS256 by `key`, `kid` `k1`.
+    pub fn id_token(key: &RsaPrivateKey, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = key.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input.as_bytes())).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    /// `key`'s public half as a JWK, `kid` `k1`.
+    pub fn jwk(key: &RsaPrivateKey) -> Value {
+        let b64 = |n: &BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+        json!({"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())})
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_keys::{id_token, jwk, private};
     use super::*;
-    use rsa::BigUint;
-    use rsa::sha2::Digest as _;
     use rsa::traits::PublicKeyParts;
     use serde_json::json;
 
     /// A JWKS with one fresh RSA key of `bits`, `kid` `k1`.
     fn jwks(alg: Option<&str>, usage: Option<&str>, bits: usize) -> Vec<u8> {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap().to_public_key();
-        let b64 = |n: &BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
-        let mut jwk = json!({"kty": "RSA", "kid": "k1", "n": b64(key.n()), "e": b64(key.e())});
+        let mut jwk = jwk(&private(bits));
         if let Some(alg) = alg {
             jwk["alg"] = alg.into();
         }
@@ -276,18 +306,9 @@ mod tests {
         let other_key = key(&jwks(None, None, 2048), Some("k1")).unwrap();
         let now = 1_000_000;
         // Tokens signed with a key the test holds.
-        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let private = private(2048);
         let public = PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap();
-        let sign = |claims: Value| {
-            let input = format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k1"}"#),
-                URL_SAFE_NO_PAD.encode(claims.to_string())
-            );
-            let digest = rsa::sha2::Sha256::digest(input.as_bytes());
-            let signature = private.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest).unwrap();
-            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-        };
+        let sign = |claims: Value| id_token(&private, &claims);
         let verify =
             |claims: Value| decode(&sign(claims)).unwrap().verify(&public, "https://iss", "aud", now);
         let base = |exp: u64| json!({"iss": "https://iss", "aud": "aud", "exp": exp, "iat": now - 10});
