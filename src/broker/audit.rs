@@ -10,6 +10,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -99,17 +100,9 @@ impl Audit {
 
 /// `2026-12-02T13:00:00Z` for seconds since the Unix epoch.
 fn rfc3339(unix: u64) -> String {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    // The civil date of a day count (Howard Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    let time = DateTime::from_secs(i64::try_from(unix).unwrap_or(i64::MAX));
+    // Seconds after year 9999 are the only ones it cannot format.
+    time.fmt(Format::DateTime).unwrap_or_else(|_| "9999-12-31T23:59:59Z".into())
 }
 
 #[cfg(test)]
@@ -124,6 +117,7 @@ mod tests {
         assert_eq!(rfc3339(1_795_640_400), "2026-11-25T21:00:00Z");
         assert_eq!(rfc3339(1_582_979_415), "2020-02-29T12:30:15Z");
         assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z", "clamped");
     }
 
     #[test]
