@@ -30,6 +30,7 @@ pub mod json;
 pub mod mint;
 pub mod net;
 pub mod secret;
+pub mod time;
 
 // Generated from `wit/`, whose comments document the types; the only
 // unsafe code, the canonical ABI's.

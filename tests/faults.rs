@@ -136,7 +136,7 @@ fn github_secondary_rate_limit_is_waited_out() {
     assert_eq!(world.github.server().requests(), 2);
 }
 
-/// GitHub's rate limit asks for a wait past the deadline (429, `retry-after: 60`) | `github` error 429 at once, 1 attempt
+/// GitHub's rate limit asks for a wait past the deadline (429, `retry-after: 60`) | `github` error 429 at once, 1 attempt, the wait in its hint
 #[test]
 fn github_rate_limit_past_the_deadline_is_not_waited() {
     let world = World::start("");
@@ -144,6 +144,7 @@ fn github_rate_limit_past_the_deadline_is_not_waited() {
     let err = mint_within_deadline(&env(&world), &by_id()).unwrap_err();
     let e = service_error(&err);
     assert_eq!((e.status, e.attempts), (429, 1));
+    assert!(e.hint.as_deref().is_some_and(|hint| hint.contains("60 s")), "{:?}", e.hint);
     assert_eq!(world.github.server().requests(), 1);
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// the crate root's constants sit below them all.)
 const LAYERS: &[&str] = &[
     "secret",
+    "time",
     "json",
     "env",
     "error",

@@ -8,14 +8,14 @@
 //! SHA-256, and the upstream service and request id of a failure. Never a
 //! token, an ID token or a secret.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::{Installation, Permission};
 use crate::github::names::access_name;
+use crate::time::{rfc3339, unix_secs};
 
 /// The caller's claims a line records, when present.
 const CALLER_CLAIMS: [&str; 4] = ["iss", "sub", "repository", "job_workflow_ref"];
@@ -59,7 +59,7 @@ impl Audit {
             _ => "failed",
         };
         let mut line = json!({
-            "time": rfc3339(now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            "time": rfc3339(unix_secs(now)),
             "event": "token",
             "outcome": outcome,
             "status": status,
@@ -98,27 +98,12 @@ impl Audit {
     }
 }
 
-/// `2026-12-02T13:00:00Z` for seconds since the Unix epoch.
-fn rfc3339(unix: u64) -> String {
-    let time = DateTime::from_secs(i64::try_from(unix).unwrap_or(i64::MAX));
-    // Seconds after year 9999 are the only ones it cannot format.
-    time.fmt(Format::DateTime).unwrap_or_else(|_| "9999-12-31T23:59:59Z".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::Access;
     use std::time::Duration;
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_640_400), "2026-11-25T21:00:00Z");
-        assert_eq!(rfc3339(1_582_979_415), "2020-02-29T12:30:15Z");
-        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
-        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z", "clamped");
-    }
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn a_line_holds_the_decision_and_no_secret() {

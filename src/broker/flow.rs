@@ -10,22 +10,22 @@
 //! the log only; a caller not yet verified costs at most two fetches from
 //! its issuer (one when the rule names `jwks_uri`), never retried.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::api::Permission;
 use crate::broker::audit::Audit;
 use crate::broker::idtoken;
 use crate::broker::policy::{Ask, Policy, Refusal};
 use crate::error::{Error, Service};
-use crate::github::names::{is_known_permission, parse_access};
+use crate::github::names::known_permission;
 use crate::json::Object;
 use crate::mint::flow::installation_tokens;
 use crate::mint::settings::{Deployment, TokenTarget, target};
 use crate::net::http::{Method, Request, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
+use crate::time::unix_secs;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -109,17 +109,8 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<(Ask, Option<u64>), Re
     }
     let mut permissions = Vec::new();
     for (name, level) in parsed.string_map("permissions").map_err(bad)? {
-        if !is_known_permission(&name) {
-            return Err(Reply::error(400, "bad_request", format!("unknown permission {name}")));
-        }
-        let access = parse_access(&level).ok_or_else(|| {
-            Reply::error(
-                400,
-                "bad_request",
-                format!("unknown level {level} for {name}: use read, write or admin"),
-            )
-        })?;
-        permissions.push(Permission { name, access });
+        permissions
+            .push(known_permission(&name, &level).map_err(|why| Reply::error(400, "bad_request", why))?);
     }
     if owner.is_some() && installation_id.is_some() {
         return Err(Reply::error(400, "bad_request", "give owner or installation_id, not both"));
@@ -279,7 +270,7 @@ pub fn token<T: Transport>(
         let (ask, timeout) = ask(content_type, body)?;
         let longest = settings.deployment.timeout;
         let http = &transport(timeout.map_or(longest, |secs| longest.min(Duration::from_secs(secs))));
-        let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let unix_now = unix_secs(now);
         let claims = authenticate(authorization, settings, http, unix_now)?;
         audit.caller(&claims);
         let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
@@ -316,6 +307,7 @@ mod tests {
     use crate::broker::idtoken::test_keys::{id_token, jwk, private};
     use crate::net::retry::Retrying;
     use crate::net::script::{Script, answer};
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn bodies_are_checked_before_anything_else() {

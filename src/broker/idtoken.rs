@@ -30,8 +30,8 @@ fn invalid(why: impl Into<String>) -> Invalid {
     Invalid(why.into())
 }
 
-/// A token split and decoded, not yet trusted.
-#[derive(Debug)]
+/// A token split and decoded, not yet trusted. Its `Debug` leaves out the
+/// signing input and signature: together they are the caller's bearer token.
 pub struct Unverified {
     /// `alg` from the header.
     pub alg: String,
@@ -41,6 +41,16 @@ pub struct Unverified {
     pub claims: Map<String, Value>,
     signing_input: String,
     signature: Vec<u8>,
+}
+
+impl std::fmt::Debug for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unverified")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Splits and decodes a compact JWT.
@@ -250,6 +260,16 @@ mod tests {
                 decode(&token).unwrap_err().0,
                 "the token's crit header names extensions that are not understood"
             );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = id_token(&private(2048), &json!({"iss": "https://iss", "sub": "deployer"}));
+        let shown = format!("{:?}", decode(&token).unwrap());
+        assert!(shown.contains("deployer"), "{shown}");
+        for piece in token.as_bytes().windows(16) {
+            assert!(!shown.contains(std::str::from_utf8(piece).unwrap()), "{shown}");
         }
     }
 

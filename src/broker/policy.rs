@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::api::{Access, Permission};
-use crate::github::names::{self, access_name, parse_access};
+use crate::github::names::{self, access_name};
 use crate::json::{self, Object};
 use crate::net::url::{Scheme, Url};
 
@@ -244,13 +244,7 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
     let permissions = raw
         .permissions
         .iter()
-        .map(|(name, level)| {
-            if !names::is_known_permission(name) {
-                return Err(format!("unknown permission {name}"));
-            }
-            let access = parse_access(level).ok_or_else(|| format!("unknown level {level} for {name}"))?;
-            Ok(Permission { name: name.clone(), access })
-        })
+        .map(|(name, level)| names::known_permission(name, level))
         .collect::<Result<_, String>>()?;
     Ok(Rule {
         issuer,

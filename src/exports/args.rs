@@ -103,9 +103,7 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
             "--region" => parsed.region = Some(value()?),
             "--installation-id" => {
                 let text = value()?;
-                let id = text
-                    .parse()
-                    .map_err(|_| usage(format!("--installation-id takes a number, not {text}")))?;
+                let id = text.parse().map_err(|_| usage("--installation-id takes a number".into()))?;
                 parsed.installation_id = Some(id);
             }
             "--owner" => parsed.owners.push(value()?),
@@ -116,14 +114,14 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
                 parsed.format = match value()?.as_str() {
                     "token" => Format::Token,
                     "json" => Format::Json,
-                    other => return Err(usage(format!("--format takes token or json, not {other}"))),
+                    _ => return Err(usage("--format takes token or json".into())),
                 }
             }
             "--token" => parsed.token = Some(Secret::new(value()?)),
             "--timeout" => {
                 let text = value()?;
                 let secs = text.parse().ok().filter(|secs| TIMEOUT_SECS.contains(&u64::from(*secs)));
-                let rule = || usage(format!("--timeout takes 1 to 3600 seconds, not {text}"));
+                let rule = || usage("--timeout takes 1 to 3600 seconds".into());
                 parsed.timeout = Some(secs.ok_or_else(rule)?);
             }
             flag if flag.starts_with('-') => return Err(usage(format!("unknown flag {flag}"))),
@@ -171,11 +169,8 @@ pub fn split_list(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// `NAME=LEVEL` (or `NAME:LEVEL`), LEVEL one of read, write, admin.
 pub fn parse_permission(text: &str) -> Result<Permission, String> {
-    let (name, level) =
-        text.split_once(['=', ':']).ok_or_else(|| format!("--permission takes NAME=LEVEL, not {text}"))?;
-    let access = parse_access(level.trim()).ok_or_else(|| {
-        format!("unknown access level {} for {}: use read, write or admin", level.trim(), name.trim())
-    })?;
+    let (name, level) = text.split_once(['=', ':']).ok_or("--permission takes NAME=LEVEL")?;
+    let access = parse_access(level.trim()).ok_or("--permission's LEVEL is one of read, write or admin")?;
     Ok(Permission { name: name.trim().to_owned(), access })
 }
 
@@ -236,7 +231,7 @@ mod tests {
         for (line, says) in [
             ("--owner", "--owner needs a value"),
             ("--installation-id abc", "takes a number"),
-            ("--permission contents=owner", "unknown access level owner"),
+            ("--permission contents=owner", "read, write or admin"),
             ("--permission contents", "NAME=LEVEL"),
             ("--format yaml", "token or json"),
             ("--frobnicate", "unknown flag --frobnicate"),
@@ -248,6 +243,19 @@ mod tests {
             let UsageError(message) = args(line).unwrap_err();
             assert!(message.contains(says), "{line}: {message}");
             assert!(!message.contains("ghs_secret") && !message.contains("mint"));
+        }
+    }
+
+    #[test]
+    fn a_value_given_to_the_wrong_flag_is_never_echoed() {
+        // A token pasted as a flag's value.
+        let token = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        for flag in ["--installation-id", "--timeout", "--format", "--permission"] {
+            for value in [token.to_owned(), format!("contents={token}"), format!("{token}=read")] {
+                if let Err(UsageError(message)) = parse(&["token", flag, value.as_str()].map(String::from)) {
+                    assert!(!message.contains(&token[..16]) && !message.contains(&token[20..]), "{message}");
+                }
+            }
         }
     }
 }

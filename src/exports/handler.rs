@@ -13,13 +13,15 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use wasi::exports::http::incoming_handler::Guest;
-use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 use wasi::io::streams::StreamError;
+use zeroize::Zeroize;
 
 use crate::broker::audit::Audit;
 use crate::broker::flow::{self as broker, MAX_BODY_BYTES, Reply, Route};
 use crate::exports::settings::{self, host_env};
 use crate::net::wasi as host_http;
+use crate::secret::Secret;
 
 /// The export itself.
 pub struct Handler;
@@ -43,16 +45,20 @@ impl Guest for Handler {
 
 fn token(request: &IncomingRequest) -> Reply {
     let headers = request.headers();
+    // The authorization header is the caller's ID token: held as a secret.
     let header = |name: &str| {
-        headers.get(name).into_iter().next().map(|value| String::from_utf8_lossy(&value).into_owned())
+        let mut value = headers.get(name).into_iter().next()?;
+        let text = Secret::new(String::from_utf8_lossy(&value));
+        value.zeroize();
+        Some(text)
     };
     let (reply, audit) = match read_body(request) {
         Ok(body) => {
             let settings = settings::broker(&host_env());
             broker::token(
                 settings.as_ref().map_err(String::as_str),
-                header("authorization").as_deref(),
-                header("content-type").as_deref(),
+                header("authorization").as_ref().map(Secret::expose),
+                header("content-type").as_ref().map(Secret::expose),
                 &body,
                 host_http::transport,
                 SystemTime::now(),
@@ -93,13 +99,6 @@ fn respond(out: ResponseOutparam, reply: &Reply) {
     let _ = response.set_status_code(reply.status);
     let Ok(body) = response.body() else { return };
     ResponseOutparam::set(out, Ok(response));
-    let bytes = reply.body.to_string().into_bytes();
-    if let Ok(stream) = body.write() {
-        for chunk in bytes.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
-    }
-    let _ = OutgoingBody::finish(body, None);
+    // The caller gone, there is no one left to tell.
+    let _ = host_http::write_body(body, reply.body.to_string().as_bytes());
 }

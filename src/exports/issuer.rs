@@ -16,8 +16,9 @@ pub struct Component;
 
 impl Guest for Component {
     fn get_installation_token(request: TokenRequest) -> Result<InstallationToken, TokenError> {
-        let mut minted = Self::get_installation_tokens(vec![request])?;
-        Ok(minted.remove(0))
+        let minted = Self::get_installation_tokens(vec![request])?;
+        // One token a request: an empty list cannot come back from one request.
+        minted.into_iter().next().ok_or_else(|| invalid("request", "no token was minted"))
     }
 
     fn get_installation_tokens(requests: Vec<TokenRequest>) -> Result<Vec<InstallationToken>, TokenError> {

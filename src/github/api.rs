@@ -8,8 +8,9 @@ use crate::error::{Error, Result, Service, ServiceError};
 use crate::github::names::{access_name, check_token, parse_access};
 use crate::json::{self, Object};
 use crate::net::http::{Method, Request, Response, malformed};
-use crate::net::url::{Url, parse_http_date};
+use crate::net::url::Url;
 use crate::secret::{Secret, plain};
+use crate::time::{parse_http_date, rfc3339};
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -292,13 +293,31 @@ fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'stat
     );
     let mut error = ServiceError::quoted(response, Service::Github, None, &message, secrets);
     error.documentation_url = text("documentation_url").map(plain);
-    error.hint = hints
-        .iter()
-        .find(|(status, _)| *status == response.status)
-        .map(|(_, hint)| *hint)
-        .or_else(|| hint(response.status, &error.message))
-        .map(str::to_owned);
+    error.hint = rate_limit_hint(response).or_else(|| {
+        hints
+            .iter()
+            .find(|(status, _)| *status == response.status)
+            .map(|(_, hint)| *hint)
+            .or_else(|| hint(response.status, &error.message))
+            .map(str::to_owned)
+    });
     Error::Github(error)
+}
+
+/// For a rate limit (403 or 429 with `retry-after`, or no requests left
+/// until `x-ratelimit-reset`): when GitHub takes requests again. The retry
+/// did not wait, the wait not fitting the call's deadline.
+fn rate_limit_hint(response: &Response) -> Option<String> {
+    if !matches!(response.status, 403 | 429) {
+        return None;
+    }
+    let seconds = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(wait) = seconds("retry-after") {
+        return Some(format!("GitHub's rate limit was hit: it asks for {wait} s before the next request"));
+    }
+    let reset =
+        seconds("x-ratelimit-reset").filter(|_| response.header("x-ratelimit-remaining") == Some("0"))?;
+    Some(format!("GitHub's rate limit was hit: no request is taken before {}", rfc3339(reset)))
 }
 
 fn hint(status: u16, message: &str) -> Option<&'static str> {
@@ -443,5 +462,22 @@ mod tests {
         assert!(
             matches!(err, Error::MalformedResponse(ref e) if e.service == Service::Github && e.endpoint == "https://ghe.example.com")
         );
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_github_takes_requests_again() {
+        let jwt = Secret::new("eyJ.secret.jwt");
+        let limited = |status: u16, headers: &[(&str, &str)]| {
+            let mut answer = response(status, r#"{"message":"You have exceeded a secondary rate limit."}"#);
+            answer.headers.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+            let Error::Github(e) = read_access_token(&api(), &answer, 1, &jwt).unwrap_err() else { panic!() };
+            e.hint.unwrap_or_default()
+        };
+        assert!(limited(429, &[("retry-after", "60")]).contains("asks for 60 s"));
+        assert!(limited(403, &[("retry-after", " 5 ")]).contains("asks for 5 s"));
+        let reset = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1795640400")];
+        assert!(limited(403, &reset).ends_with("before 2026-11-25T21:00:00Z"));
+        assert!(limited(403, &[("x-ratelimit-reset", "1795640400")]).contains("suspended"), "requests left");
+        assert!(!limited(429, &[]).contains("asks"));
     }
 }

@@ -2,7 +2,7 @@
 //! names, enterprise slugs, the permissions an installation token can carry
 //! and their levels, tokens. A bad value is `invalid-input` naming the field.
 
-use crate::api::Access;
+use crate::api::{Access, Permission};
 use crate::error::{Result, invalid};
 
 /// At most this many repositories in one token request.
@@ -102,6 +102,17 @@ pub const KNOWN_PERMISSIONS: &[&str] = &[
 /// Whether `name` is one of [`KNOWN_PERMISSIONS`].
 pub fn is_known_permission(name: &str) -> bool {
     KNOWN_PERMISSIONS.contains(&name)
+}
+
+/// `name` at `level` as a [`Permission`], for a name GitHub knows and a
+/// level of `read`, `write` or `admin`; the error says which is wrong.
+pub fn known_permission(name: &str, level: &str) -> std::result::Result<Permission, String> {
+    if !is_known_permission(name) {
+        return Err(format!("unknown permission {name}"));
+    }
+    let access = parse_access(level)
+        .ok_or_else(|| format!("unknown level {level} for {name}: use read, write or admin"))?;
+    Ok(Permission { name: name.to_owned(), access })
 }
 
 /// A permission name such as `contents` or `pull_requests`.

@@ -42,7 +42,7 @@
 //! # Ok::<(), github_app_kms_token::error::Error>(())
 //! ```
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use crate::aws::credentials::{AwsCredentials, IdentityToken, Source};
 use crate::aws::{kms, oidc, sts};
@@ -53,6 +53,7 @@ use crate::mint::settings::{Deployment, JwtSettings, TokenTarget};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
+use crate::time::unix_secs;
 
 /// AWS credentials from `source`: keys as they are; a web identity (the
 /// runner's OIDC token, fetched here, or one the host gave) exchanged at
@@ -101,7 +102,7 @@ fn sign_jwt(
     now: SystemTime,
     github_offset: i64,
 ) -> Result<SignedJwt> {
-    let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let unix_now = unix_secs(now);
     let unsigned = UnsignedJwt::new(&settings.app, unix_now.saturating_add_signed(github_offset));
     let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
     let response = http.send(request)?;
@@ -194,7 +195,7 @@ fn attempt(
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<MintedToken, Failed> {
-    let local_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let local_now = unix_secs(now);
     let checked = |response: Response| -> Result<Response, Failed> {
         match github::clock_offset(&response, local_now) {
             Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
@@ -242,6 +243,7 @@ mod tests {
 
     use super::*;
     use crate::net::script::{Script, Sent, answer};
+    use std::time::UNIX_EPOCH;
 
     /// 2026-11-25T21:00:00Z, a Wednesday.
     const NOW: u64 = 1_795_640_400;

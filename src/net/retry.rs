@@ -4,10 +4,11 @@
 //! within one deadline. What will not heal (other 4xx) is never retried,
 //! nor a request marked `retry: false`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result, Service};
 use crate::net::http::{Request, Response, Transport};
+use crate::time::unix_secs;
 
 /// Attempts per request, the first included.
 pub const DEFAULT_ATTEMPTS: u32 = 3;
@@ -77,7 +78,7 @@ impl<T: Transport> Transport for Retrying<T> {
                 Ok(response) => response.attempts = attempt,
                 Err(error) => error.set_attempts(attempt),
             }
-            let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let now_unix = unix_secs(SystemTime::now());
             let asked = match &result {
                 Ok(response) => match verdict(request.service, response, now_unix) {
                     Some(asked) => asked,

@@ -1,6 +1,6 @@
 //! A [`Transport`] that answers from a script, for tests of the flows (here
 //! and in an embedder's own): it keeps every request it was sent, and a
-//! request past the end of the script fails.
+//! request past the end of the script panics, failing the test.
 //!
 //! ```
 //! use github_app_kms_token::net::http::{Method, Request, Transport};
@@ -38,7 +38,8 @@ pub struct Sent {
     pub body: Vec<u8>,
 }
 
-/// Answers in order; a request past the end of the script panics.
+/// Answers in order; a request past the end of the script panics (a test
+/// double: the test that sent more than it scripted fails there).
 #[derive(Default)]
 pub struct Script {
     answers: RefCell<VecDeque<Result<Response>>>,

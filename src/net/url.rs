@@ -2,8 +2,6 @@
 //! an authority and a path; and the two encodings and the date format that
 //! requests and answers need. No I/O.
 
-use std::time::UNIX_EPOCH;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// `http` or `https`.
@@ -143,13 +141,6 @@ impl Url {
     }
 }
 
-/// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026
-/// 21:00:00 GMT`); `None` for anything else, a year past 9999 included.
-pub fn parse_http_date(text: &str) -> Option<u64> {
-    let time = httpdate::parse_http_date(text.trim()).ok()?;
-    time.duration_since(UNIX_EPOCH).ok().map(|since| since.as_secs())
-}
-
 /// RFC 3986's unreserved characters stay as they are; every other byte is
 /// percent-encoded.
 const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -199,25 +190,6 @@ mod tests {
         let local = Url::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!(local.to_string(), "http://127.0.0.1:8080/");
         assert!(Url::parse("http://[::1]:9000").is_ok());
-    }
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(parse_http_date("Wed, 25 Nov 2026 21:00:00 GMT"), Some(1_795_640_400));
-        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(parse_http_date("Sat, 29 Feb 2020 12:30:15 GMT"), Some(1_582_979_415));
-        for bad in [
-            "",
-            "yesterday",
-            "Wed, 25 Nov 2026 21:00:00 PST",
-            "Wed, 32 Nov 2026 21:00:00 GMT",
-            "Wed, 25 Foo 2026 21:00:00 GMT",
-            "Thu, 25 Nov 2026 21:00:00 GMT",
-            "Wed, 25 Nov 275760 21:00:00 GMT",
-            "Wed, 25 Nov 18446744073709551615 21:00:00 GMT",
-        ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
-        }
     }
 
     #[test]

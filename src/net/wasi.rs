@@ -7,6 +7,7 @@ use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions};
 use wasi::io::poll::{Pollable, poll};
 use wasi::io::streams::StreamError;
+use zeroize::Zeroize;
 
 use crate::error::{Error, Result, TransportError};
 use crate::net::http::{self, Request, Response, Transport, malformed};
@@ -45,14 +46,16 @@ impl Transport for WasiHttp {
 
         // A known length, so that no body goes out chunked.
         let length = (request.method != http::Method::Get).then_some(request.body.len());
-        let entries: Vec<(String, Vec<u8>)> = request
+        let mut entries: Vec<(String, Vec<u8>)> = request
             .headers
             .iter()
             .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
             .chain(length.map(|l| ("content-length".to_owned(), l.to_string().into_bytes())))
             .collect();
-        let headers = Fields::from_list(&entries)
-            .map_err(|e| transport_error(&format!("a header was refused: {e:?}")))?;
+        let headers = Fields::from_list(&entries);
+        // The values hold credentials: this copy does not outlive its use.
+        entries.iter_mut().for_each(|(_, value)| value.zeroize());
+        let headers = headers.map_err(|e| transport_error(&format!("a header was refused: {e:?}")))?;
         let outgoing = OutgoingRequest::new(headers);
         let method = match request.method {
             http::Method::Get => wasi::http::types::Method::Get,
@@ -113,7 +116,9 @@ fn options(timeout: Duration) -> RequestOptions {
     options
 }
 
-fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), String> {
+/// Writes `bytes` into an outgoing body (a request's or a response's) and
+/// finishes it; the error says in words what failed.
+pub fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), String> {
     let stream = body.write().map_err(|_| "no body stream".to_owned())?;
     for chunk in bytes.chunks(WRITE_CHUNK) {
         stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(&e))?;
