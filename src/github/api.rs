@@ -8,6 +8,7 @@ use crate::error::{Error, Result, Service, ServiceError};
 use crate::github::names::{access_name, check_token, parse_access};
 use crate::json::{self, Object};
 use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::retry::{RateLimit, rate_limit};
 use crate::net::url::Url;
 use crate::secret::{Secret, plain};
 use crate::time::{parse_http_date, rfc3339};
@@ -304,20 +305,17 @@ fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'stat
     Error::Github(error)
 }
 
-/// For a rate limit (403 or 429 with `retry-after`, or no requests left
-/// until `x-ratelimit-reset`): when GitHub takes requests again. The retry
-/// did not wait, the wait not fitting the call's deadline.
+/// For a rate limit the retry did not wait out (the wait did not fit the
+/// call's deadline): when GitHub takes requests again.
 fn rate_limit_hint(response: &Response) -> Option<String> {
-    if !matches!(response.status, 403 | 429) {
-        return None;
-    }
-    let seconds = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(wait) = seconds("retry-after") {
-        return Some(format!("GitHub's rate limit was hit: it asks for {wait} s before the next request"));
-    }
-    let reset =
-        seconds("x-ratelimit-reset").filter(|_| response.header("x-ratelimit-remaining") == Some("0"))?;
-    Some(format!("GitHub's rate limit was hit: no request is taken before {}", rfc3339(reset)))
+    Some(match rate_limit(response)? {
+        RateLimit::RetryAfter(wait) => {
+            format!("GitHub's rate limit was hit: it asks for {wait} s before the next request")
+        }
+        RateLimit::ResetAt(reset) => {
+            format!("GitHub's rate limit was hit: no request is taken before {}", rfc3339(reset))
+        }
+    })
 }
 
 fn hint(status: u16, message: &str) -> Option<&'static str> {

@@ -33,21 +33,35 @@ pub fn verdict(service: Service, response: &Response, now_unix: u64) -> Option<O
             let code = kind.rsplit('#').next().unwrap_or(kind);
             KMS_TRANSIENT.contains(&code).then_some(None)
         }
-        // GitHub's secondary rate limits: 403 or 429 with `retry-after`, or
-        // with no requests left until `x-ratelimit-reset`.
-        (Service::Github, 403 | 429) => {
-            if let Some(secs) = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
-                return Some(Some(Duration::from_secs(secs)));
-            }
-            if response.header("x-ratelimit-remaining") == Some("0") {
-                let reset =
-                    response.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok())?;
-                return Some(Some(Duration::from_secs(reset.saturating_sub(now_unix))));
-            }
-            None
-        }
+        (Service::Github, _) => Some(Some(match rate_limit(response)? {
+            RateLimit::RetryAfter(secs) => Duration::from_secs(secs),
+            RateLimit::ResetAt(unix) => Duration::from_secs(unix.saturating_sub(now_unix)),
+        })),
         _ => None,
     }
+}
+
+/// What a GitHub rate limit answer asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimit {
+    /// `retry-after`: this many seconds.
+    RetryAfter(u64),
+    /// No requests left until `x-ratelimit-reset`, in Unix seconds.
+    ResetAt(u64),
+}
+
+/// GitHub's secondary rate limits: a 403 or 429 with `retry-after`, or
+/// with no requests left until `x-ratelimit-reset`.
+pub fn rate_limit(response: &Response) -> Option<RateLimit> {
+    if !matches!(response.status, 403 | 429) {
+        return None;
+    }
+    let seconds = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(secs) = seconds("retry-after") {
+        return Some(RateLimit::RetryAfter(secs));
+    }
+    let exhausted = response.header("x-ratelimit-remaining") == Some("0");
+    seconds("x-ratelimit-reset").filter(|_| exhausted).map(RateLimit::ResetAt)
 }
 
 /// Full jitter: a random pause below `BASE * 2^(attempt - 1)`, capped.
