@@ -111,7 +111,8 @@ test: tools build lint check-world check-action check-reproducible checksums
 # ES modules, with a `require` for the CommonJS parts; src/bundle/ says what
 # is left out), the core module beside it, and the shim's I/O worker bundled
 # as CommonJS (its `require`s load Node's modules without the fetch stack
-# that an ES import of node:http pulls in). jco and esbuild
+# that an ES import of node:http pulls in), and NOTICES.txt with the
+# licences of the third-party code in the bundles. jco and esbuild
 # are pinned in tools/, the runtime dependencies in the Action's own lock
 # file. ACTION_DIST writes it elsewhere (see check-action).
 ACTION      := host-examples/github-action
@@ -130,12 +131,14 @@ action: build
 		--splitting --minify --target=node20 --legal-comments=none --log-level=warning \
 		--banner:js="import{createRequire}from'node:module';const require=createRequire(import.meta.url);" \
 		--alias:@actions/http-client=./$(ACTION)/src/bundle/http-client --alias:@actions/exec=./$(ACTION)/src/bundle/exec \
-		--alias:node:http=./$(ACTION)/src/bundle/node-http.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs
+		--alias:node:http=./$(ACTION)/src/bundle/node-http.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs \
+		--metafile=target/action-main.meta.json
 	$(TOOLS)/esbuild $(ACTION)/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.js \
 		--bundle --platform=node --format=cjs --minify --target=node20 --legal-comments=none --log-level=warning \
 		--define:import.meta.url=import_meta_url \
 		"--banner:js=const import_meta_url=require('node:url').pathToFileURL(__filename).href;" \
-		--outfile=$(ACTION_DIST)/worker-thread.bundle.js
+		--outfile=$(ACTION_DIST)/worker-thread.bundle.js --metafile=target/action-worker.meta.json
+	node tools/notices.mjs target/action-main.meta.json target/action-worker.meta.json > $(ACTION_DIST)/NOTICES.txt
 	echo '{"type": "commonjs"}' > $(ACTION_DIST)/package.json
 	cp $(ACTION)/build/github-app-kms-token.core.wasm $(ACTION_DIST)/
 

@@ -411,3 +411,16 @@ fn runs_from_a_checkout_without_node_modules() {
     let main = job.run("main").ok();
     assert_eq!(main.outputs["token"], world.github.issued()[0].token);
 }
+
+/// dist/ carries the licence of every runtime dependency bundled into it.
+#[test]
+fn dist_carries_the_licences_of_what_it_bundles() {
+    let package: Value =
+        serde_json::from_str(&std::fs::read_to_string(action_dir().join("package.json")).unwrap()).unwrap();
+    let notices = std::fs::read_to_string(action_dir().join("dist/NOTICES.txt")).unwrap();
+    for (name, version) in package["dependencies"].as_object().unwrap() {
+        let heading = format!("\n{name} {}\nLicense: ", version.as_str().unwrap());
+        assert!(notices.contains(&heading), "NOTICES.txt names {name}");
+    }
+    assert!(notices.contains("Permission is hereby granted")); // @actions/core's MIT text
+}
