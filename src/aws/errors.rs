@@ -84,12 +84,7 @@ mod tests {
     use crate::error::Error;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-amzn-requestid".into(), "r-1".into())],
-            body: body.into(),
-            attempts: 1,
-        }
+        crate::net::script::answer(status, &[("x-amzn-requestid", "r-1")], body).unwrap()
     }
 
     fn no_hint(_: &str) -> Option<&'static str> {

@@ -242,12 +242,7 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-amzn-requestid".into(), "req-1".into())],
-            body: body.into(),
-            attempts: 1,
-        }
+        crate::net::script::answer(status, &[("x-amzn-requestid", "req-1")], body).unwrap()
     }
 
     #[test]

@@ -349,12 +349,7 @@ mod tests {
     }
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-github-request-id".into(), "GH:1".into())],
-            body: body.into(),
-            attempts: 1,
-        }
+        crate::net::script::answer(status, &[("x-github-request-id", "GH:1")], body).unwrap()
     }
 
     fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
