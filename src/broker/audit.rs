@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::{Installation, Permission};
-use crate::github::names::access_name;
+use crate::github::names::permissions_json;
 use crate::time::{rfc3339, unix_secs};
 
 /// The caller's claims a line records, when present.
@@ -85,8 +85,7 @@ impl Audit {
                 Installation::Repository(_) | Installation::Enterprise(_) => {}
             }
             line["repositories"] = repositories.clone().into();
-            let levels = permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into()));
-            line["permissions"] = Value::Object(levels.collect());
+            line["permissions"] = permissions_json(permissions);
         }
         if let Some(hash) = &self.token_sha256 {
             line["token_sha256"] = hash.as_str().into();

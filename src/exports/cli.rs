@@ -135,8 +135,7 @@ fn fields(args: &Args) -> Fields<'_> {
 
 fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<SignedJwt, Failure> {
     let jwt = settings::jwt_settings(&fields(args), env)?;
-    let credentials = flow::aws_credentials(&settings::credentials(env, &jwt.kms.region)?, http)?;
-    Ok(flow::app_jwt(&jwt, &credentials, http, SystemTime::now())?)
+    Ok(flow::app_jwt(&jwt, &settings::credentials(env, &jwt.kms.region)?, http, SystemTime::now())?)
 }
 
 /// The installations to mint for and the repositories to narrow to, in

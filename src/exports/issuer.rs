@@ -24,23 +24,15 @@ impl Guest for Component {
     fn get_installation_tokens(requests: Vec<TokenRequest>) -> Result<Vec<InstallationToken>, TokenError> {
         let Some(first) = requests.first() else { return Ok(Vec::new()) };
         // One App JWT serves every request: they must agree on what signs it and where it goes.
-        let deployment_fields = |r: &TokenRequest| {
-            (
-                r.app_id.clone(),
-                r.kms_key_id.clone(),
-                r.aws_region.clone(),
-                r.github_api_url.clone(),
-                r.timeout_seconds,
-            )
-        };
-        if let Some(i) = requests.iter().position(|r| deployment_fields(r) != deployment_fields(first)) {
+        let fields = Fields::of(first);
+        if let Some(i) = requests.iter().position(|r| Fields::of(r) != fields) {
             return Err(invalid(
                 &format!("requests[{i}]"),
                 "must name the same App, key, region, API URL and deadline as the first request",
             ));
         }
         let env = host_env();
-        let deployment = settings::deployment(&Fields::of(first), &env)?;
+        let deployment = settings::deployment(&fields, &env)?;
         let targets = requests
             .iter()
             .map(|r| settings::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
@@ -60,8 +52,8 @@ impl Guest for Component {
         };
         let jwt = settings::jwt_settings(&fields, &env)?;
         let http = wasi::transport(settings::timeout(request.timeout_seconds, &env)?);
-        let credentials = flow::aws_credentials(&settings::credentials(&env, &jwt.kms.region)?, &http)?;
-        let signed = flow::app_jwt(&jwt, &credentials, &http, SystemTime::now())?;
+        let signed =
+            flow::app_jwt(&jwt, &settings::credentials(&env, &jwt.kms.region)?, &http, SystemTime::now())?;
         Ok(AppJwt {
             jwt: signed.token.expose().to_owned(),
             issued_at: signed.issued_at,

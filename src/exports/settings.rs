@@ -34,7 +34,7 @@ pub fn host_env() -> Env {
 
 /// The request fields that override the environment: a WIT request's, or
 /// the command line's flags. `None`: the environment decides.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Fields<'a> {
     /// `app-id`, else `APP_ID`.
     pub app_id: Option<&'a str>,

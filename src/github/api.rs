@@ -5,7 +5,7 @@
 
 use crate::api::Permission;
 use crate::error::{Error, Result, Service, ServiceError};
-use crate::github::names::{access_name, check_token, parse_access};
+use crate::github::names::{check_token, parse_access, permissions_json};
 use crate::json::{self, Object};
 use crate::net::http::{Method, Request, Response, malformed};
 use crate::net::retry::{RateLimit, rate_limit};
@@ -77,13 +77,11 @@ pub struct MintedToken {
 impl MintedToken {
     /// The token as the command line's `--format json` and the broker print it.
     pub fn to_json(&self) -> serde_json::Value {
-        let permissions: serde_json::Map<String, serde_json::Value> =
-            self.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into())).collect();
         let mut object = serde_json::json!({
             "token": self.token.expose(),
             "expires_at": self.expires_at,
             "installation_id": self.installation_id,
-            "permissions": permissions,
+            "permissions": permissions_json(&self.permissions),
             "repository_selection": self.repository_selection,
             "repositories": self.repositories,
         });
@@ -176,8 +174,7 @@ pub fn access_token_request(api: &Url, installation_id: u64, scope: &Scope, jwt:
         body.insert("repositories".into(), scope.repositories.clone().into());
     }
     if !scope.permissions.is_empty() {
-        let permissions = scope.permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into()));
-        body.insert("permissions".into(), serde_json::Map::from_iter(permissions).into());
+        body.insert("permissions".into(), permissions_json(&scope.permissions));
     }
     let path = format!("/app/installations/{installation_id}/access_tokens");
     request(Method::Post, api.join(&path), jwt, serde_json::Value::Object(body).to_string().into_bytes())

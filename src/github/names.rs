@@ -148,6 +148,12 @@ pub fn access_name(access: Access) -> &'static str {
     }
 }
 
+/// `permissions` as GitHub writes them: `{"contents": "read", ...}`.
+pub fn permissions_json(permissions: &[Permission]) -> serde_json::Value {
+    let levels = permissions.iter().map(|p| (p.name.clone(), access_name(p.access).into()));
+    serde_json::Value::Object(levels.collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

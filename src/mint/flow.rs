@@ -83,14 +83,15 @@ pub fn aws_credentials(source: &Source, http: &impl Transport) -> Result<AwsCred
 /// the answerer's choosing.
 pub const MAX_CLOCK_CORRECTION_SECS: u64 = 5 * 60;
 
-/// Signs an App JWT for `settings.app` with one KMS `Sign` call.
+/// Signs an App JWT for `settings.app` with one KMS `Sign` call, with
+/// credentials from `source`.
 pub fn app_jwt(
     settings: &JwtSettings,
-    credentials: &AwsCredentials,
+    source: &Source,
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<SignedJwt> {
-    sign_jwt(settings, credentials, http, now, 0)
+    sign_jwt(settings, &aws_credentials(source, http)?, http, now, 0)
 }
 
 /// An App JWT whose times are `github_offset` seconds from `now` (GitHub's
@@ -130,7 +131,7 @@ pub fn installation_tokens(
     }
     let credentials = aws_credentials(&deployment.credentials, http)?;
     let (settings, api) = (&deployment.jwt, &deployment.api);
-    let mut jwt = app_jwt(settings, &credentials, http, now)?;
+    let mut jwt = sign_jwt(settings, &credentials, http, now, 0)?;
     let mut corrected = false;
     let mut minted: Vec<MintedToken> = Vec::new();
     while let Some(t) = targets.get(minted.len()) {
