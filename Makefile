@@ -114,10 +114,10 @@ test: tools build lint check-world check-action check-reproducible checksums
 # that an ES import of node:http pulls in), and NOTICES.txt with the
 # licences of the third-party code in the bundles. jco and esbuild
 # are pinned in tools/, the runtime dependencies in the Action's own lock
-# file. ACTION_DIST writes it elsewhere (see check-action).
+# file. ACTION_DIST writes it elsewhere (check-action does).
 ACTION      := host-examples/github-action
 ACTION_DIST ?= $(ACTION)/dist
-action: build
+define ACTION_FILES
 	@test -d $(ACTION)/node_modules/@actions/core || npm ci --prefix $(ACTION) --no-audit --no-fund
 	cargo run --quiet -p action-tests --bin permission-inputs > target/permission-inputs.yml
 	awk 'FNR == NR { block = block $$0 "\n"; next } \
@@ -141,11 +141,16 @@ action: build
 	node tools/notices.mjs target/action-main.meta.json target/action-worker.meta.json > $(ACTION_DIST)/NOTICES.txt
 	echo '{"type": "commonjs"}' > $(ACTION_DIST)/package.json
 	cp $(ACTION)/build/github-app-kms-token.core.wasm $(ACTION_DIST)/
+endef
+
+action: build
+	$(ACTION_FILES)
 
 # The committed Action dist/ is what the source builds (the check that
 # JavaScript actions run in CI).
-check-action:
-	$(MAKE) --no-print-directory action ACTION_DIST=target/action-dist
+check-action: ACTION_DIST = target/action-dist
+check-action: build
+	$(ACTION_FILES)
 	@git diff --quiet -- $(ACTION)/action.yml || \
 		(echo "$(ACTION)/action.yml is not what make action writes: commit it" >&2; exit 1)
 	@diff -r $(ACTION)/dist target/action-dist >/dev/null || \

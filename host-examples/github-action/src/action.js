@@ -55,7 +55,7 @@ export function list(text) {
 }
 
 /** An optional input: `undefined` when empty (the WIT `none`). */
-function optional(name) {
+export function optional(name) {
   return core.getInput(name) || undefined;
 }
 

@@ -3,7 +3,7 @@
 
 import * as core from "@actions/core";
 
-import { component, run } from "./action.js";
+import { component, optional, run } from "./action.js";
 
 run(async () => {
   if (core.getBooleanInput("skip-token-revoke")) {
@@ -16,7 +16,7 @@ run(async () => {
     return;
   }
   const issuer = component();
-  const githubApiUrl = core.getInput("github-api-url") || undefined;
+  const githubApiUrl = optional("github-api-url");
   for (const { token, expiresAt } of JSON.parse(saved)) {
     if (Date.parse(expiresAt) <= Date.now()) {
       core.info(`A token expired at ${expiresAt}: nothing to revoke.`);
