@@ -3,7 +3,7 @@
 
 use crate::error::{Service, ServiceError};
 use crate::json::Object;
-use crate::net::http::Response;
+use crate::net::http::{Response, aws_error_code};
 use crate::secret::{Secret, plain};
 
 /// AWS error codes that mean the credentials themselves were refused.
@@ -22,11 +22,7 @@ const CREDENTIAL_ERRORS: &[&str] = &[
 fn code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
     if let Ok(json) = Object::parse(body) {
         let text = |key: &str| json.str(key).ok().flatten();
-        // `__type` may be `com.amazonaws.kms#NotFoundException` or carry a `:url` suffix.
-        let code = text("__type").map(|t| {
-            let t = t.rsplit('#').next().unwrap_or(t);
-            t.split(':').next().unwrap_or(t).to_owned()
-        });
+        let code = text("__type").map(aws_error_code);
         return (code, text("message").or_else(|| text("Message")).map(str::to_owned));
     }
     let text = String::from_utf8_lossy(body);
@@ -129,11 +125,7 @@ mod tests {
         assert!(e.message.contains("without an AWS error body"));
 
         let sts = r#"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>req-9</RequestId></ErrorResponse>"#;
-        let e = service_error(
-            &Response { status: 400, headers: vec![], body: sts.into(), attempts: 1 },
-            &[],
-            no_hint,
-        );
+        let e = service_error(&crate::net::script::answer(400, &[], sts).unwrap(), &[], no_hint);
         assert_eq!(
             (e.code.as_deref(), e.request_id.as_deref()),
             (Some("InvalidIdentityToken"), Some("req-9"))

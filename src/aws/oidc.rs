@@ -58,19 +58,14 @@ mod tests {
             "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
         );
         assert_eq!(req.headers[0], ("authorization".to_owned(), "bearer rt".to_owned()));
-        let ok = Response {
-            status: 200,
-            headers: vec![],
-            body: br#"{"count":1,"value":"a.b.c"}"#.to_vec(),
-            attempts: 1,
-        };
+        let ok = crate::net::script::answer(200, &[], r#"{"count":1,"value":"a.b.c"}"#).unwrap();
         assert_eq!(read_id_token(&url, &ok, &Secret::new("rt")).unwrap().expose(), "a.b.c");
-        let refused = Response { status: 401, headers: vec![], body: b"bad token rt".to_vec(), attempts: 1 };
+        let refused = crate::net::script::answer(401, &[], "bad token rt").unwrap();
         let Err(Error::CredentialsRejected(e)) = read_id_token(&url, &refused, &Secret::new("rt")) else {
             panic!()
         };
         assert!(e.message.ends_with("bad token [redacted]"), "{}", e.message);
-        let garbage = Response { status: 200, headers: vec![], body: b"<html>".to_vec(), attempts: 1 };
+        let garbage = crate::net::script::answer(200, &[], "<html>").unwrap();
         assert!(matches!(
             read_id_token(&url, &garbage, &Secret::new("rt")),
             Err(Error::MalformedResponse(_))

@@ -104,7 +104,7 @@ mod tests {
             <Expiration>2026-11-25T21:15:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"#;
         let creds = read_credentials(
             &endpoint,
-            &Response { status: 200, headers: vec![], body: ok.into(), attempts: 1 },
+            &crate::net::script::answer(200, &[], ok).unwrap(),
             &Secret::new("jwt"),
         )
         .unwrap();
@@ -112,7 +112,7 @@ mod tests {
         let refused = r#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>bad jwt</Message></Error><RequestId>r1</RequestId></ErrorResponse>"#;
         let Err(Error::Sts(e)) = read_credentials(
             &endpoint,
-            &Response { status: 400, headers: vec![], body: refused.into(), attempts: 1 },
+            &crate::net::script::answer(400, &[], refused).unwrap(),
             &Secret::new("jwt"),
         ) else {
             panic!()
@@ -121,7 +121,7 @@ mod tests {
             (e.code.as_deref(), e.request_id.as_deref(), e.message.as_str()),
             (Some("InvalidIdentityToken"), Some("r1"), "bad [redacted]")
         );
-        let empty = Response { status: 200, headers: vec![], body: b"<x/>".to_vec(), attempts: 1 };
+        let empty = crate::net::script::answer(200, &[], "<x/>").unwrap();
         assert!(matches!(
             read_credentials(&endpoint, &empty, &Secret::new("j")),
             Err(Error::MalformedResponse(_))

@@ -79,6 +79,13 @@ impl Drop for Response {
     }
 }
 
+/// An AWS `__type` (`com.amazonaws.kms#NotFoundException`, perhaps with a
+/// `:url` suffix) without its namespace and suffix.
+pub fn aws_error_code(kind: &str) -> String {
+    let code = kind.rsplit('#').next().unwrap_or(kind);
+    code.split(':').next().unwrap_or(code).to_owned()
+}
+
 impl Response {
     /// The request id to quote to support: AWS's `x-amzn-requestid` or
     /// GitHub's `x-github-request-id`, as `service` names it.

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result, Service};
-use crate::net::http::{Request, Response, Transport};
+use crate::net::http::{Request, Response, Transport, aws_error_code};
 use crate::time::unix_secs;
 
 /// Attempts per request, the first included.
@@ -28,10 +28,9 @@ pub fn verdict(service: Service, response: &Response, now_unix: u64) -> Option<O
     }
     match (service, response.status) {
         (Service::Kms, 400) => {
-            let body = crate::json::parse(&response.body).ok()?;
-            let kind = body.get("__type")?.as_str()?;
-            let code = kind.rsplit('#').next().unwrap_or(kind);
-            KMS_TRANSIENT.contains(&code).then_some(None)
+            let body = crate::json::Object::parse(&response.body).ok()?;
+            let code = aws_error_code(body.str("__type").ok()??);
+            KMS_TRANSIENT.contains(&code.as_str()).then_some(None)
         }
         (Service::Github, _) => Some(Some(match rate_limit(response)? {
             RateLimit::RetryAfter(secs) => Duration::from_secs(secs),
@@ -240,24 +239,16 @@ mod tests {
     #[test]
     fn verdicts_and_backoff() {
         let now = 1_000;
-        let reset = Response {
-            status: 403,
-            headers: vec![
-                ("x-ratelimit-remaining".into(), "0".into()),
-                ("x-ratelimit-reset".into(), "1010".into()),
-            ],
-            body: vec![],
-            attempts: 1,
-        };
+        let reset =
+            answer(403, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1010")], "").unwrap();
         assert_eq!(verdict(Service::Github, &reset, now), Some(Some(Duration::from_secs(10))));
-        assert_eq!(
-            verdict(Service::Sts, &Response { status: 503, headers: vec![], body: vec![], attempts: 1 }, now),
-            Some(None)
-        );
-        assert_eq!(
-            verdict(Service::Sts, &Response { status: 400, headers: vec![], body: vec![], attempts: 1 }, now),
-            None
-        );
+        assert_eq!(verdict(Service::Sts, &answer(503, &[], "").unwrap(), now), Some(None));
+        assert_eq!(verdict(Service::Sts, &answer(400, &[], "").unwrap(), now), None);
+        let throttled =
+            r#"{"__type":"com.amazonaws.kms#ThrottlingException:http://internal/","message":"x"}"#;
+        assert_eq!(verdict(Service::Kms, &answer(400, &[], throttled).unwrap(), now), Some(None));
+        let refused = r#"{"__type":"com.amazonaws.kms#NotFoundException","message":"x"}"#;
+        assert_eq!(verdict(Service::Kms, &answer(400, &[], refused).unwrap(), now), None);
         assert!(backoff(1, u64::MAX) < BASE);
         assert!(backoff(3, u64::MAX) < BASE * 4);
         assert!(backoff(30, u64::MAX) < CAP);
