@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api::{Installation, Permission};
+use crate::api::Installation;
+use crate::broker::policy::Grant;
 use crate::github::names::permissions_json;
 use crate::time::{rfc3339, unix_secs};
 
@@ -29,7 +30,7 @@ pub struct Audit {
     /// The rule that granted or refused, counted from 1.
     pub rule: Option<usize>,
     /// What was granted.
-    pub grant: Option<(Installation, Vec<String>, Vec<Permission>)>,
+    pub grant: Option<Grant>,
     /// The first 12 hex digits of the minted token's SHA-256.
     pub token_sha256: Option<String>,
     /// Why the configuration is unusable: for the operator, never the caller.
@@ -78,7 +79,7 @@ impl Audit {
         if let Some(rule) = self.rule {
             line["rule"] = rule.into();
         }
-        if let Some((installation, repositories, permissions)) = &self.grant {
+        if let Some(Grant { installation, repositories, permissions, .. }) = &self.grant {
             match installation {
                 Installation::Id(id) => line["installation_id"] = (*id).into(),
                 Installation::Owner(owner) => line["owner"] = owner.as_str().into(),
@@ -100,7 +101,7 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Access;
+    use crate::api::{Access, Permission};
     use std::time::Duration;
     use std::time::UNIX_EPOCH;
 
@@ -111,7 +112,12 @@ mod tests {
         audit.caller(claims.as_object().unwrap());
         audit.rule = Some(2);
         let contents = Permission { name: "contents".into(), access: Access::Read };
-        audit.grant = Some((Installation::Owner("acme".into()), vec!["w".into()], vec![contents]));
+        audit.grant = Some(Grant {
+            rule: 2,
+            installation: Installation::Owner("acme".into()),
+            repositories: vec!["w".into()],
+            permissions: vec![contents],
+        });
         audit.token("ghs_secret");
         let now = UNIX_EPOCH + Duration::from_secs(1_795_640_400);
         let line: Value =

@@ -154,14 +154,14 @@ fn authenticate(
         .ok_or_else(|| unauthorized("an Authorization: Bearer <OIDC ID token> header is required"))?;
     let token = Secret::new(token);
     let unverified = idtoken::decode(token.expose()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
-    let issuer = unverified
+    let trusted = unverified
         .issuer()
-        .filter(|iss| settings.policy.rules.iter().any(|r| r.issuer == *iss))
-        .ok_or_else(|| unauthorized("the token's issuer is not trusted"))?
-        .to_owned();
+        .and_then(|iss| settings.policy.rule_for(iss))
+        .ok_or_else(|| unauthorized("the token's issuer is not trusted"))?;
+    let issuer = &trusted.issuer;
     // Everything checkable without the key is checked before fetching it.
     unverified
-        .precheck(&issuer, &settings.audience, now)
+        .precheck(issuer, &settings.audience, now)
         .map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
     // The token is not verified yet: whoever sent it must not be able to
     // make the broker retry against the issuer, so each fetch is sent once.
@@ -189,13 +189,13 @@ fn authenticate(
         }
         Ok(std::mem::take(&mut response.body))
     };
-    let jwks_uri = match settings.policy.jwks_uri(&issuer) {
+    let jwks_uri = match &trusted.jwks_uri {
         Some(named) => named.clone(),
         None => {
             let issuer_url =
-                Url::parse(&issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
+                Url::parse(issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
             let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
-            idtoken::jwks_uri(&discovery, &issuer)
+            idtoken::jwks_uri(&discovery, issuer)
                 .map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?
         }
     };
@@ -203,7 +203,7 @@ fn authenticate(
     let key =
         idtoken::key(&jwks, unverified.kid.as_deref()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
     unverified
-        .verify(&key, &issuer, &settings.audience, now)
+        .verify(&key, issuer, &settings.audience, now)
         .map_err(|idtoken::Invalid(why)| unauthorized(&why))
 }
 
@@ -283,8 +283,7 @@ pub fn token<T: Transport>(
             }
         })?;
         audit.rule = Some(grant.rule);
-        audit.grant =
-            Some((grant.installation.clone(), grant.repositories.clone(), grant.permissions.clone()));
+        audit.grant = Some(grant.clone());
         // What the grant names is the request's (a claim may hold a name
         // GitHub cannot take): a 400, not the deployment's 500.
         let bad_request = |e: Error| Reply::error(400, "bad_request", e.message());

@@ -148,14 +148,20 @@ const TOKEN_CLAIMS: [&str; 5] = ["iss", "aud", "exp", "iat", "nbf"];
 
 /// The GitHub owner a rule's claims pin without a wildcard, if any:
 /// `repository_owner`, the owner part of `repository`, or `sub`'s `repo:OWNER/`.
-fn pinned_owner(claims: &BTreeMap<String, String>) -> Option<String> {
-    let literal = |v: &str| (!v.is_empty() && !v.contains('*')).then(|| v.to_owned());
-    let owner_of = |v: &str| v.split_once('/').and_then(|(owner, _)| literal(owner));
+fn pinned_owner(claims: &BTreeMap<String, String>) -> Option<&str> {
+    fn owner_of(v: &str) -> Option<&str> {
+        v.split_once('/').and_then(|(owner, _)| literal(owner))
+    }
     claims
         .get("repository_owner")
         .and_then(|v| literal(v))
         .or_else(|| claims.get("repository").and_then(|v| owner_of(v)))
         .or_else(|| claims.get("sub").and_then(|v| owner_of(v.strip_prefix("repo:")?)))
+}
+
+/// `v` when it pins a value exactly: not empty, no wildcard.
+fn literal(v: &str) -> Option<&str> {
+    (!v.is_empty() && !v.contains('*')).then_some(v)
 }
 
 fn parse_rule(raw: RawRule) -> Result<Rule, String> {
@@ -185,10 +191,17 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
     if issuer == GITHUB_ACTIONS_ISSUER {
         // Every workflow on GitHub can get a token from this issuer: the
         // rule must say whose workflows it admits.
-        let pinned = claims_pin_identity(&raw.claims).then(|| pinned_owner(&raw.claims)).ok_or(
-            "claims must pin the caller's owner exactly (repository_owner, repository, repo:OWNER/ in sub, or an *_id): \
-             otherwise every workflow on GitHub is admitted",
-        )?;
+        let pinned = pinned_owner(&raw.claims);
+        let pins_an_id = ["repository_owner_id", "repository_id"]
+            .iter()
+            .any(|name| raw.claims.get(*name).and_then(|v| literal(v)).is_some());
+        if pinned.is_none() && !pins_an_id {
+            return Err(
+                "claims must pin the caller's owner exactly (repository_owner, repository, repo:OWNER/ in \
+                        sub, or an *_id): otherwise every workflow on GitHub is admitted"
+                    .into(),
+            );
+        }
         if let (Some(pinned), Some(owner)) = (pinned, &raw.owner)
             && !pinned.eq_ignore_ascii_case(owner)
         {
@@ -255,12 +268,6 @@ fn parse_rule(raw: RawRule) -> Result<Rule, String> {
         repositories,
         permissions,
     })
-}
-
-/// Whether the claims pin an owner or a repository exactly (by name or id).
-fn claims_pin_identity(claims: &BTreeMap<String, String>) -> bool {
-    let exact = |name: &str| claims.get(name).is_some_and(|v| !v.is_empty() && !v.contains('*'));
-    pinned_owner(claims).is_some() || exact("repository_owner_id") || exact("repository_id")
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -351,9 +358,15 @@ impl Policy {
         Err(refusal)
     }
 
+    /// The first rule that trusts `issuer`, if any: what it says of the
+    /// issuer's keys, every rule for that issuer says too.
+    pub fn rule_for(&self, issuer: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.issuer == issuer)
+    }
+
     /// The key set named for `issuer`, if its rules name one (they agree).
     pub fn jwks_uri(&self, issuer: &str) -> Option<&Url> {
-        self.rules.iter().find(|rule| rule.issuer == issuer)?.jwks_uri.as_ref()
+        self.rule_for(issuer)?.jwks_uri.as_ref()
     }
 }
 
