@@ -20,8 +20,7 @@ pub fn rfc3339(unix: u64) -> String {
 /// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026
 /// 21:00:00 GMT`); `None` for anything else, a year past 9999 included.
 pub fn parse_http_date(text: &str) -> Option<u64> {
-    let time = httpdate::parse_http_date(text.trim()).ok()?;
-    time.duration_since(UNIX_EPOCH).ok().map(|since| since.as_secs())
+    httpdate::parse_http_date(text.trim()).ok().map(unix_secs)
 }
 
 #[cfg(test)]

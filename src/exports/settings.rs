@@ -77,6 +77,14 @@ fn endpoint(var: &str, url: &str) -> Result<Url> {
     Url::parse(url).and_then(Url::secure).map_err(|rule| invalid(var, rule))
 }
 
+/// An AWS service's endpoint: `var`, else `AWS_ENDPOINT_URL`, else `default`.
+fn aws_endpoint(env: &Env, var: &str, default: Url) -> Result<Url> {
+    match env.first(&[var, "AWS_ENDPOINT_URL"]) {
+        Some((var, url)) => endpoint(var, url),
+        None => Ok(default),
+    }
+}
+
 /// The App and its KMS key.
 pub fn jwt_settings(fields: &Fields, env: &Env) -> Result<JwtSettings> {
     let (field, app_id) = resolve(fields.app_id, "app-id", env, &["APP_ID"])
@@ -101,10 +109,7 @@ pub fn jwt_settings(fields: &Fields, env: &Env) -> Result<JwtSettings> {
         }
     };
 
-    let endpoint = match env.first(&["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"]) {
-        Some((var, url)) => endpoint(var, url)?,
-        None => kms::default_endpoint(&region),
-    };
+    let endpoint = aws_endpoint(env, "AWS_ENDPOINT_URL_KMS", kms::default_endpoint(&region))?;
     Ok(JwtSettings { app, kms: KmsKey { key_id, region, endpoint } })
 }
 
@@ -165,10 +170,7 @@ pub fn credentials(env: &Env, region: &Region) -> Result<Source> {
         (_, Some(path)) => IdentityToken::Given(read_token_file(path)?),
         _ => return Err(no_credentials(env, true, oidc)),
     };
-    let sts = match env.first(&["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
-        Some((var, url)) => endpoint(var, url)?,
-        None => sts::default_endpoint(region),
-    };
+    let sts = aws_endpoint(env, "AWS_ENDPOINT_URL_STS", sts::default_endpoint(region))?;
     Ok(Source::WebIdentity { role, token, sts })
 }
 

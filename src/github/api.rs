@@ -235,10 +235,15 @@ pub fn clock_offset(response: &Response, local_now: u64) -> Option<i64> {
     }
     let refusal = Object::parse(&response.body).ok()?;
     let message = refusal.str("message").ok()??;
-    let about_times = message.contains("'Issued at'") || message.contains("'Expiration time'");
+    let about_times = refuses_jwt_times(message);
     let server_now = parse_http_date(response.header("date")?)?;
     let signed = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
     about_times.then(|| signed(server_now).saturating_sub(signed(local_now)))
+}
+
+/// Whether GitHub's 401 `message` is about the App JWT's `iat` or `exp`.
+fn refuses_jwt_times(message: &str) -> bool {
+    message.contains("'Issued at'") || message.contains("'Expiration time'")
 }
 
 /// `DELETE /installation/token`, authenticated by the token itself.
@@ -320,9 +325,7 @@ fn hint(status: u16, message: &str) -> Option<&'static str> {
         401 if message.contains("Integration not found") => {
             "no GitHub App has this app-id: check the App ID or Client ID, and github-api-url for GitHub Enterprise Server"
         }
-        401 if message.contains("'Issued at'") || message.contains("'Expiration time'") => {
-            "GitHub refused the JWT's times: check this machine's clock"
-        }
+        401 if refuses_jwt_times(message) => "GitHub refused the JWT's times: check this machine's clock",
         401 => "GitHub could not verify the App JWT: the KMS key must hold the private key of this very App",
         403 => "the App or its installation may be suspended, or a rate limit was hit",
         422 if message.contains("permissions") => {
