@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Env, assert_no_secret, env_with, wasm_path, with};
 use serde_json::{Value, json};
+use standins::process::wasmtime;
 use standins::server::{Response, Wire};
 use standins::world::World;
 
@@ -24,11 +23,8 @@ fn run(env: &Env, args: &[&str]) -> Run {
 
 /// `wasmtime run -S http [WASMTIME_ARGS] --env ... component.wasm ARGS`.
 fn run_with(env: &Env, wasmtime_args: &[&str], args: &[&str]) -> Run {
-    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-    command.args(["run", "-S", "http"]).args(wasmtime_args);
-    for (name, value) in env {
-        command.arg("--env").arg(format!("{name}={value}"));
-    }
+    let mut command = wasmtime("run", env);
+    command.args(["-S", "http"]).args(wasmtime_args);
     let output =
         command.arg(wasm_path()).args(args).output().expect("wasmtime runs (`make tools` installs it)");
     let run = Run {
@@ -290,8 +286,7 @@ fn access_keys_take_precedence_over_oidc() {
 #[test]
 fn keyless_credentials_from_a_web_identity_token_file() {
     let world = World::start("");
-    let folder = std::env::temp_dir().join(format!("gakt-{}", standins::random_hex(6)));
-    std::fs::create_dir_all(&folder).unwrap();
+    let folder = standins::temp_dir("gakt");
     std::fs::write(folder.join("token"), world.oidc.id_token("sts.amazonaws.com")).unwrap();
     let mut env: Env = world
         .keyless_env()

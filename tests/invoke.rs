@@ -3,23 +3,15 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::wasm_path;
+use standins::process::wasmtime;
 use standins::world::World;
 
-/// `wasmtime` from `WASMTIME`, else from `PATH`.
-fn wasmtime() -> Command {
-    Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()))
-}
-
 fn invoke(env: &[(String, String)], call: &str) -> Output {
-    let mut command = wasmtime();
-    command.args(["run", "-S", "http"]);
-    for (name, value) in env {
-        command.arg("--env").arg(format!("{name}={value}"));
-    }
-    command.arg("--invoke").arg(call).arg(wasm_path());
+    let mut command = wasmtime("run", env);
+    command.args(["-S", "http"]).arg("--invoke").arg(call).arg(wasm_path());
     command.output().expect("wasmtime runs (run `make tools` to install it)")
 }
 

@@ -12,17 +12,11 @@ use std::time::Duration;
 
 use common::wasm_path;
 use standins::client::send;
-use standins::process::Owned;
+use standins::process::{Owned, wasmtime};
 use standins::world::World;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gakt-oci-{}", standins::random_hex(6)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A registry on a loopback port, storing into a temporary folder; stopped
@@ -34,7 +28,7 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
-        let dir = temp_dir();
+        let dir = standins::temp_dir("gakt-oci");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let authority = format!("127.0.0.1:{port}");
         let config = format!(
@@ -61,10 +55,6 @@ impl Registry {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The SHA-256 that `dist/SHA256SUMS` gives the component.
 fn published_sha256() -> String {
     let sums = std::fs::read_to_string(root().join("dist/SHA256SUMS"))
@@ -89,7 +79,7 @@ fn wkg() -> Command {
 #[test]
 fn publish_pull_verify_and_run() {
     let sha256 = published_sha256();
-    assert_eq!(sha256, hex(&standins::sha256(&std::fs::read(wasm_path()).unwrap())), "SHA256SUMS is current");
+    assert_eq!(sha256, standins::sha256_hex(&std::fs::read(wasm_path()).unwrap()), "SHA256SUMS is current");
     let registry = Registry::start();
     let reference = format!("{}/acme/github-app-kms-token:0.1.0", registry.authority);
 
@@ -105,7 +95,7 @@ fn publish_pull_verify_and_run() {
         send(&registry.authority, "GET", "/v2/acme/github-app-kms-token/manifests/0.1.0", &accept, b"")
             .unwrap();
     assert_eq!(manifest.status, 200);
-    assert_eq!(format!("sha256:{}", hex(&standins::sha256(&manifest.body))), manifest_digest);
+    assert_eq!(format!("sha256:{}", standins::sha256_hex(&manifest.body)), manifest_digest);
     let manifest = manifest.json();
     assert_eq!(manifest["config"]["mediaType"], "application/vnd.wasm.config.v0+json");
     let layers = manifest["layers"].as_array().unwrap();
@@ -114,11 +104,11 @@ fn publish_pull_verify_and_run() {
     assert_eq!(layers[0]["digest"], format!("sha256:{sha256}"));
 
     // Pulled back: the same bytes.
-    let pulled = temp_dir().join("github-app-kms-token.wasm");
+    let pulled = standins::temp_dir("gakt-oci").join("github-app-kms-token.wasm");
     let mut pull = wkg();
     pull.args(["oci", "pull", "--insecure", &registry.authority, &reference, "-o"]).arg(&pulled);
     run(&mut pull);
-    assert_eq!(hex(&standins::sha256(&std::fs::read(&pulled).unwrap())), sha256);
+    assert_eq!(standins::sha256_hex(&std::fs::read(&pulled).unwrap()), sha256);
 
     // And it runs: a token from the stand-ins.
     let world = World::start("");
@@ -127,10 +117,5 @@ fn publish_pull_verify_and_run() {
 
 /// `wasmtime run` of `wasm` minting for installation 1001.
 fn mint(wasm: &Path, world: &World) -> String {
-    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-    command.args(["run", "-S", "http"]);
-    for (name, value) in world.env() {
-        command.arg("--env").arg(format!("{name}={value}"));
-    }
-    run(command.arg(wasm).args(["--installation-id", "1001"]))
+    run(wasmtime("run", &world.env()).args(["-S", "http"]).arg(wasm).args(["--installation-id", "1001"]))
 }

@@ -3,6 +3,8 @@
 //! `spin.toml` against the component: the route, the source, and outbound
 //! hosts that are exactly the hosts the component calls.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -134,9 +136,7 @@ fn unlinkable_imports(component: &[u8]) -> Vec<String> {
 
 #[test]
 fn the_component_imports_only_what_spin_links() {
-    let component =
-        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token.wasm"))
-            .expect("dist/github-app-kms-token.wasm: run `make build` (or `make test`) first");
+    let component = std::fs::read(common::wasm_path()).unwrap();
     assert_eq!(unlinkable_imports(&component), Vec::<String>::new());
 }
 

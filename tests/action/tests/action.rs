@@ -35,12 +35,6 @@ fn node() -> PathBuf {
     if pinned.exists() { pinned } else { "node".into() }
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gakt-action-{}", standins::random_hex(6)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The `name=value` and `name<<DELIMITER` records of a runner command file.
 fn command_file(path: &Path) -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -142,7 +136,7 @@ impl<'a> Job<'a> {
     /// Runs the `main` or `post` file of `action.yml` as the runner does.
     fn run(&self, entry: &str) -> Step {
         let yml = action_yml();
-        let work = temp_dir();
+        let work = standins::temp_dir("gakt-action");
         let (output, state) = (work.join("output"), work.join("state"));
         std::fs::write(&output, "").unwrap();
         std::fs::write(&state, "").unwrap();
@@ -399,7 +393,7 @@ fn a_refusal_is_one_error_line_from_the_component() {
 #[test]
 fn runs_from_a_checkout_without_node_modules() {
     let world = World::start("");
-    let checkout = temp_dir().join("github-action");
+    let checkout = standins::temp_dir("gakt-action").join("github-action");
     std::fs::create_dir_all(checkout.join("dist")).unwrap();
     std::fs::copy(action_dir().join("action.yml"), checkout.join("action.yml")).unwrap();
     for entry in std::fs::read_dir(action_dir().join("dist")).unwrap() {

@@ -27,6 +27,19 @@ pub fn sha256(data: &[u8]) -> Vec<u8> {
     sha2::Sha256::digest(data).to_vec()
 }
 
+/// The SHA-256 of `data`, hex-encoded.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(sha256(data))
+}
+
+/// A new folder under the system's temporary folder, named `prefix-` and
+/// random hex.
+pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", random_hex(6)));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
 /// `n` random bytes, hex-encoded.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0; n];

@@ -50,13 +50,21 @@ pub fn serve(mut command: Command) -> Served {
     Served { process, authority, log }
 }
 
-/// `wasmtime serve -S cli` of `wasm` on a port the OS picks, with `env`.
-pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
+/// `wasmtime` (from `WASMTIME`, else the `PATH`) with `subcommand` and
+/// `env` handed to the component; the caller adds options, the component
+/// and its arguments.
+pub fn wasmtime(subcommand: &str, env: &[(String, String)]) -> Command {
     let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
-    command.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"]);
+    command.arg(subcommand);
     for (name, value) in env {
         command.arg("--env").arg(format!("{name}={value}"));
     }
-    command.arg(wasm);
+    command
+}
+
+/// `wasmtime serve -S cli` of `wasm` on a port the OS picks, with `env`.
+pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
+    let mut command = wasmtime("serve", env);
+    command.args(["-S", "cli", "--addr", "127.0.0.1:0"]).arg(wasm);
     serve(command)
 }
