@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "net::retry",
     "net::wasi",
     "aws::region",
+    "aws::arn",
     "aws::errors",
     "aws::credentials",
     "aws::oidc",

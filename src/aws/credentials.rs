@@ -41,21 +41,14 @@ impl Role {
     /// The role `arn` (from `field`), for a session named `session_name`
     /// (from `session_field`).
     pub fn new(field: &str, arn: &str, session_field: &str, session_name: &str) -> Result<Role> {
-        let valid_arn = arn.strip_prefix("arn:").and_then(|rest| {
-            let [partition, "iam", "", account, resource] = rest.splitn(5, ':').collect::<Vec<_>>()[..]
-            else {
-                return None;
-            };
-            let name = resource.strip_prefix("role/")?;
-            let name_ok = !name.is_empty()
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
-            (partition.starts_with("aws")
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && name_ok)
-                .then_some(())
-        });
-        if valid_arn.is_none() {
+        let role_name = crate::aws::arn::parse(arn, "iam")
+            .filter(|parts| parts.region.is_empty())
+            .and_then(|parts| parts.resource.strip_prefix("role/"))
+            .filter(|name| {
+                !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+            });
+        if role_name.is_none() {
             return Err(invalid(field, "must be an IAM role ARN: arn:aws:iam::123456789012:role/NAME"));
         }
         let name_ok = (2..=64).contains(&session_name.len())

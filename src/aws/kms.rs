@@ -10,6 +10,7 @@ use aws_sigv4::sign::v4;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::aws::arn;
 use crate::aws::credentials::AwsCredentials;
 use crate::aws::errors::{rejects_credentials, service_error};
 use crate::aws::region::Region;
@@ -35,19 +36,11 @@ impl KeyId {
     /// Validates a key reference; `field` names it in the error.
     pub fn parse(field: &str, text: &str) -> Result<KeyId> {
         let rule = "must be a key id, key ARN, alias/NAME or alias ARN";
-        let (arn_region, resource) = match text.strip_prefix("arn:") {
-            Some(arn) => {
-                let parts: Vec<&str> = arn.splitn(5, ':').collect();
-                let [partition, "kms", region, account, resource] = parts[..] else {
-                    return Err(invalid(field, rule));
-                };
-                let partition_ok = partition == "aws" || partition.strip_prefix("aws-").is_some_and(is_name);
-                if !partition_ok || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(invalid(field, rule));
-                }
-                (Some(Region::parse(field, region)?), resource)
-            }
-            None => (None, text),
+        let (arn_region, resource) = if text.starts_with("arn:") {
+            let arn = arn::parse(text, "kms").ok_or_else(|| invalid(field, rule))?;
+            (Some(Region::parse(field, arn.region)?), arn.resource)
+        } else {
+            (None, text)
         };
         let valid = match resource.split_once('/') {
             Some(("key", id)) => arn_region.is_some() && is_key_id(id),
@@ -69,10 +62,6 @@ impl KeyId {
     pub fn as_str(&self) -> &str {
         &self.text
     }
-}
-
-fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
 }
 
 /// A UUID key id, or a multi-Region key id `mrk-` + 32 hex digits.

@@ -128,6 +128,11 @@ impl TransportError {
     pub fn new(service: Service, url: &Url, message: impl Into<String>) -> Self {
         Self { service, endpoint: url.endpoint(), message: plain(&message.into()), attempts: 1 }
     }
+
+    /// An error about a first attempt at sending `request`.
+    pub fn of(request: &Request, message: impl Into<String>) -> Self {
+        Self::new(request.service, &request.url, message)
+    }
 }
 
 impl ServiceError {

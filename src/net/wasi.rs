@@ -41,8 +41,7 @@ fn random() -> u64 {
 
 impl Transport for WasiHttp {
     fn send(&self, request: Request) -> Result<Response> {
-        let transport_error =
-            |message: &str| Error::Transport(TransportError::new(request.service, &request.url, message));
+        let transport_error = |message: &str| Error::Transport(TransportError::of(&request, message));
 
         // A known length, so that no body goes out chunked.
         let length = (request.method != http::Method::Get).then_some(request.body.len());
@@ -82,11 +81,7 @@ impl Transport for WasiHttp {
         // reported if the future has none.
         let written = write_body(body, &request.body);
         if !ready_by(&future.subscribe(), self.deadline) {
-            return Err(Error::Timeout(TransportError::new(
-                request.service,
-                &request.url,
-                "no answer in time",
-            )));
+            return Err(from_error_code(&request, ErrorCode::HttpResponseTimeout));
         }
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
@@ -151,16 +146,14 @@ fn read_response(request: &Request, response: IncomingResponse, deadline: Instan
         return Err(too_large(&answer));
     }
     let reading_failed = |message: &str| {
-        let message = format!("could not read the answer: {message}");
-        Error::Transport(TransportError::new(request.service, &request.url, message))
+        Error::Transport(TransportError::of(request, format!("could not read the answer: {message}")))
     };
     let incoming = response.consume().map_err(|_| reading_failed("no response body"))?;
     let stream = incoming.stream().map_err(|_| reading_failed("no response body stream"))?;
     let readable = stream.subscribe();
     loop {
         if !ready_by(&readable, deadline) {
-            let message = "the answer did not arrive in time";
-            return Err(Error::Timeout(TransportError::new(request.service, &request.url, message)));
+            return Err(Error::Timeout(TransportError::of(request, "the answer did not arrive in time")));
         }
         match stream.read(64 * 1024) {
             Ok(chunk) => answer.body.extend_from_slice(&chunk),
@@ -188,7 +181,7 @@ fn stream_error(e: &StreamError) -> String {
 
 /// A wasi-http error code as `timeout` or `transport`, in words.
 fn from_error_code(request: &Request, code: ErrorCode) -> Error {
-    let error = |message: &str| TransportError::new(request.service, &request.url, message);
+    let error = |message: &str| TransportError::of(request, message);
     match code {
         ErrorCode::DnsTimeout => Error::Timeout(error("DNS lookup timed out")),
         ErrorCode::ConnectionTimeout => Error::Timeout(error("connecting timed out")),
