@@ -1,7 +1,7 @@
 //! AWS error answers, as the JSON protocols (KMS) and the query/XML
 //! protocols (STS, and some proxies and emulators) send them.
 
-use crate::error::{Service, ServiceError};
+use crate::error::{Error, Service, ServiceError};
 use crate::json::Object;
 use crate::net::http::{Response, aws_error_code};
 use crate::secret::{Secret, plain};
@@ -69,15 +69,19 @@ pub fn service_error(
     error
 }
 
-/// Whether AWS refused the credentials themselves (rather than the action).
-pub fn rejects_credentials(error: &ServiceError) -> bool {
-    error.code.as_deref().is_some_and(|c| CREDENTIAL_ERRORS.contains(&c))
+/// `error` as [`Error::CredentialsRejected`] when AWS refused the
+/// credentials themselves, else as `otherwise` (the action was refused).
+pub fn refusal(error: ServiceError, otherwise: fn(ServiceError) -> Error) -> Error {
+    if error.code.as_deref().is_some_and(|c| CREDENTIAL_ERRORS.contains(&c)) {
+        Error::CredentialsRejected(error)
+    } else {
+        otherwise(error)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
 
     fn response(status: u16, body: &str) -> Response {
         crate::net::script::answer(status, &[("x-amzn-requestid", "r-1")], body).unwrap()
@@ -93,8 +97,7 @@ mod tests {
         hint: fn(&str) -> Option<&'static str>,
         otherwise: fn(ServiceError) -> Error,
     ) -> Error {
-        let e = service_error(response, secrets, hint);
-        if rejects_credentials(&e) { Error::CredentialsRejected(e) } else { otherwise(e) }
+        refusal(service_error(response, secrets, hint), otherwise)
     }
 
     #[test]

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::aws::arn;
 use crate::aws::credentials::AwsCredentials;
-use crate::aws::errors::{rejects_credentials, service_error};
+use crate::aws::errors::{refusal, service_error};
 use crate::aws::region::Region;
 use crate::error::{Error, Result, Service, TransportError, invalid};
 use crate::json::Object;
@@ -156,12 +156,7 @@ pub fn read_sign_response(
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
     if !response.is_success() {
-        let error = service_error(response, &credentials.secrets(), hint);
-        return Err(if rejects_credentials(&error) {
-            Error::CredentialsRejected(error)
-        } else {
-            Error::Kms(error)
-        });
+        return Err(refusal(service_error(response, &credentials.secrets(), hint), Error::Kms));
     }
     let not_expected =
         |e| malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"));
