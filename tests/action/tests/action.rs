@@ -92,8 +92,25 @@ impl<'a> Job<'a> {
     fn new(world: &'a World) -> Job<'a> {
         let keep =
             ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
+        Job::of(world, world.env(), &keep)
+    }
+
+    /// The same job, keyless: the runner's OIDC token for `role-to-assume`.
+    fn keyless(world: &'a World) -> Job<'a> {
+        let keep = [
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "AWS_ENDPOINT_URL_STS",
+            "AWS_ENDPOINT_URL_KMS",
+        ];
+        Job::of(world, world.keyless_env(), &keep).with("role-to-assume", ROLE_ARN)
+    }
+
+    /// A job with the variables of `env` named in `keep`, the workflow's own,
+    /// and the inputs for installation `octo-org`.
+    fn of(world: &'a World, env: Vec<(String, String)>, keep: &[&str]) -> Job<'a> {
         let mut env: Vec<(String, String)> =
-            world.env().into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect();
+            env.into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect();
         env.extend([
             ("GITHUB_REPOSITORY".into(), "octo-org/widgets".into()),
             ("GITHUB_REPOSITORY_OWNER".into(), "octo-org".into()),
@@ -105,21 +122,6 @@ impl<'a> Job<'a> {
             .with("kms-key-id", standins::kms::ALIAS)
             .with("aws-region", standins::world::REGION)
             .with("github-api-url", &world.github.url())
-    }
-
-    /// The same job, keyless: the runner's OIDC token for `role-to-assume`.
-    fn keyless(world: &'a World) -> Job<'a> {
-        let mut job = Job::new(world);
-        job.env.retain(|(k, _)| {
-            !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET") && k != "AWS_SESSION_TOKEN"
-        });
-        let keyless = world.keyless_env();
-        for name in ["ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "AWS_ENDPOINT_URL_STS"]
-        {
-            let value = keyless.iter().find(|(k, _)| k == name).unwrap().1.clone();
-            job.env.push((name.into(), value));
-        }
-        job.with("role-to-assume", ROLE_ARN)
     }
 
     fn with(mut self, input: &str, value: &str) -> Job<'a> {
