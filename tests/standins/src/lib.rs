@@ -10,6 +10,7 @@ pub mod github;
 pub mod kms;
 pub mod oidc;
 pub mod process;
+pub mod runner;
 pub mod server;
 pub mod sigv4;
 pub mod sts;
