@@ -110,13 +110,17 @@ fn rank(path: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Whether `path` is a folder of modules in [`LAYERS`] (`net`, `aws`, ...).
+fn is_folder(path: &str) -> bool {
+    LAYERS.iter().any(|m| m.starts_with(&format!("{path}::")))
+}
+
 #[test]
 fn every_module_is_in_the_layer_order() {
     for file in sources(&src()) {
         let module = module_of(&file);
-        let is_folder = LAYERS.iter().any(|m| m.starts_with(&format!("{module}::")));
         assert!(
-            module == "lib" || is_folder || LAYERS.contains(&module.as_str()),
+            module == "lib" || is_folder(&module) || LAYERS.contains(&module.as_str()),
             "{module} is not in LAYERS"
         );
     }
@@ -132,9 +136,7 @@ fn imports_point_down() {
             match rank(&path) {
                 Some(theirs) if theirs > own => upward.push(format!("{module} uses crate::{path}")),
                 // A folder as a whole is above the modules it holds.
-                None if LAYERS.iter().any(|m| m.starts_with(&format!("{path}::"))) => {
-                    upward.push(format!("{module} uses the folder crate::{path}"))
-                }
+                None if is_folder(&path) => upward.push(format!("{module} uses the folder crate::{path}")),
                 _ => {}
             }
         }
