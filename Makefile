@@ -24,7 +24,7 @@ SHELL     := bash
 # apt-get needs root: sudo when make runs as another user (as on CI runners).
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build build-tools demo test tools lint lint-tools wit bench fuzz clean action release checksums publish \
+.PHONY: build toolchain build-tools demo test tools lint lint-tools wit bench fuzz clean action release checksums publish \
 	check-action check-reproducible check-world
 
 # The core module is linked without the component step, shrunk with
@@ -48,13 +48,24 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 # --converge repeats the passes while they still shrink the module.
 WASM_OPT := -Oz --converge --low-memory-unused $(WASM_OPT_FEATURES)
 
-build: build-tools
+build: toolchain build-tools
 	RUSTFLAGS="-C link-arg=--skip-wit-component $(REMAP)" cargo build --release --target $(TARGET) --target-dir $(CORE_DIR)
 	$(TOOLS)/wasm-opt $(WASM_OPT) $(CORE) -o $(CORE_DIR)/optimized.wasm
 	mkdir -p dist
 	wasm-tools component new $(CORE_DIR)/optimized.wasm -o $(WASM)
 	wasm-tools validate $(WASM)
 	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
+
+# The toolchain rust-toolchain.toml pins, with its target and components:
+# rustup adds a toolchain file's `targets` only when it installs the
+# toolchain, so one already installed without wasm32-wasip2 would fail the
+# build. Both commands do nothing (offline, in a fraction of a second) when
+# everything is there.
+TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+toolchain:
+	@rustup toolchain list | grep -q '^$(TOOLCHAIN)-' || rustup toolchain install $(TOOLCHAIN) --profile minimal
+	@rustup target add --toolchain $(TOOLCHAIN) $(TARGET)
+	@rustup component add --toolchain $(TOOLCHAIN) rustfmt clippy
 
 # What building needs: wasm-tools (cargo install) and the pinned npm tools
 # (wasm-opt, jco, esbuild).

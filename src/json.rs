@@ -41,11 +41,13 @@ impl Object {
         self.0
     }
 
-    /// Fails on a field not in `known`.
+    /// Fails on a field not in `known`. The unknown fields are counted, not
+    /// named: they may come from anyone, and the error may reach a log.
     pub fn only(&self, known: &[&str]) -> Result<()> {
-        match self.0.keys().find(|key| !known.contains(&key.as_str())) {
-            Some(key) => Err(format!("unknown field `{key}`, expected one of {}", known.join(", "))),
-            None => Ok(()),
+        match self.0.keys().filter(|key| !known.contains(&key.as_str())).count() {
+            0 => Ok(()),
+            1 => Err(format!("1 unknown field, expected only {}", known.join(", "))),
+            n => Err(format!("{n} unknown fields, expected only {}", known.join(", "))),
         }
     }
 
@@ -170,8 +172,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let Strict(value) = map.next_value()?;
+            // Not quoted: the key may come from anyone, and the error may reach a log.
             if object.contains_key(&key) {
-                return Err(A::Error::custom(format!("the key {key:?} is given twice")));
+                return Err(A::Error::custom("a key is given twice in one object"));
             }
             object.insert(key, value);
         }
@@ -203,7 +206,11 @@ mod tests {
         assert_eq!(o.u64("s").unwrap_err(), "`s` is not a whole number");
         assert_eq!(o.strings("bad").unwrap_err(), "`bad` is not a list of strings");
         assert_eq!(o.str("n").unwrap_err(), "`n` is not a string");
-        assert!(o.only(&["s", "n"]).unwrap_err().starts_with("unknown field `bad`"));
+        assert_eq!(
+            o.only(&["s", "n", "l", "m", "z"]).unwrap_err(),
+            "1 unknown field, expected only s, n, l, m, z"
+        );
+        assert!(o.only(&["s"]).unwrap_err().starts_with("5 unknown fields"));
         assert_eq!(Object::parse(b"[]").err().as_deref(), Some("not a JSON object"));
         assert!(Object::parse(b"{").is_err());
     }

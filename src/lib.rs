@@ -4,7 +4,8 @@
 //! The folders are the layers, and every module's imports point down the
 //! list (`tests/layers.rs` checks it):
 //!
-//! 1. [`secret`], [`json`], [`env`], [`error`]: values every layer uses;
+//! 1. [`secret`], [`json`], [`store`], [`env`], [`error`]: values every
+//!    layer uses;
 //! 2. [`net`]: requests and answers as data, URLs, retries, and the one
 //!    module that sends them through `wasi:http` ([`net::wasi`]);
 //! 3. [`aws`] and [`github`]: each service's requests and answers, and the
@@ -30,6 +31,7 @@ pub mod json;
 pub mod mint;
 pub mod net;
 pub mod secret;
+pub mod store;
 pub mod time;
 
 // Generated from `wit/`, whose comments document the types; the only

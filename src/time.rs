@@ -17,6 +17,13 @@ pub fn rfc3339(unix: u64) -> String {
     time.fmt(Format::DateTime).unwrap_or_else(|_| "9999-12-31T23:59:59Z".into())
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 time (`2026-12-02T13:00:00Z`,
+/// fractions and offsets allowed); `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let time = DateTime::from_str(text, Format::DateTimeWithOffset).ok()?;
+    u64::try_from(time.secs()).ok()
+}
+
 /// Seconds since the Unix epoch of an HTTP `Date` (`Wed, 25 Nov 2026
 /// 21:00:00 GMT`); `None` for anything else, a year past 9999 included.
 pub fn parse_http_date(text: &str) -> Option<u64> {
@@ -41,6 +48,16 @@ mod tests {
         assert_eq!(rfc3339(1_582_979_415), "2020-02-29T12:30:15Z");
         assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z", "clamped");
+    }
+
+    #[test]
+    fn rfc3339_parsed() {
+        assert_eq!(parse_rfc3339("2026-11-25T21:00:00Z"), Some(1_795_640_400));
+        assert_eq!(parse_rfc3339("2026-11-25T22:00:00.5+01:00"), Some(1_795_640_400));
+        for bad in ["", "2026-11-25", "2026-11-25T21:00:00Z\n::error::x", "tomorrow", "1969-12-31T23:59:59Z"]
+        {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

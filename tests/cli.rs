@@ -241,6 +241,11 @@ fn every_failure_exits_1_with_one_line_usage_errors_included() {
         ),
         (world.env(), vec!["--owner", "nobody"], "error: GitHub refused the request: HTTP 404"),
         (
+            world.env(),
+            vec!["--owner", "octo-org", "--owner", "Octo-Org", "--format", "json"],
+            "error: invalid --owner (installation.owner): names octo-org twice: one token per installation",
+        ),
+        (
             env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some("0123456789abcdef0123"))]),
             vec!["--owner", "octo-org"],
             "error: the credentials were refused: HTTP 400 InvalidSignatureException",

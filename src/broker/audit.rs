@@ -7,9 +7,14 @@
 //! decided, what was granted, the first 12 hex digits of the minted token's
 //! SHA-256, and the upstream service and request id of a failure. Never a
 //! token, an ID token or a secret.
+//!
+//! A line is plain ASCII JSON: every character beyond ASCII is a `\uXXXX`
+//! escape (so no U+2028, NEL or 8-bit CSI reaches a log pipeline or a
+//! terminal), and every string is cut to [`MAX_STRING_CHARS`].
 
 use std::time::SystemTime;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -17,6 +22,9 @@ use crate::api::Installation;
 use crate::broker::policy::Grant;
 use crate::github::names::permissions_json;
 use crate::time::{rfc3339, unix_secs};
+
+/// The most characters of any one string a line holds.
+pub const MAX_STRING_CHARS: usize = 256;
 
 /// The caller's claims a line records, when present.
 const CALLER_CLAIMS: [&str; 4] = ["iss", "sub", "repository", "job_workflow_ref"];
@@ -35,6 +43,9 @@ pub struct Audit {
     pub token_sha256: Option<String>,
     /// Why the configuration is unusable: for the operator, never the caller.
     pub detail: Option<String>,
+    /// Why the caller's token could not be verified: for the operator,
+    /// never the caller.
+    pub reason: Option<String>,
 }
 
 impl Audit {
@@ -94,7 +105,63 @@ impl Audit {
         if let Some(detail) = &self.detail {
             line["detail"] = detail.as_str().into();
         }
-        line.to_string()
+        if let Some(reason) = &self.reason {
+            line["reason"] = reason.as_str().into();
+        }
+        ascii_json(&capped(line))
+    }
+}
+
+/// `value` with every string cut to [`MAX_STRING_CHARS`].
+fn capped(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.chars().count() > MAX_STRING_CHARS => {
+            Value::String(s.chars().take(MAX_STRING_CHARS - 1).chain(['…']).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(capped).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (capped_key(k), capped(v))).collect())
+        }
+        other => other,
+    }
+}
+
+fn capped_key(key: String) -> String {
+    match capped(Value::String(key)) {
+        Value::String(key) => key,
+        _ => String::new(),
+    }
+}
+
+/// `value` as JSON in plain ASCII: beyond ASCII (and DEL), `\uXXXX`.
+fn ascii_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, Ascii);
+    // Writing a `Value` into memory cannot fail; an empty line if it did.
+    let _ = value.serialize(&mut serializer);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// serde_json's compact output, with every character beyond ASCII escaped
+/// (serde_json itself escapes only quotes, backslashes and C0 controls).
+struct Ascii;
+
+impl serde_json::ser::Formatter for Ascii {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if c.is_ascii() && c != '\x7f' {
+                writer.write_all(&[c as u8])?;
+            } else {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -134,5 +201,23 @@ mod tests {
         let refused = json!({"error": {"code": "forbidden", "message": "no rule admits this caller"}});
         let line: Value = serde_json::from_str(&Audit::default().line(403, &refused, now)).unwrap();
         assert_eq!((line["outcome"].as_str(), line["code"].as_str()), (Some("refused"), Some("forbidden")));
+    }
+
+    /// U+2028, NEL, the 8-bit CSI, DEL, an emoji (a surrogate pair) and a
+    /// very long claim: the line stays one line of plain ASCII, and reads
+    /// back as what was recorded, cut.
+    #[test]
+    fn a_line_is_plain_ascii_and_every_string_is_capped() {
+        let hostile = "a\u{2028}b\u{85}c\u{9b}31md\u{7f}e😀";
+        let mut audit = Audit { reason: Some(hostile.into()), ..Audit::default() };
+        let claims = json!({"iss": "https://i", "sub": "x".repeat(10_000)});
+        audit.caller(claims.as_object().unwrap());
+        let line =
+            audit.line(401, &json!({"error": {"code": "unauthorized", "message": hostile}}), UNIX_EPOCH);
+        assert!(line.bytes().all(|b| (0x20..0x7f).contains(&b)), "{line}");
+        assert!(line.contains(r"a\u2028b\u0085c\u009b31md\u007fe\ud83d\ude00"), "{line}");
+        let read: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!((read["reason"].as_str(), read["message"].as_str()), (Some(hostile), Some(hostile)));
+        assert_eq!(read["caller"]["sub"].as_str().unwrap().chars().count(), MAX_STRING_CHARS);
     }
 }

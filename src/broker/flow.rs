@@ -12,19 +12,22 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::broker::audit::Audit;
 use crate::broker::idtoken;
-use crate::broker::policy::{Ask, Policy, Refusal};
+use crate::broker::keys::{self, Known, Lookup};
+use crate::broker::policy::{Ask, Policy, Refusal, Rule};
+use crate::broker::rs256::PublicKey;
 use crate::error::{Error, Service};
-use crate::github::names::known_permission;
+use crate::github::names::{MAX_REPOSITORIES, check_owner, check_repository, permission};
 use crate::json::Object;
 use crate::mint::flow::installation_tokens;
 use crate::mint::settings::{Deployment, TokenTarget, target};
-use crate::net::http::{Method, Request, Transport};
+use crate::net::http::{Method, Request, Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
+use crate::store::Store;
 use crate::time::unix_secs;
 
 /// The largest request body accepted.
@@ -79,7 +82,9 @@ pub fn health() -> Reply {
 }
 
 /// The request body as an [`Ask`] and the deadline the caller asks for (in
-/// seconds), or a 400 saying what is wrong.
+/// seconds), or a 400 saying what is wrong. Every value is checked here,
+/// before the caller is verified, and no error quotes the body: it is
+/// anyone's text, and the error reaches the audit line.
 fn ask(content_type: Option<&str>, body: &[u8]) -> Result<(Ask, Option<u64>), Reply> {
     let json_type = content_type
         .and_then(|t| t.split(';').next())
@@ -88,11 +93,7 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<(Ask, Option<u64>), Re
         return Err(Reply::error(400, "unsupported_media_type", "the body must be application/json"));
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(Reply::error(
-            400,
-            "body_too_large",
-            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
+        return Err(too_large());
     }
     let bad =
         |e: String| Reply::error(400, "bad_request", format!("the body is not a valid token request: {e}"));
@@ -102,21 +103,39 @@ fn ask(content_type: Option<&str>, body: &[u8]) -> Result<(Ask, Option<u64>), Re
         .only(&["owner", "installation_id", "repositories", "permissions", "timeout_seconds"])
         .map_err(bad)?;
     let owner = parsed.str("owner").map_err(bad)?.map(str::to_owned);
+    if owner.as_deref().is_some_and(|owner| check_owner("owner", owner).is_err()) {
+        return Err(bad("`owner` is not a GitHub login".into()));
+    }
     let installation_id = parsed.u64("installation_id").map_err(bad)?;
+    if owner.is_some() && installation_id.is_some() {
+        return Err(bad("give owner or installation_id, not both".into()));
+    }
     let timeout = parsed.u64("timeout_seconds").map_err(bad)?;
     if timeout == Some(0) {
         return Err(bad("`timeout_seconds` must be at least 1".into()));
     }
-    let mut permissions = Vec::new();
-    for (name, level) in parsed.string_map("permissions").map_err(bad)? {
-        permissions
-            .push(known_permission(&name, &level).map_err(|why| Reply::error(400, "bad_request", why))?);
-    }
-    if owner.is_some() && installation_id.is_some() {
-        return Err(Reply::error(400, "bad_request", "give owner or installation_id, not both"));
-    }
     let repositories = parsed.strings("repositories").map_err(bad)?;
+    if repositories.len() > MAX_REPOSITORIES
+        || repositories.iter().any(|name| check_repository("repositories", name).is_err())
+    {
+        return Err(bad(format!("`repositories` must be at most {MAX_REPOSITORIES} bare repository names")));
+    }
+    let permissions = parsed
+        .string_map("permissions")
+        .map_err(bad)?
+        .into_iter()
+        .map(|(name, level)| {
+            permission(&name, &level).ok_or_else(|| {
+                bad("`permissions` names an unknown permission or a level other than read, write or admin".into())
+            })
+        })
+        .collect::<Result<_, _>>()?;
     Ok((Ask { owner, installation_id, repositories, permissions }, timeout))
+}
+
+/// The answer to a body over [`MAX_BODY_BYTES`].
+pub fn too_large() -> Reply {
+    Reply::error(400, "body_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
 /// The broker's deployment settings.
@@ -138,34 +157,73 @@ fn misconfigured(detail: String, audit: &mut Audit) -> Reply {
     Reply::error(500, "configuration", "the broker is not configured correctly: its log says why")
 }
 
-/// Verifies the caller's ID token; only issuers the policy names are fetched.
-fn authenticate(
-    authorization: Option<&str>,
-    settings: &Settings,
-    http: &impl Transport,
-    now: u64,
-) -> Result<serde_json::Map<String, Value>, Reply> {
-    let unauthorized = |message: &str| Reply::error(401, "unauthorized", message);
-    let token = authorization
+/// The one answer to every caller whose token could not be verified: why
+/// goes to the audit line only, so that an anonymous caller learns nothing
+/// of the policy (which issuers it trusts, which audience, which keys).
+pub const UNVERIFIED: &str = "the caller's token could not be verified";
+
+/// The bearer token of an `Authorization` header.
+fn bearer(authorization: Option<&str>) -> Result<Secret, String> {
+    authorization
         .and_then(|a| {
             a.get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("bearer ")).map(|_| a[7..].trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("an Authorization: Bearer <OIDC ID token> header is required"))?;
-    let token = Secret::new(token);
-    let unverified = idtoken::decode(token.expose()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
-    let trusted = unverified
+        .map(Secret::new)
+        .ok_or_else(|| "no Authorization: Bearer <OIDC ID token> header".into())
+}
+
+/// Verifies the caller's ID token: its trusted claims, else why not (for
+/// the audit line). Only issuers the policy names are ever fetched, and
+/// each at most once a minute ([`keys`]).
+fn authenticate(
+    authorization: Option<&str>,
+    settings: &Settings,
+    http: &impl Transport,
+    store: &dyn Store,
+    now: u64,
+) -> Result<Map<String, Value>, String> {
+    let token = bearer(authorization)?;
+    let unverified = idtoken::decode(token.expose())?;
+    let rule = unverified
         .issuer()
         .and_then(|iss| settings.policy.rule_for(iss))
-        .ok_or_else(|| unauthorized("the token's issuer is not trusted"))?;
-    let issuer = &trusted.issuer;
+        .ok_or("the token's issuer is not trusted")?;
     // Everything checkable without the key is checked before fetching it.
-    unverified
-        .precheck(issuer, &settings.audience, now)
-        .map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
-    // The token is not verified yet: whoever sent it must not be able to
-    // make the broker retry against the issuer, so each fetch is sent once.
-    let fetch = |url: Url| -> Result<Vec<u8>, Reply> {
+    unverified.precheck(&rule.issuer, &settings.audience, now)?;
+    let kid = unverified.kid.as_deref().unwrap_or_default();
+    let key = issuer_key(rule, kid, http, store, now)?;
+    Ok(unverified.verify(&key, &rule.issuer, &settings.audience, now)?)
+}
+
+/// The key named `kid` of `rule`'s issuer: from fresh keys in `store`, else
+/// fetched (at most once a minute per issuer, whatever the outcome).
+fn issuer_key(
+    rule: &Rule,
+    kid: &str,
+    http: &impl Transport,
+    store: &dyn Store,
+    now: u64,
+) -> Result<PublicKey, String> {
+    let at = keys::store_key(&rule.issuer);
+    let known = Known::get(store, &at, now);
+    match keys::lookup(known.as_ref(), kid, now) {
+        Lookup::Found(key) => return Ok(key),
+        Lookup::Refused(idtoken::Invalid(why)) => return Err(why),
+        Lookup::Fetch => {}
+    }
+    let fetched = fetch_keys(rule, http);
+    Known::after_fetch(known, fetched.as_ref().ok().map(|(jwks, ttl)| (jwks, *ttl)), now).set(store, &at);
+    let (jwks, _) = fetched?;
+    Ok(idtoken::key_in(&jwks, kid)?)
+}
+
+/// The issuer's JWKS (through its discovery document unless the rule names
+/// `jwks_uri`) and how long to keep it. The token behind the fetch is not
+/// verified yet: whoever sent it must not be able to make the broker retry
+/// against the issuer, so each request is sent once.
+fn fetch_keys(rule: &Rule, http: &impl Transport) -> Result<(Value, u64), String> {
+    let fetch = |url: Url| -> Result<Response, String> {
         let request = Request {
             service: Service::Oidc,
             method: Method::Get,
@@ -177,34 +235,32 @@ fn authenticate(
             body: Vec::new(),
             retry: false,
         };
-        let mut response = http.send(request).map_err(|e| upstream(&e))?;
+        let endpoint = request.url.to_string();
+        let response = http.send(request).map_err(|e| match e {
+            Error::Transport(t) | Error::Timeout(t) => {
+                format!("the issuer's keys could not be fetched from {}: {}", t.endpoint, t.message)
+            }
+            Error::MalformedResponse(m) => {
+                format!("the issuer's keys could not be read from {}: {}", m.endpoint, m.message)
+            }
+            other => other.message(),
+        })?;
         if !response.is_success() {
-            let mut reply = Reply::error(
-                502,
-                "upstream",
-                format!("the issuer's key endpoint answered HTTP {}", response.status),
-            );
-            reply.body["error"]["upstream"] = json!({ "service": "oidc", "status": response.status });
-            return Err(reply);
+            return Err(format!("the issuer answered HTTP {} at {endpoint}", response.status));
         }
-        Ok(std::mem::take(&mut response.body))
+        Ok(response)
     };
-    let jwks_uri = match &trusted.jwks_uri {
+    let jwks_uri = match &rule.jwks_uri {
         Some(named) => named.clone(),
         None => {
-            let issuer_url =
-                Url::parse(issuer).map_err(|_| unauthorized("the token's issuer is not trusted"))?;
-            let discovery = fetch(issuer_url.join("/.well-known/openid-configuration"))?;
-            idtoken::jwks_uri(&discovery, issuer)
-                .map_err(|idtoken::Invalid(why)| Reply::error(502, "upstream", why))?
+            let issuer = Url::parse(&rule.issuer).map_err(|_| "the issuer is not a URL")?;
+            let discovery = fetch(issuer.join("/.well-known/openid-configuration"))?;
+            idtoken::jwks_uri(&discovery.body, &rule.issuer)?
         }
     };
-    let jwks = fetch(jwks_uri)?;
-    let key =
-        idtoken::key(&jwks, unverified.kid.as_deref()).map_err(|idtoken::Invalid(why)| unauthorized(&why))?;
-    unverified
-        .verify(&key, issuer, &settings.audience, now)
-        .map_err(|idtoken::Invalid(why)| unauthorized(&why))
+    let answer = fetch(jwks_uri)?;
+    let jwks = idtoken::parse_jwks(&answer.body)?;
+    Ok((jwks, keys::ttl(answer.header("cache-control"))))
 }
 
 /// The answer for a failure upstream: 502, or 504 for a timeout, naming
@@ -254,13 +310,15 @@ fn service_name(service: Service) -> &'static str {
 /// `POST /token` under `settings` (else why they are unusable, for the
 /// log): every refusal is a [`Reply`] too, and every answer comes with its
 /// audit record. `transport` gives the transport for a deadline: the body's
-/// `timeout_seconds` when shorter than the deployment's.
+/// `timeout_seconds` when shorter than the deployment's. `store` keeps the
+/// issuers' keys between requests.
 pub fn token<T: Transport>(
     settings: Result<&Settings, &str>,
     authorization: Option<&str>,
     content_type: Option<&str>,
     body: &[u8],
     transport: impl FnOnce(Duration) -> T,
+    store: &dyn Store,
     now: SystemTime,
 ) -> (Reply, Audit) {
     let mut audit = Audit::default();
@@ -271,7 +329,10 @@ pub fn token<T: Transport>(
         let longest = settings.deployment.timeout;
         let http = &transport(timeout.map_or(longest, |secs| longest.min(Duration::from_secs(secs))));
         let unix_now = unix_secs(now);
-        let claims = authenticate(authorization, settings, http, unix_now)?;
+        let claims = authenticate(authorization, settings, http, store, unix_now).map_err(|reason| {
+            audit.reason = Some(reason);
+            Reply::error(401, "unauthorized", UNVERIFIED)
+        })?;
         audit.caller(&claims);
         let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
             Refusal::NoRule => {
@@ -306,6 +367,8 @@ mod tests {
     use crate::broker::idtoken::test_keys::{id_token, jwk, private};
     use crate::net::retry::Retrying;
     use crate::net::script::{Script, answer};
+    use crate::store::{Memory, Nothing};
+    use base64::Engine;
     use std::time::UNIX_EPOCH;
 
     #[test]
@@ -371,12 +434,24 @@ mod tests {
                "owner": "acme", "repositories": ["infra"], "permissions": {"contents": "read"}})
     }
 
-    /// `POST /token` over `script`, retrying as the component does.
+    /// `POST /token` over `script`, retrying as the component does, keeping nothing.
     fn post(
         settings: Result<&Settings, &str>,
         bearer: Option<&str>,
         body: &str,
         script: &Script,
+    ) -> (Reply, Audit) {
+        post_at(settings, bearer, body, script, &Nothing, NOW)
+    }
+
+    /// [`post`] with `store` at `now` (seconds since the Unix epoch).
+    fn post_at(
+        settings: Result<&Settings, &str>,
+        bearer: Option<&str>,
+        body: &str,
+        script: &Script,
+        store: &dyn Store,
+        now: u64,
     ) -> (Reply, Audit) {
         let authorization = bearer.map(|t| format!("Bearer {t}"));
         let retrying = |timeout: Duration| Retrying {
@@ -385,8 +460,9 @@ mod tests {
             deadline: std::time::Instant::now() + timeout,
             random: || 0,
         };
-        let now = UNIX_EPOCH + Duration::from_secs(NOW);
-        token(settings, authorization.as_deref(), Some("application/json"), body.as_bytes(), retrying, now)
+        let now = UNIX_EPOCH + Duration::from_secs(now);
+        let body = body.as_bytes();
+        token(settings, authorization.as_deref(), Some("application/json"), body, retrying, store, now)
     }
 
     fn code(reply: &Reply) -> (u16, &str) {
@@ -436,7 +512,7 @@ mod tests {
         let minted = answer(
             201,
             &[],
-            r#"{"token":"ghs_minted","expires_at":"2026-12-02T15:00:00Z","repositories":[{"name":"infra"}]}"#,
+            r#"{"token":"ghs_minted","expires_at":"2026-12-02T15:00:00Z","repository_selection":"selected","repositories":[{"name":"infra"}]}"#,
         );
         let timed_out = || {
             let url = Url::parse("https://api.github.com").unwrap();
@@ -462,6 +538,7 @@ mod tests {
             ("a bad body", Some(&caller), r#"{"owner": 5}"#, vec![], (400, "bad_request")),
             ("no token", None, "{}", vec![], (401, "unauthorized")),
             ("a forged token", Some(&forged), "{}", vec![keys()], (401, "unauthorized")),
+            ("a bad owner", Some(&caller), r#"{"owner": "a\nb"}"#, vec![], (400, "bad_request")),
             ("another owner", Some(&caller), r#"{"owner": "evil"}"#, vec![keys()], (403, "forbidden")),
             (
                 "GitHub refuses",
@@ -516,8 +593,12 @@ mod tests {
         // The issuer fails: one request, not three.
         let script =
             Script::new([answer(503, &[], "busy"), answer(503, &[], "busy"), answer(503, &[], "busy")]);
-        let (reply, _) = post(Ok(&settings(json!([discovered]))), Some(&forged), "{}", &script);
-        assert_eq!(code(&reply), (502, "upstream"));
+        let (reply, audit) = post(Ok(&settings(json!([discovered]))), Some(&forged), "{}", &script);
+        assert_eq!(reply, Reply::error(401, "unauthorized", UNVERIFIED));
+        assert_eq!(
+            audit.reason.as_deref(),
+            Some("the issuer answered HTTP 503 at https://idp.example/.well-known/openid-configuration")
+        );
         assert_eq!(script.lines(), ["GET https://idp.example/.well-known/openid-configuration"]);
         let lost = || {
             Err(Error::Transport(crate::error::TransportError::new(
@@ -527,8 +608,75 @@ mod tests {
             )))
         };
         let script = Script::new([lost(), lost(), lost()]);
-        let (reply, _) = post(Ok(&settings(json!([rule()]))), Some(&forged), "{}", &script);
-        assert_eq!((reply.status, script.sent().len()), (502, 1));
+        let (reply, audit) = post(Ok(&settings(json!([rule()]))), Some(&forged), "{}", &script);
+        assert_eq!((reply.status, script.sent().len()), (401, 1));
+        let reason = audit.reason.unwrap_or_default();
+        assert!(
+            reason.starts_with("the issuer's keys could not be fetched from https://idp.example"),
+            "{reason}"
+        );
+    }
+
+    /// No token, a malformed one, another issuer, another audience, an
+    /// expired or forged token: one answer for all, the reason in the audit
+    /// line only.
+    #[test]
+    fn every_unverified_caller_gets_the_same_answer() {
+        let key = private(2048);
+        let ok = settings(json!([rule()]));
+        let with = |change: Value| {
+            let mut claims = claims();
+            claims.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+            id_token(&key, &claims)
+        };
+        let cases = [
+            (None, vec![], "no Authorization"),
+            (Some("not.a.jwt".to_owned()), vec![], "not a well-formed JWT"),
+            (Some(with(json!({"iss": "https://other.example"}))), vec![], "issuer is not trusted"),
+            (Some(with(json!({"aud": "someone else"}))), vec![], "not for this audience"),
+            (Some(with(json!({"exp": NOW - 3600}))), vec![], "expired"),
+            (Some(id_token(&private(2048), &claims())), vec![answer(200, &[], &jwks(&key))], "signature"),
+        ];
+        for (bearer, answers, reason) in cases {
+            let (reply, audit) = post(Ok(&ok), bearer.as_deref(), "{}", &Script::new(answers));
+            assert_eq!(reply, Reply::error(401, "unauthorized", UNVERIFIED), "{reason}");
+            assert!(audit.reason.as_deref().is_some_and(|r| r.contains(reason)), "{reason}: {audit:?}");
+        }
+    }
+
+    /// With a store, a caller costs no fetch while the issuer's keys are
+    /// fresh, and forged tokens naming unknown keys cost one fetch a minute.
+    #[test]
+    fn issuer_keys_are_kept_and_refreshed_at_most_once_a_minute() {
+        let key = private(2048);
+        let store = Memory::new();
+        let ok = settings(json!([rule()]));
+        let caller = id_token(&key, &claims());
+        let keys = || answer(200, &[("cache-control", "max-age=600")], &jwks(&key));
+        let refused = r#"{"owner": "other"}"#; // 403 after verification: nothing minted
+        let script = Script::new([keys()]);
+        let (reply, _) = post_at(Ok(&ok), Some(&caller), refused, &script, &store, NOW);
+        assert_eq!((reply.status, script.lines().len()), (403, 1), "the first caller fetches");
+        let script = Script::default();
+        let (reply, _) = post_at(Ok(&ok), Some(&caller), refused, &script, &store, NOW + 290);
+        assert_eq!((reply.status, script.lines().len()), (403, 0), "fresh keys: no fetch");
+
+        // Twenty forged tokens naming a key the issuer never had.
+        let forged = {
+            let token = id_token(&private(2048), &claims());
+            let (_, rest) = token.split_once('.').unwrap();
+            let header =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k9"}"#);
+            format!("{header}.{rest}")
+        };
+        let script = Script::new((0..20).map(|_| keys()));
+        for i in 0..20 {
+            let (reply, _) = post_at(Ok(&ok), Some(&forged), "{}", &script, &store, NOW + 60 + i);
+            assert_eq!(reply.status, 401);
+        }
+        assert_eq!(script.lines().len(), 1, "one fetch for twenty forged tokens in a minute");
+        post_at(Ok(&ok), Some(&forged), "{}", &script, &store, NOW + 120);
+        assert_eq!(script.lines().len(), 2, "and one more the next minute");
     }
 
     #[test]

@@ -22,9 +22,22 @@ pub const LEEWAY_SECS: u64 = 60;
 /// current job.
 pub const MAX_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
+/// The JWS algorithms of RFC 7518 and RFC 8037: the only `alg` values a
+/// refusal names.
+const KNOWN_ALGORITHMS: [&str; 14] = [
+    "none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
+    "PS384", "PS512", "EdDSA",
+];
+
 /// Why a token was refused (the text is safe to return: it never quotes the token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid(pub String);
+
+impl From<Invalid> for String {
+    fn from(Invalid(why): Invalid) -> String {
+        why
+    }
+}
 
 fn invalid(why: impl Into<String>) -> Invalid {
     Invalid(why.into())
@@ -96,15 +109,29 @@ pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
     Ok(url)
 }
 
-/// The RSA key named `kid` in a JWKS document.
-pub fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
+/// A JWKS document, parsed.
+pub fn parse_jwks(jwks: &[u8]) -> Result<Value, Invalid> {
     let document = Object::parse(jwks).map_err(|_| invalid("the issuer's JWKS is not valid"))?;
-    let keys = document
-        .value("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid("the issuer's JWKS is not valid"))?;
-    let kid = kid.ok_or_else(|| invalid("the token names no key (kid)"))?;
-    let jwk = keys
+    let document = Value::Object(document.into_map());
+    match document.get("keys") {
+        Some(Value::Array(_)) => Ok(document),
+        _ => Err(invalid("the issuer's JWKS is not valid")),
+    }
+}
+
+/// The keys of a parsed JWKS document.
+fn keys(jwks: &Value) -> &[Value] {
+    jwks.get("keys").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Whether a parsed JWKS document holds a key named `kid`.
+pub fn has_key(jwks: &Value, kid: &str) -> bool {
+    keys(jwks).iter().any(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+}
+
+/// The RSA key named `kid` in a parsed JWKS document.
+pub fn key_in(jwks: &Value, kid: &str) -> Result<PublicKey, Invalid> {
+    let jwk = keys(jwks)
         .iter()
         .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
         .ok_or_else(|| invalid("the token's key (kid) is not in the issuer's JWKS"))?;
@@ -137,7 +164,8 @@ impl Unverified {
     /// forged or stale token costs the issuer nothing.
     pub fn precheck(&self, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
         if self.alg != "RS256" {
-            let alg: String = self.alg.chars().take(16).collect();
+            // Named only if it is one JOSE knows: the header is anyone's text.
+            let alg = KNOWN_ALGORITHMS.iter().find(|known| **known == self.alg).unwrap_or(&"(another)");
             return Err(invalid(format!("algorithm {alg} is not accepted: RS256 only")));
         }
         if self.kid.is_none() {
@@ -235,6 +263,11 @@ mod tests {
     use super::*;
     use rsa::traits::PublicKeyParts;
     use serde_json::json;
+
+    /// The key named `kid` in the JWKS `jwks`.
+    fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
+        key_in(&parse_jwks(jwks)?, kid.ok_or_else(|| invalid("no kid"))?)
+    }
 
     /// A JWKS with one fresh RSA key of `bits`, `kid` `k1`.
     fn jwks(alg: Option<&str>, usage: Option<&str>, bits: usize) -> Vec<u8> {
@@ -391,6 +424,16 @@ mod tests {
         );
         let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
         wrong_alg.alg = "HS256".into();
-        assert!(wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0.contains("RS256 only"));
+        assert_eq!(
+            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0,
+            "algorithm HS256 is not accepted: RS256 only"
+        );
+        let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
+        wrong_alg.alg = "\u{2028}\u{85}\u{9b}31m".into();
+        assert_eq!(
+            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0,
+            "algorithm (another) is not accepted: RS256 only",
+            "an unknown alg is never echoed"
+        );
     }
 }

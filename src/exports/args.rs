@@ -154,11 +154,6 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
     if parsed.installation_id.is_some() && !parsed.owners.is_empty() {
         return Err(usage("give --installation-id or --owner, not both".into()));
     }
-    if let Some(twice) =
-        parsed.owners.iter().enumerate().find(|(i, o)| parsed.owners[..*i].contains(o)).map(|(_, o)| o)
-    {
-        return Err(usage(format!("--owner {twice} is given twice")));
-    }
     Ok(parsed)
 }
 
@@ -238,7 +233,6 @@ mod tests {
             ("mint", "unknown command (not shown)"),
             ("revoke ghs_secret", "unexpected argument after the command (not shown)"),
             ("--owner a --installation-id 1", "not both"),
-            ("--owner a --owner a", "--owner a is given twice"),
         ] {
             let UsageError(message) = args(line).unwrap_err();
             assert!(message.contains(says), "{line}: {message}");

@@ -5,12 +5,12 @@
 //! - `GET /healthz`.
 //!
 //! Translation only: resolving the environment into the broker's settings,
-//! reading the body (at most 64 KiB), writing the JSON answer and, for each
-//! `/token` decision, its audit line on stderr. [`crate::broker::flow`]
+//! reading the body (at most 64 KiB, within the request's deadline), writing
+//! the JSON answer and, for each `/token` decision, its audit line on stderr. [`crate::broker::flow`]
 //! routes and decides.
 
 use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use wasi::exports::http::incoming_handler::Guest;
 use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
@@ -20,8 +20,10 @@ use zeroize::Zeroize;
 use crate::broker::audit::Audit;
 use crate::broker::flow::{self as broker, MAX_BODY_BYTES, Reply, Route};
 use crate::exports::settings::{self, host_env};
+use crate::mint::settings::DEFAULT_TIMEOUT_SECS;
 use crate::net::wasi as host_http;
 use crate::secret::Secret;
+use crate::store::Memory;
 
 /// The export itself.
 pub struct Handler;
@@ -43,6 +45,10 @@ impl Guest for Handler {
     }
 }
 
+/// What outlives a request in this instance: the issuers' keys. (A host
+/// that starts an instance per request keeps nothing here.)
+static MEMORY: Memory = Memory::new();
+
 fn token(request: &IncomingRequest) -> Reply {
     let headers = request.headers();
     // The authorization header is the caller's ID token: held as a secret.
@@ -52,18 +58,21 @@ fn token(request: &IncomingRequest) -> Reply {
         value.zeroize();
         Some(text)
     };
-    let (reply, audit) = match read_body(request) {
-        Ok(body) => {
-            let settings = settings::broker(&host_env());
-            broker::token(
-                settings.as_ref().map_err(String::as_str),
-                header("authorization").as_ref().map(Secret::expose),
-                header("content-type").as_ref().map(Secret::expose),
-                &body,
-                host_http::transport,
-                SystemTime::now(),
-            )
-        }
+    let settings = settings::broker(&host_env());
+    // One deadline for the whole request, reading the caller's body included.
+    let timeout =
+        settings.as_ref().map_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS), |s| s.deployment.timeout);
+    let deadline = Instant::now() + timeout;
+    let (reply, audit) = match read_body(request, deadline) {
+        Ok(body) => broker::token(
+            settings.as_ref().map_err(String::as_str),
+            header("authorization").as_ref().map(Secret::expose),
+            header("content-type").as_ref().map(Secret::expose),
+            &body,
+            |asked| host_http::transport(asked.min(deadline.saturating_duration_since(Instant::now()))),
+            &MEMORY,
+            SystemTime::now(),
+        ),
         Err(reply) => (reply, Audit::default()),
     };
     // A closed stderr loses the line but not the answer.
@@ -71,22 +80,25 @@ fn token(request: &IncomingRequest) -> Reply {
     reply
 }
 
-/// The body, refusing more than [`MAX_BODY_BYTES`] without reading it all.
-fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
-    let too_large =
-        || Reply::error(400, "body_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"));
+/// The body, by `deadline` (a sender too slow gets 408), refusing more
+/// than [`MAX_BODY_BYTES`] without reading it all.
+fn read_body(request: &IncomingRequest, deadline: Instant) -> Result<Vec<u8>, Reply> {
     let unreadable = || Reply::error(400, "bad_request", "the body could not be read");
     let incoming = request.consume().map_err(|_| unreadable())?;
     let stream = incoming.stream().map_err(|_| unreadable())?;
+    let readable = stream.subscribe();
     let mut body = Vec::new();
     loop {
-        match stream.blocking_read(16 * 1024) {
+        if !host_http::ready_by(&readable, deadline) {
+            return Err(Reply::error(408, "request_timeout", "the body did not arrive in time"));
+        }
+        match stream.read(16 * 1024) {
             Ok(chunk) => body.extend_from_slice(&chunk),
             Err(StreamError::Closed) => return Ok(body),
             Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
         }
         if body.len() > MAX_BODY_BYTES {
-            return Err(too_large());
+            return Err(broker::too_large());
         }
     }
 }

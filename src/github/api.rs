@@ -5,13 +5,13 @@
 
 use crate::api::Permission;
 use crate::error::{Error, Result, Service, ServiceError};
-use crate::github::names::{check_token, parse_access, permissions_json};
+use crate::github::names::{check_app_slug, check_repository, check_token, permission, permissions_json};
 use crate::json::{self, Object};
 use crate::net::http::{Method, Request, Response, malformed};
 use crate::net::retry::{RateLimit, rate_limit};
 use crate::net::url::Url;
 use crate::secret::{Secret, plain};
-use crate::time::{parse_http_date, rfc3339};
+use crate::time::{parse_http_date, parse_rfc3339, rfc3339};
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -64,7 +64,7 @@ pub struct MintedToken {
     pub expires_at: String,
     /// The installation.
     pub installation_id: u64,
-    /// The permissions granted (levels other than read, write, admin are left out).
+    /// The permissions granted.
     pub permissions: Vec<Permission>,
     /// `all` or `selected`.
     pub repository_selection: String,
@@ -136,7 +136,11 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
         ));
     }
     read(api, response, "installation", |answer| {
-        Ok(Lookup { id: answer.required_u64("id")?, app_slug: answer.str("app_slug")?.map(str::to_owned) })
+        let app_slug = answer.str("app_slug")?;
+        if let Some(slug) = app_slug {
+            check_app_slug("app_slug", slug).map_err(|e| e.message())?;
+        }
+        Ok(Lookup { id: answer.required_u64("id")?, app_slug: app_slug.map(str::to_owned) })
     })
 }
 
@@ -194,25 +198,43 @@ pub fn read_access_token(
             &[(404, "no installation with this id belongs to this App")],
         ));
     }
+    // Every value passed on is checked: it reaches logs, outputs and
+    // callers, and a hostile answer must not write lines into them. The
+    // errors say which field is wrong without quoting it.
     let minted = read(api, response, "access token", |answer| {
-        let repositories = match answer.value("repositories") {
+        let expires_at = answer.required_str("expires_at")?;
+        if parse_rfc3339(expires_at).is_none() {
+            return Err("`expires_at` is not an RFC 3339 time".into());
+        }
+        let repositories: Vec<String> = match answer.value("repositories") {
             None => Vec::new(),
             Some(list) => list
                 .as_array()
                 .and_then(|items| items.iter().map(|r| Some(r.get("name")?.as_str()?.to_owned())).collect())
                 .ok_or("`repositories` is not a list of repositories")?,
         };
-        // Levels GitHub may add later are left out, not refused.
+        if repositories.iter().any(|name| check_repository("repositories", name).is_err()) {
+            return Err("`repositories` holds a name that is not a repository name".into());
+        }
         let permissions = answer
             .string_map("permissions")?
             .into_iter()
-            .filter_map(|(name, level)| Some(Permission { access: parse_access(&level)?, name }));
+            .map(|(name, level)| {
+                permission(&name, &level).ok_or(
+                    "`permissions` holds a permission or level this component does not know".to_owned(),
+                )
+            })
+            .collect::<json::Result<_>>()?;
+        let repository_selection = answer.required_str("repository_selection")?;
+        if !["all", "selected"].contains(&repository_selection) {
+            return Err("`repository_selection` is neither all nor selected".into());
+        }
         Ok(MintedToken {
             token: Secret::new(answer.required_str("token")?),
-            expires_at: answer.required_str("expires_at")?.to_owned(),
+            expires_at: expires_at.to_owned(),
             installation_id,
-            permissions: permissions.collect(),
-            repository_selection: answer.str("repository_selection")?.unwrap_or_default().to_owned(),
+            permissions,
+            repository_selection: repository_selection.to_owned(),
             repositories,
             app_slug: None,
         })
@@ -407,7 +429,7 @@ mod tests {
 
     #[test]
     fn reads_an_access_token() {
-        let body = r#"{"token":"ghs_x.y.z","expires_at":"2026-11-25T21:00:00Z","permissions":{"contents":"read","issues":"write","odd":"none"},
+        let body = r#"{"token":"ghs_x.y.z","expires_at":"2026-11-25T21:00:00Z","permissions":{"contents":"read","issues":"write"},
             "repository_selection":"selected","repositories":[{"id":1,"name":"widgets"}]}"#;
         let t = read_access_token(&api(), &response(201, body), 42, &Secret::new("jwt")).unwrap();
         assert_eq!(t.token.expose(), "ghs_x.y.z");
@@ -424,6 +446,38 @@ mod tests {
             ]
         );
         assert!(!format!("{t:?}").contains("ghs_"));
+    }
+
+    /// What a hostile or broken GitHub could answer with a 201: each is a
+    /// malformed answer, and none of its text is quoted in the error.
+    #[test]
+    fn every_value_of_a_minted_token_is_checked() {
+        let good = serde_json::json!({"token": "ghs_x", "expires_at": "2026-11-25T21:00:00Z",
+            "permissions": {"contents": "read"}, "repository_selection": "selected",
+            "repositories": [{"name": "widgets"}]});
+        let injected = "2026-11-25T21:00:00Z\n::error title=Injected::x\n::stop-commands::ABC";
+        for (field, value) in [
+            ("expires_at", serde_json::json!(injected)),
+            ("expires_at", serde_json::json!("in an hour")),
+            ("repositories", serde_json::json!([{"name": "widgets\n::error::x"}])),
+            ("repositories", serde_json::json!([{"name": "acme/widgets"}])),
+            ("repository_selection", serde_json::json!("some\u{2028}")),
+            ("repository_selection", serde_json::Value::Null),
+            ("permissions", serde_json::json!({"contents": "owner"})),
+            ("permissions", serde_json::json!({"contents\n::error::x": "read"})),
+        ] {
+            let mut body = good.clone();
+            body[field] = value;
+            let answer = response(201, &body.to_string());
+            let err = read_access_token(&api(), &answer, 1, &Secret::new("jwt")).unwrap_err();
+            let Error::MalformedResponse(e) = &err else { panic!("{field}: {}", err.message()) };
+            assert!(e.message.contains(field), "{field}: {}", e.message);
+            assert!(!err.message().contains("::") && !err.message().contains('\n'), "{}", err.message());
+        }
+        assert!(read_access_token(&api(), &response(201, &good.to_string()), 1, &Secret::new("j")).is_ok());
+        let slug = response(200, r#"{"id": 1, "app_slug": "kms-app\n::error::x"}"#);
+        let err = read_installation(&api(), &slug, &Secret::new("jwt")).unwrap_err();
+        assert!(matches!(err, Error::MalformedResponse(_)) && !err.message().contains("::"));
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub fn check_enterprise(field: &str, slug: &str) -> Result<()> {
     check(ok, field, "must be an enterprise slug: lower-case letters, digits or '-'")
 }
 
+/// A GitHub App's slug (its name in URLs): 1 to 100 letters, digits, `-` or `_`.
+pub fn check_app_slug(field: &str, slug: &str) -> Result<()> {
+    let ok = (1..=100).contains(&slug.len())
+        && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+    check(ok, field, "must be an App slug: 1 to 100 letters, digits, '-' or '_'")
+}
+
 /// The permissions an installation token can carry (GitHub's REST API,
 /// `POST /app/installations/{id}/access_tokens`, November 2026).
 pub const KNOWN_PERMISSIONS: &[&str] = &[
@@ -105,14 +112,20 @@ pub fn is_known_permission(name: &str) -> bool {
 }
 
 /// `name` at `level` as a [`Permission`], for a name GitHub knows and a
-/// level of `read`, `write` or `admin`; the error says which is wrong.
+/// level of `read`, `write` or `admin`; `None` for anything else. (For
+/// text from anyone: nothing of it is quoted.)
+pub fn permission(name: &str, level: &str) -> Option<Permission> {
+    let access = parse_access(level).filter(|_| is_known_permission(name))?;
+    Some(Permission { name: name.to_owned(), access })
+}
+
+/// [`permission`] for the operator's own text: the error says which is wrong.
 pub fn known_permission(name: &str, level: &str) -> std::result::Result<Permission, String> {
     if !is_known_permission(name) {
         return Err(format!("unknown permission {name}"));
     }
-    let access = parse_access(level)
-        .ok_or_else(|| format!("unknown level {level} for {name}: use read, write or admin"))?;
-    Ok(Permission { name: name.to_owned(), access })
+    permission(name, level)
+        .ok_or_else(|| format!("unknown level {level} for {name}: use read, write or admin"))
 }
 
 /// A permission name such as `contents` or `pull_requests`.

@@ -34,7 +34,7 @@
 //! let target = TokenTarget::new(Target::Id(1001), &[], None, &[])?;
 //! // KMS signs, then GitHub mints: the answers a transport would bring.
 //! let signature = format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342));
-//! let minted = r#"{"token":"ghs_example","expires_at":"2026-12-02T15:00:00Z"}"#;
+//! let minted = r#"{"token":"ghs_example","expires_at":"2026-12-02T15:00:00Z","repository_selection":"all"}"#;
 //! let script = Script::new([answer(200, &[], &signature), answer(201, &[], minted)]);
 //! let tokens = installation_tokens(&deployment, &[target], &script, SystemTime::now())?;
 //! assert_eq!(tokens[0].token.expose(), "ghs_example");
@@ -49,7 +49,7 @@ use crate::aws::{kms, oidc, sts};
 use crate::error::{Error, Result};
 use crate::github::api::{self as github, MintedToken, Scope, Target};
 use crate::github::jwt::{SignedJwt, UnsignedJwt};
-use crate::mint::settings::{Deployment, JwtSettings, TokenTarget};
+use crate::mint::settings::{Deployment, JwtSettings, TokenTarget, check_distinct};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
@@ -111,9 +111,9 @@ fn sign_jwt(
     Ok(unsigned.sign(&signature))
 }
 
-/// Mints a token for each of `targets` with one App JWT, signed with
-/// credentials from the deployment's source. All or nothing: if one fails,
-/// those minted are revoked.
+/// Mints a token for each of `targets` (each installation once) with one
+/// App JWT, signed with credentials from the deployment's source. All or
+/// nothing: if one fails, those minted are revoked.
 ///
 /// If GitHub refuses the JWT's times and its `Date` header shows this
 /// machine's clock is off by at most [`MAX_CLOCK_CORRECTION_SECS`], the JWT
@@ -126,6 +126,7 @@ pub fn installation_tokens(
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<Vec<MintedToken>> {
+    check_distinct(targets)?;
     if targets.is_empty() {
         return Ok(Vec::new());
     }
@@ -270,7 +271,10 @@ mod tests {
     }
 
     fn token(value: &str) -> Result<Response> {
-        answer(201, &[], &format!(r#"{{"token":"{value}","expires_at":"2026-11-25T22:00:00Z"}}"#))
+        let body = format!(
+            r#"{{"token":"{value}","expires_at":"2026-11-25T22:00:00Z","repository_selection":"all"}}"#
+        );
+        answer(201, &[], &body)
     }
 
     /// GitHub's refusal of the JWT's times, with its clock at `offset` seconds from ours.

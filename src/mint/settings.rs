@@ -134,6 +134,27 @@ impl TokenTarget {
     }
 }
 
+/// `invalid-input` if two of `targets` are the same installation (owners
+/// compared as GitHub does, ignoring case): each would get a token of its
+/// own for one installation. The one check for every face.
+pub fn check_distinct(targets: &[TokenTarget]) -> Result<()> {
+    let key = |t: &TokenTarget| match &t.target {
+        Target::Id(id) => ("installation", id.to_string()),
+        Target::Owner(owner) => ("installation.owner", owner.to_ascii_lowercase()),
+        Target::Repository { owner, name } => {
+            ("installation.repository", format!("{owner}/{name}").to_ascii_lowercase())
+        }
+        Target::Enterprise(slug) => ("installation.enterprise", slug.clone()),
+    };
+    let mut seen = BTreeSet::new();
+    match targets.iter().map(key).find(|k| !seen.insert(k.clone())) {
+        Some((field, twice)) => {
+            Err(invalid(field, format!("names {twice} twice: one token per installation")))
+        }
+        None => Ok(()),
+    }
+}
+
 /// `invalid-input` for `field` if `names` holds a name twice.
 fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<()> {
     let mut seen = BTreeSet::new();
@@ -231,6 +252,20 @@ mod tests {
         );
         let named = TokenTarget::new(owner(), &["docs".into()], Some("widgets".into()), &[]).unwrap();
         assert_eq!(named.scope.repositories, ["docs"], "named repositories win over the default");
+    }
+
+    #[test]
+    fn an_installation_named_twice_is_refused() {
+        let of = |t: Target| TokenTarget::new(t, &[], None, &[]).unwrap();
+        let twice = [of(owner()), of(Target::Owner("ACME".into()))];
+        assert_eq!(
+            check_distinct(&twice).unwrap_err().message(),
+            "invalid installation.owner: names acme twice: one token per installation"
+        );
+        assert_eq!(field_of(check_distinct(&[of(Target::Id(7)), of(Target::Id(7))])), "installation");
+        assert!(
+            check_distinct(&[of(owner()), of(Target::Owner("octocat".into())), of(Target::Id(7))]).is_ok()
+        );
     }
 
     #[test]

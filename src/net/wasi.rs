@@ -94,7 +94,7 @@ impl Transport for WasiHttp {
 }
 
 /// Waits until `pollable` is ready or `deadline` passes; whether it is ready.
-fn ready_by(pollable: &Pollable, deadline: Instant) -> bool {
+pub fn ready_by(pollable: &Pollable, deadline: Instant) -> bool {
     let left = deadline.saturating_duration_since(Instant::now());
     let timer = monotonic_clock::subscribe_duration(u64::try_from(left.as_nanos()).unwrap_or(u64::MAX));
     poll(&[pollable, &timer]).contains(&0)

@@ -330,6 +330,10 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
         ),
         (Job::new(&world).with("owner", "-not-a-login"), "Input owner: must be a GitHub login"),
         (Job::new(&world).with("owner", "octo-org\n-bad"), "Input owner: must be a GitHub login"),
+        (
+            Job::new(&world).with("owner", "octo-org\nOcto-Org"),
+            "Input owner: names octo-org twice: one token per installation",
+        ),
         (Job::new(&world).with("kms-key-id", "my key"), "Input kms-key-id: must be a key id"),
         (
             Job::new(&world).with("github-api-url", "http://example.com/api/v3"),
