@@ -14,7 +14,6 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -134,35 +133,20 @@ fn capped_key(key: String) -> String {
 }
 
 /// `value` as JSON in plain ASCII: beyond ASCII (and DEL), `\uXXXX`.
+/// serde_json escapes quotes, backslashes and C0 controls itself; every
+/// other character it leaves as it is, and outside strings JSON has none.
 fn ascii_json(value: &Value) -> String {
-    let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, Ascii);
-    // Writing a `Value` into memory cannot fail; an empty line if it did.
-    let _ = value.serialize(&mut serializer);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// serde_json's compact output, with every character beyond ASCII escaped
-/// (serde_json itself escapes only quotes, backslashes and C0 controls).
-struct Ascii;
-
-impl serde_json::ser::Formatter for Ascii {
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        for c in fragment.chars() {
-            if c.is_ascii() && c != '\x7f' {
-                writer.write_all(&[c as u8])?;
-            } else {
-                for unit in c.encode_utf16(&mut [0; 2]) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
+    let mut line = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() && c != '\x7f' {
+            line.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                line.push_str(&format!("\\u{unit:04x}"));
             }
         }
-        Ok(())
     }
+    line
 }
 
 #[cfg(test)]

@@ -54,6 +54,23 @@ export function list(text) {
     .filter((item) => item !== "");
 }
 
+/** `text` without control characters (C0, DEL, C1, and the Unicode line
+ * and paragraph separators): nothing printed or output can start a line of
+ * the log, let alone a workflow command, or span several lines of an output. */
+export function clean(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "");
+}
+
+/** A boolean input, as the official action reads it; a bad value is an
+ * input's fault, found before anything is sent. */
+export function boolean(name) {
+  try {
+    return core.getBooleanInput(name);
+  } catch {
+    throw new InputError(name, "must be true or false");
+  }
+}
+
 /** An optional input: `undefined` when empty (the WIT `none`). */
 export function optional(name) {
   return core.getInput(name) || undefined;
@@ -76,11 +93,13 @@ function permissions() {
 }
 
 /** The inputs as `token-request`s (one per owner) and the owners, with the
- * variables the credential inputs set. As the official action: no owner and
- * no repositories is the current repository alone; repositories without an
- * owner are the current owner's; several owners (one a line) each get a
- * token, from one KMS signature. */
+ * variables the credential inputs set and whether post is to revoke. Every
+ * input is read and checked here, before anything is sent. As the official
+ * action: no owner and no repositories is the current repository alone;
+ * repositories without an owner are the current owner's; several owners
+ * (one a line) each get a token, from one KMS signature. */
 export function requests() {
+  const revoke = !boolean("skip-token-revoke");
   const clientId = core.getInput("client-id");
   const appId = core.getInput("app-id");
   if (Boolean(clientId) === Boolean(appId)) {
@@ -119,6 +138,7 @@ export function requests() {
   return {
     owners,
     env,
+    revoke,
     requests: owners.map((owner) => ({ ...request, installation: { tag: "owner", val: owner } })),
   };
 }
@@ -153,6 +173,6 @@ export async function run(step) {
   try {
     await step();
   } catch (error) {
-    core.setFailed(describe(error));
+    core.setFailed(clean(describe(error)));
   }
 }

@@ -1,25 +1,23 @@
-// The post step (started by post.js): revokes what main minted, unless asked not to or
-// already expired. A token revoked already is a notice, not a failure.
+// The post step (started by post.js): revokes what main minted and saved,
+// unless it has expired. A token revoked already is a notice, not a failure.
 
 import * as core from "@actions/core";
 
-import { component, optional, run } from "./action.js";
+import { clean, component, optional, run } from "./action.js";
 
 run(async () => {
-  if (core.getBooleanInput("skip-token-revoke")) {
-    core.info("skip-token-revoke is set: the token(s) stay valid until they expire.");
-    return;
-  }
+  // Main saved the tokens as soon as they were masked, unless
+  // skip-token-revoke was set: what is saved is what to revoke.
   const saved = core.getState("tokens");
   if (!saved) {
-    core.info("No token to revoke.");
+    core.info("No token to revoke: none was minted, or skip-token-revoke is set.");
     return;
   }
   const issuer = component();
   const githubApiUrl = optional("github-api-url");
   for (const { token, expiresAt } of JSON.parse(saved)) {
     if (Date.parse(expiresAt) <= Date.now()) {
-      core.info(`A token expired at ${expiresAt}: nothing to revoke.`);
+      core.info(clean(`A token expired at ${expiresAt}: nothing to revoke.`));
       continue;
     }
     try {

@@ -125,6 +125,12 @@ impl<'a> Job<'a> {
                 command.env(name, value);
             }
         }
+        // The runner's files; a job's own environment may point them elsewhere.
+        command
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STATE", &state)
+            .env("GITHUB_ENV", work.join("env"))
+            .env("RUNNER_TEMP", &work);
         command.envs(self.env.iter().cloned());
         // Every input: the step's value, else action.yml's default, as the runner evaluates it.
         for (name, spec) in yml["inputs"].as_mapping().unwrap() {
@@ -137,13 +143,7 @@ impl<'a> Job<'a> {
         for (name, value) in &self.state {
             command.env(format!("STATE_{name}"), value);
         }
-        let run = command
-            .env("GITHUB_OUTPUT", &output)
-            .env("GITHUB_STATE", &state)
-            .env("GITHUB_ENV", work.join("env"))
-            .env("RUNNER_TEMP", &work)
-            .output()
-            .expect("node runs");
+        let run = command.output().expect("node runs");
         Step {
             code: run.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
@@ -347,6 +347,7 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
             Job::keyless(&world).with("role-to-assume", "arn:aws:iam::1:user/me"),
             "Input role-to-assume: must be an IAM role ARN",
         ),
+        (Job::new(&world).with("skip-token-revoke", "yes"), "Input skip-token-revoke: must be true or false"),
     ];
     for (job, says) in cases {
         let step = job.run("main");
@@ -358,6 +359,51 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
     let sent =
         world.kms.server().requests() + world.github.server().requests() + world.sts.server().requests();
     assert_eq!(sent, 0, "nothing was sent");
+}
+
+/// Main fails after minting (here: the outputs file cannot be written):
+/// the token was saved for post as soon as it was masked, and post revokes it.
+#[test]
+fn a_failure_after_minting_still_revokes_in_post() {
+    let world = World::start("");
+    let unwritable = standins::temp_dir("gakt-action"); // a folder, not a file
+    let mut job = Job::new(&world);
+    job.env.push(("GITHUB_OUTPUT".into(), unwritable.display().to_string()));
+    let main = job.run("main");
+    assert_ne!(main.code, 0, "writing the outputs failed");
+    assert_eq!(world.github.issued().len(), 1, "a token was minted");
+    job.state = main.state.clone();
+    job.run("post").ok();
+    assert!(world.github.issued()[0].revoked, "post revoked it");
+}
+
+/// A GitHub stand-in answering with workflow commands in every value it
+/// sends: the component refuses the answer, and nothing of it reaches the
+/// log or an output.
+#[test]
+fn a_hostile_answer_writes_no_workflow_command() {
+    let injected = "\n::error title=Injected::pwned\n::stop-commands::ABC\n";
+    let hostile = [
+        serde_json::json!({"id": 1001, "app_slug": format!("kms{injected}")}),
+        serde_json::json!({"id": 1001, "app_slug": "kms", "token": "ghs_x", "permissions": {},
+            "repository_selection": "all", "expires_at": format!("2030-01-01T00:00:00Z{injected}")}),
+        serde_json::json!({"id": 1001, "app_slug": "kms", "token": "ghs_x", "permissions": {},
+            "repository_selection": "selected", "expires_at": "2030-01-01T00:00:00Z",
+            "repositories": [{"name": format!("widgets{injected}")}]}),
+    ];
+    for body in hostile {
+        let world = World::start("");
+        let answer = standins::server::Response::json(201, "application/json", &body);
+        // The same answer to the lookup and to the token request.
+        world.github.server().inject(standins::server::Wire::Answer(answer), 2);
+        let step = Job::new(&world).run("main");
+        assert_ne!(step.code, 0);
+        let commands: Vec<&str> = step.stdout.lines().filter(|l| l.starts_with("::")).collect();
+        assert_eq!(commands.len(), 1, "{}", step.stdout);
+        assert!(commands[0].starts_with("::error::unexpected answer from GitHub"), "{}", step.stdout);
+        assert!(!step.stdout.contains("Injected") && !step.stdout.contains("stop-commands"), "{}", step.stdout);
+        assert!(step.outputs.values().all(|v| !v.contains('\n')), "{:?}", step.outputs);
+    }
 }
 
 #[test]
