@@ -15,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = token.precheck(ISSUER, "broker", 1_800_000_000);
     }
     let _ = idtoken::jwks_uri(data, ISSUER);
-    let _ = idtoken::key(data, Some("kid"));
+    if let Ok(jwks) = idtoken::parse_jwks(data) {
+        let _ = idtoken::key_in(&jwks, "kid");
+    }
     let _ = policy::parse(&text);
     if let [modulus @ .., _] = data.get(..257).unwrap_or_default() {
         let mut n = modulus.to_vec();
