@@ -103,11 +103,8 @@ fn several_owners_share_one_kms_signature() {
 #[test]
 fn environment_fallbacks_and_flags_winning() {
     let world = World::start("");
-    // A workflow sets GITHUB_REPOSITORY(_OWNER): the current repository, alone.
-    let workflow = env_with(
-        &world,
-        &[("GITHUB_REPOSITORY_OWNER", Some("octo-org")), ("GITHUB_REPOSITORY", Some("octo-org/gadgets"))],
-    );
+    // A workflow sets GITHUB_REPOSITORY: its owner's installation, for the current repository alone.
+    let workflow = env_with(&world, &[("GITHUB_REPOSITORY", Some("octo-org/gadgets"))]);
     ok(run(&workflow, &[]));
     assert_eq!(world.github.issued()[0].repositories, ["gadgets"]);
     assert_eq!(world.github.seen()[0].path, "/users/octo-org/installation");
@@ -189,7 +186,7 @@ fn help_documents_every_flag_and_variable() {
         "INSTALLATION_ID",
         "OWNER",
         "REPOSITORIES",
-        "GITHUB_REPOSITORY_OWNER",
+        "GITHUB_REPOSITORY",
         "GITHUB_API_URL",
         "GITHUB_TOKEN",
         "AWS_ACCESS_KEY_ID",

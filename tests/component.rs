@@ -100,7 +100,8 @@ fn repository_enterprise_and_current_repository_targets() {
         (token.installation_id, token.repositories.as_slice()),
         (1001, ["gadgets".to_owned()].as_slice())
     );
-    assert!(world.github.seen().iter().any(|s| s.path == "/repos/octo-org/gadgets/installation"));
+    // The owner's installation, scoped to the repository (as the official action does).
+    assert!(world.github.seen().iter().any(|s| s.path == "/users/octo-org/installation"));
 }
 
 #[test]

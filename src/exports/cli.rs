@@ -140,9 +140,8 @@ fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<SignedJwt, F
 
 /// The installations to mint for and the repositories to narrow to, in
 /// order: `--installation-id`, each `--owner`; else what the environment
-/// says (`INSTALLATION_ID`, `OWNER`, left to the library); else the
-/// workflow's `GITHUB_REPOSITORY_OWNER`, scoped to the current repository
-/// unless repositories are named.
+/// says (`INSTALLATION_ID`, `OWNER`, the current repository: the same
+/// default as every face, [`settings::token_target`]'s).
 fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
     let mut repositories = args.repositories.clone();
     if repositories.is_empty() {
@@ -154,15 +153,7 @@ fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
     if !args.owners.is_empty() {
         return (args.owners.iter().map(|o| Some(Installation::Owner(o.clone()))).collect(), repositories);
     }
-    let owner = env
-        .get("GITHUB_REPOSITORY_OWNER")
-        .filter(|_| env.get("INSTALLATION_ID").is_none() && env.get("OWNER").is_none());
-    let Some(owner) = owner else { return (vec![None], repositories) };
-    if repositories.is_empty() {
-        let current = env.get("GITHUB_REPOSITORY").and_then(|full| full.strip_prefix(&format!("{owner}/")));
-        repositories.extend(current.map(str::to_owned));
-    }
-    (vec![Some(Installation::Owner(owner.to_owned()))], repositories)
+    (vec![None], repositories)
 }
 
 fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {

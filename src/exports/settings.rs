@@ -257,9 +257,10 @@ pub fn deployment(fields: &Fields, env: &Env) -> Result<Deployment> {
 }
 
 /// The installation and scope a request asks for: its `installation`,
-/// else `INSTALLATION_ID`, else `OWNER`, else the current repository
-/// (`GITHUB_REPOSITORY`, then also the token's one repository unless the
-/// request names others).
+/// else `INSTALLATION_ID`, else `OWNER`, else the current repository's
+/// owner (`GITHUB_REPOSITORY`), scoped to that repository unless the request
+/// names repositories. The one rule for the default, as the official
+/// `actions/create-github-app-token` has it, for every face.
 pub fn token_target(
     installation: Option<&Installation>,
     repositories: &[String],
@@ -287,8 +288,7 @@ fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
             full.split_once('/').ok_or_else(|| invalid("GITHUB_REPOSITORY", "must be owner/name"))?;
         check_owner("GITHUB_REPOSITORY", owner)?;
         check_repository("GITHUB_REPOSITORY", name)?;
-        let target = Target::Repository { owner: owner.to_owned(), name: name.to_owned() };
-        return Ok((target, Some(name.to_owned())));
+        return Ok((Target::Owner(owner.to_owned()), Some(name.to_owned())));
     }
     Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
 }
@@ -395,11 +395,13 @@ mod tests {
     }
 
     #[test]
-    fn the_current_repository_is_the_last_resort_and_scopes_to_itself() {
+    fn the_current_repository_is_the_last_resort_and_scopes_its_owners_token_to_itself() {
         let env = env().with("GITHUB_REPOSITORY", "acme/widgets");
         let t = token_target_of(&TokenRequest { installation: None, ..request() }, &env).unwrap();
-        assert_eq!(t.target, Target::Repository { owner: "acme".into(), name: "widgets".into() });
-        assert_eq!(t.scope.repositories, ["widgets"]);
+        assert_eq!((t.target, t.scope.repositories), (Target::Owner("acme".into()), vec!["widgets".to_owned()]));
+        let named = TokenRequest { installation: None, repositories: vec!["docs".into()], ..request() };
+        let t = token_target_of(&named, &env).unwrap();
+        assert_eq!((t.target, t.scope.repositories), (Target::Owner("acme".into()), vec!["docs".to_owned()]));
     }
 
     #[test]

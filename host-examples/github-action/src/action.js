@@ -24,6 +24,7 @@ const COMPONENT_ENV = [
   "AWS_ROLE_SESSION_NAME",
   "ACTIONS_ID_TOKEN_REQUEST_URL",
   "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "GITHUB_REPOSITORY",
   "GITHUB_RUN_ID",
   "GITHUB_RUN_ATTEMPT",
   "TOKEN_TIMEOUT_SECONDS",
@@ -106,17 +107,10 @@ export function requests() {
     throw new InputError("client-id", "give exactly one of client-id and app-id");
   }
   const kmsKeyId = core.getInput("kms-key-id", { required: true });
-  let owners = list(core.getInput("owner"));
-  let repositories = list(core.getInput("repositories"));
+  const owners = list(core.getInput("owner"));
+  const repositories = list(core.getInput("repositories"));
   if (owners.length > 1 && repositories.length > 0) {
     throw new InputError("repositories", "names one owner's repositories: give a single owner");
-  }
-  if (owners.length === 0) {
-    const [owner, repository] = (process.env.GITHUB_REPOSITORY ?? "").split("/");
-    owners = [process.env.GITHUB_REPOSITORY_OWNER || owner];
-    if (repositories.length === 0 && repository) {
-      repositories = [repository];
-    }
   }
   const request = {
     appId: clientId || appId,
@@ -135,11 +129,15 @@ export function requests() {
   ]) {
     if (core.getInput(input)) env[variable] = core.getInput(input);
   }
+  // No owner: the component's default, the current repository's owner's
+  // installation scoped to it (or to the repositories named).
+  const installations = owners.length > 0 ? owners.map((owner) => ({ tag: "owner", val: owner })) : [undefined];
   return {
-    owners,
+    // The `tokens` output's keys.
+    owners: owners.length > 0 ? owners : [process.env.GITHUB_REPOSITORY_OWNER ?? ""],
     env,
     revoke,
-    requests: owners.map((owner) => ({ ...request, installation: { tag: "owner", val: owner } })),
+    requests: installations.map((installation) => ({ ...request, installation })),
   };
 }
 

@@ -94,7 +94,8 @@ fn serve_mode_runs_the_broker_behind_the_allow_list() {
     let denied = broker(env, &[]);
     let answer = standins::client::send(&denied.authority, "POST", "/token", &headers, b"{}").unwrap();
     assert_eq!(answer.status, 401, "{}", String::from_utf8_lossy(&answer.body));
-    let audited = || denied.log.lock().unwrap().iter().any(|l| l.contains(r#""reason""#) && l.contains("denied"));
+    let audited =
+        || denied.log.lock().unwrap().iter().any(|l| l.contains(r#""reason""#) && l.contains("denied"));
     for _ in 0..100 {
         if audited() {
             break;

@@ -401,7 +401,11 @@ fn a_hostile_answer_writes_no_workflow_command() {
         let commands: Vec<&str> = step.stdout.lines().filter(|l| l.starts_with("::")).collect();
         assert_eq!(commands.len(), 1, "{}", step.stdout);
         assert!(commands[0].starts_with("::error::unexpected answer from GitHub"), "{}", step.stdout);
-        assert!(!step.stdout.contains("Injected") && !step.stdout.contains("stop-commands"), "{}", step.stdout);
+        assert!(
+            !step.stdout.contains("Injected") && !step.stdout.contains("stop-commands"),
+            "{}",
+            step.stdout
+        );
         assert!(step.outputs.values().all(|v| !v.contains('\n')), "{:?}", step.outputs);
     }
 }
