@@ -7,7 +7,7 @@
 //! 1. [`secret`], [`json`], [`store`], [`env`], [`error`]: values every
 //!    layer uses;
 //! 2. [`net`]: requests and answers as data, URLs, retries, and the one
-//!    module that sends them through `wasi:http` ([`net::wasi`]);
+//!    module that sends them through `wasi:http` ([`net::outgoing`]);
 //! 3. [`aws`] and [`github`]: each service's requests and answers, and the
 //!    rules for its names, pure;
 //! 4. [`mint`] and [`broker`]: the settings the flows take and the flows,

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use proptest::prelude::*;
 
+use github_app_kms_token::api::Installation;
 use github_app_kms_token::api::Service;
 use github_app_kms_token::aws::credentials::AwsCredentials;
 use github_app_kms_token::aws::errors as aws;
@@ -15,7 +16,7 @@ use github_app_kms_token::aws::region::Region;
 use github_app_kms_token::aws::{oidc, sts};
 use github_app_kms_token::broker::{idtoken, policy, rs256};
 use github_app_kms_token::exports::args;
-use github_app_kms_token::github::api::{self as github, Scope, Target};
+use github_app_kms_token::github::api::{self as github, Scope};
 use github_app_kms_token::github::jwt::{AppId, UnsignedJwt};
 use github_app_kms_token::github::names::check_owner;
 use github_app_kms_token::net::http::Response;
@@ -205,7 +206,7 @@ proptest! {
     fn github_requests_are_well_formed(owner in "\\PC{0,50}", id in any::<u64>(), repositories in proptest::collection::vec("\\PC{0,30}", 0..4)) {
         let jwt = Secret::new("a.b.c");
         if check_owner("owner", &owner).is_ok() {
-            let request = github::installation_request(&api(), &Target::Owner(owner.clone()), &jwt);
+            let request = github::installation_request(&api(), &Installation::Owner(owner.clone()), &jwt);
             prop_assert!(request.url.path.starts_with("/users/"));
             prop_assert!(!request.url.path.contains(['?', '#', ' ']));
         }

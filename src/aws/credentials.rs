@@ -1,7 +1,7 @@
 //! AWS credentials for signing the KMS request, and where they come from:
 //! access keys as they are, or a web identity (the GitHub Actions runner's
 //! ID token, or a token file the host gave access to) exchanged at STS for
-//! temporary credentials. Pure: `crate::exports::settings` chooses the
+//! temporary credentials. Pure: `crate::exports::resolve` chooses the
 //! source from the environment; [`crate::mint::flow::aws_credentials`]
 //! fetches.
 

@@ -13,14 +13,14 @@ use crate::api::Installation;
 use crate::env::Env;
 use crate::error::{Error, ServiceError};
 use crate::exports::args::{self, Args, Command, Format, UsageError};
-use crate::exports::settings::{self, Fields, host_env};
+use crate::exports::resolve::{self, Fields, host_env};
 use crate::github::api::MintedToken;
 use crate::github::jwt::SignedJwt;
 use crate::github::names::check_token;
 use crate::mint::flow;
 use crate::net::http::Transport;
+use crate::net::outgoing::{self, WasiHttp};
 use crate::net::retry::Retrying;
-use crate::net::wasi::{self as host_http, WasiHttp};
 use crate::secret::Secret;
 
 /// The help text: every command, flag and environment variable.
@@ -107,7 +107,7 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
         }
         Command::Revoke => revoke(&args, env)?,
         Command::Installations => {
-            let api = settings::github_api(args.github_api_url.as_deref(), env)?;
+            let api = resolve::github_api(args.github_api_url.as_deref(), env)?;
             let http = transport(&args, env)?;
             let signed = app_jwt(&args, env, &http)?;
             let list = flow::installations(&api, &signed.token, &http)?;
@@ -119,7 +119,7 @@ fn run(args: &[String], env: &Env) -> Result<(), Failure> {
 
 /// The transport for this run, within `--timeout` (else the environment's).
 fn transport(args: &Args, env: &Env) -> Result<Retrying<WasiHttp>, Failure> {
-    Ok(host_http::transport(settings::timeout(args.timeout, env)?))
+    Ok(outgoing::transport(resolve::timeout(args.timeout, env)?))
 }
 
 /// The flags that override the environment.
@@ -134,14 +134,14 @@ fn fields(args: &Args) -> Fields<'_> {
 }
 
 fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<SignedJwt, Failure> {
-    let jwt = settings::jwt_settings(&fields(args), env)?;
-    Ok(flow::app_jwt(&jwt, &settings::credentials(env, &jwt.kms.region)?, http, SystemTime::now())?)
+    let jwt = resolve::jwt_settings(&fields(args), env)?;
+    Ok(flow::app_jwt(&jwt, &resolve::credentials(env, &jwt.kms.region)?, http, SystemTime::now())?)
 }
 
 /// The installations to mint for and the repositories to narrow to, in
 /// order: `--installation-id`, each `--owner`; else what the environment
 /// says (`INSTALLATION_ID`, `OWNER`, the current repository: the same
-/// default as every face, [`settings::token_target`]'s).
+/// default as every face, [`resolve::token_target`]'s).
 fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
     let mut repositories = args.repositories.clone();
     if repositories.is_empty() {
@@ -168,14 +168,14 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
     }
 
     // Everything is validated before the first request.
-    let deployment = settings::deployment(&fields(args), env)?;
+    let deployment = resolve::deployment(&fields(args), env)?;
     let targets = targets
         .iter()
         .map(|installation| {
-            settings::token_target(installation.as_ref(), &repositories, &args.permissions, env)
+            resolve::token_target(installation.as_ref(), &repositories, &args.permissions, env)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let http = host_http::transport(deployment.timeout);
+    let http = outgoing::transport(deployment.timeout);
     // One KMS signature serves every owner; all or nothing.
     let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
 
@@ -202,7 +202,7 @@ fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
         ),
     };
     check_token(field, token.expose())?;
-    let api = settings::github_api(args.github_api_url.as_deref(), env)?;
+    let api = resolve::github_api(args.github_api_url.as_deref(), env)?;
     match flow::revoke(&api, &token, &transport(args, env)?) {
         Ok(()) => err("revoked"),
         // Revoking twice (e.g. in an `if: always()` step) is not a failure.

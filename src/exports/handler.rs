@@ -6,7 +6,7 @@
 //!
 //! Translation only: resolving the environment into the broker's settings,
 //! reading the body (at most 64 KiB, within the request's deadline), writing
-//! the JSON answer and, for each `/token` decision, its audit line on stderr. [`crate::broker::flow`]
+//! the JSON answer and, for each `/token` decision, its audit line on stderr. [`crate::broker::service`]
 //! routes and decides.
 
 use std::io::Write;
@@ -18,10 +18,10 @@ use wasi::io::streams::StreamError;
 use zeroize::Zeroize;
 
 use crate::broker::audit::Audit;
-use crate::broker::flow::{self as broker, MAX_BODY_BYTES, Reply, Route};
-use crate::exports::settings::{self, host_env};
+use crate::broker::service::{self, MAX_BODY_BYTES, Reply, Route};
+use crate::exports::resolve::{self, host_env};
 use crate::mint::settings::DEFAULT_TIMEOUT_SECS;
-use crate::net::wasi as host_http;
+use crate::net::outgoing;
 use crate::secret::Secret;
 use crate::store::Memory;
 
@@ -36,8 +36,8 @@ impl Guest for Handler {
             Method::Post => "POST",
             _ => "OTHER",
         };
-        let reply = match broker::route(method, &path) {
-            Route::Health => broker::health(),
+        let reply = match service::route(method, &path) {
+            Route::Health => service::health(),
             Route::Token => token(&request),
             Route::Refused(reply) => reply,
         };
@@ -58,18 +58,18 @@ fn token(request: &IncomingRequest) -> Reply {
         value.zeroize();
         Some(text)
     };
-    let settings = settings::broker(&host_env());
+    let settings = resolve::broker(&host_env());
     // One deadline for the whole request, reading the caller's body included.
     let timeout =
         settings.as_ref().map_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS), |s| s.deployment.timeout);
     let deadline = Instant::now() + timeout;
     let (reply, audit) = match read_body(request, deadline) {
-        Ok(body) => broker::token(
+        Ok(body) => service::token(
             settings.as_ref().map_err(String::as_str),
             header("authorization").as_ref().map(Secret::expose),
             header("content-type").as_ref().map(Secret::expose),
             &body,
-            |asked| host_http::transport(asked.min(deadline.saturating_duration_since(Instant::now()))),
+            |asked| outgoing::transport(asked.min(deadline.saturating_duration_since(Instant::now()))),
             &MEMORY,
             SystemTime::now(),
         ),
@@ -89,7 +89,7 @@ fn read_body(request: &IncomingRequest, deadline: Instant) -> Result<Vec<u8>, Re
     let readable = stream.subscribe();
     let mut body = Vec::new();
     loop {
-        if !host_http::ready_by(&readable, deadline) {
+        if !outgoing::ready_by(&readable, deadline) {
             return Err(Reply::error(408, "request_timeout", "the body did not arrive in time"));
         }
         match stream.read(16 * 1024) {
@@ -98,7 +98,7 @@ fn read_body(request: &IncomingRequest, deadline: Instant) -> Result<Vec<u8>, Re
             Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
         }
         if body.len() > MAX_BODY_BYTES {
-            return Err(broker::too_large());
+            return Err(service::too_large());
         }
     }
 }
@@ -112,5 +112,5 @@ fn respond(out: ResponseOutparam, reply: &Reply) {
     let Ok(body) = response.body() else { return };
     ResponseOutparam::set(out, Ok(response));
     // The caller gone, there is no one left to tell.
-    let _ = host_http::write_body(body, reply.body.to_string().as_bytes());
+    let _ = outgoing::write_body(body, reply.body.to_string().as_bytes());
 }

@@ -4,11 +4,11 @@ use std::time::SystemTime;
 
 use crate::api::{AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest};
 use crate::error::{Result, invalid};
-use crate::exports::settings::{self, Fields, host_env};
+use crate::exports::resolve::{self, Fields, host_env};
 use crate::github::api::MintedToken;
 use crate::github::names::check_token;
 use crate::mint::flow;
-use crate::net::wasi;
+use crate::net::outgoing;
 use crate::secret::Secret;
 
 /// The component's implementation of the `issuer` interface.
@@ -32,12 +32,12 @@ impl Guest for Component {
             ));
         }
         let env = host_env();
-        let deployment = settings::deployment(&fields, &env)?;
+        let deployment = resolve::deployment(&fields, &env)?;
         let targets = requests
             .iter()
-            .map(|r| settings::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
+            .map(|r| resolve::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
             .collect::<Result<Vec<_>>>()?;
-        let http = wasi::transport(deployment.timeout);
+        let http = outgoing::transport(deployment.timeout);
         let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
         Ok(minted.into_iter().map(exported).collect())
     }
@@ -50,10 +50,10 @@ impl Guest for Component {
             aws_region: request.aws_region.as_deref(),
             ..Fields::default()
         };
-        let jwt = settings::jwt_settings(&fields, &env)?;
-        let http = wasi::transport(settings::timeout(request.timeout_seconds, &env)?);
+        let jwt = resolve::jwt_settings(&fields, &env)?;
+        let http = outgoing::transport(resolve::timeout(request.timeout_seconds, &env)?);
         let signed =
-            flow::app_jwt(&jwt, &settings::credentials(&env, &jwt.kms.region)?, &http, SystemTime::now())?;
+            flow::app_jwt(&jwt, &resolve::credentials(&env, &jwt.kms.region)?, &http, SystemTime::now())?;
         Ok(AppJwt {
             jwt: signed.token.expose().to_owned(),
             issued_at: signed.issued_at,
@@ -65,8 +65,8 @@ impl Guest for Component {
         let env = host_env();
         check_token("token", &request.token)?;
         let token = Secret::new(request.token);
-        let api = settings::github_api(request.github_api_url.as_deref(), &env)?;
-        flow::revoke(&api, &token, &wasi::transport(settings::timeout(request.timeout_seconds, &env)?))
+        let api = resolve::github_api(request.github_api_url.as_deref(), &env)?;
+        flow::revoke(&api, &token, &outgoing::transport(resolve::timeout(request.timeout_seconds, &env)?))
     }
 
     fn describe_error(error: TokenError) -> String {

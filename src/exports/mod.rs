@@ -1,10 +1,10 @@
 //! The component's exports, which only translate: the WIT interface
 //! ([`issuer`]), the command line ([`cli`], [`args`]) and the HTTP handler
 //! ([`handler`]). They alone touch the host: its environment, resolved into
-//! settings by [`settings`], its clock and files.
+//! settings by [`resolve`], its clock and files.
 
 pub mod args;
 pub mod cli;
 pub mod handler;
 pub mod issuer;
-pub mod settings;
+pub mod resolve;

@@ -3,7 +3,7 @@
 //! Builders return [`Request`]s; readers turn [`Response`]s into results or
 //! typed errors with GitHub's message, request id and a hint.
 
-use crate::api::Permission;
+use crate::api::{Installation, Permission, RepositoryRef};
 use crate::error::{Error, Result, Service, ServiceError};
 use crate::github::names::{check_app_slug, check_repository, check_token, permission, permissions_json};
 use crate::json::{self, Object};
@@ -18,31 +18,12 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// The REST API version this component speaks.
 pub const API_VERSION: &str = "2022-11-28";
 
-/// Which installation, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// By id: no lookup needed.
-    Id(u64),
-    /// `GET /users/{owner}/installation` (users and organisations alike).
-    Owner(String),
-    /// `GET /repos/{owner}/{name}/installation`.
-    Repository {
-        /// The repository's owner.
-        owner: String,
-        /// The repository's name.
-        name: String,
-    },
-    /// `GET /enterprises/{slug}/installation`.
-    Enterprise(String),
-}
-
-impl Target {
-    /// The account whose repositories `repositories` names, if there is one.
-    pub fn owner(&self) -> Option<&str> {
-        match self {
-            Target::Owner(owner) | Target::Repository { owner, .. } => Some(owner),
-            Target::Id(_) | Target::Enterprise(_) => None,
-        }
+/// The account whose repositories a token for `installation` may be
+/// narrowed to by bare name, if there is one.
+pub fn account(installation: &Installation) -> Option<&str> {
+    match installation {
+        Installation::Owner(owner) | Installation::Repository(RepositoryRef { owner, .. }) => Some(owner),
+        Installation::Id(_) | Installation::Enterprise(_) => None,
     }
 }
 
@@ -105,14 +86,16 @@ fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request 
     Request { service: Service::Github, method, url, headers, body, retry: true }
 }
 
-/// The lookup of the installation for `target`. (For an id, the flow skips
-/// it: the id is all a token request needs.)
-pub fn installation_request(api: &Url, target: &Target, jwt: &Secret) -> Request {
-    let path = match target {
-        Target::Id(id) => format!("/app/installations/{id}"),
-        Target::Owner(owner) => format!("/users/{owner}/installation"),
-        Target::Repository { owner, name } => format!("/repos/{owner}/{name}/installation"),
-        Target::Enterprise(slug) => format!("/enterprises/{slug}/installation"),
+/// The lookup of `installation`, whose fields are checked. (For an id, the
+/// flow skips it: the id is all a token request needs.)
+pub fn installation_request(api: &Url, installation: &Installation, jwt: &Secret) -> Request {
+    let path = match installation {
+        Installation::Id(id) => format!("/app/installations/{id}"),
+        Installation::Owner(owner) => format!("/users/{owner}/installation"),
+        Installation::Repository(RepositoryRef { owner, name }) => {
+            format!("/repos/{owner}/{name}/installation")
+        }
+        Installation::Enterprise(slug) => format!("/enterprises/{slug}/installation"),
     };
     request(Method::Get, api.join(&path), jwt, Vec::new())
 }
@@ -382,10 +365,10 @@ mod tests {
     fn lookups_use_the_documented_paths() {
         let jwt = Secret::new("j.w.t");
         let paths: Vec<String> = [
-            Target::Owner("octo-org".into()),
-            Target::Repository { owner: "octo".into(), name: "hello.rs".into() },
-            Target::Enterprise("acme".into()),
-            Target::Id(7),
+            Installation::Owner("octo-org".into()),
+            Installation::Repository(RepositoryRef { owner: "octo".into(), name: "hello.rs".into() }),
+            Installation::Enterprise("acme".into()),
+            Installation::Id(7),
         ]
         .iter()
         .map(|t| installation_request(&api(), t, &jwt).url.path.clone())
@@ -399,7 +382,7 @@ mod tests {
                 "/api/v3/app/installations/7"
             ]
         );
-        let req = installation_request(&api(), &Target::Owner("o".into()), &jwt);
+        let req = installation_request(&api(), &Installation::Owner("o".into()), &jwt);
         assert_eq!(header(&req, "authorization"), Some("Bearer j.w.t"));
         assert_eq!(header(&req, "accept"), Some("application/vnd.github+json"));
         assert_eq!(header(&req, "x-github-api-version"), Some(API_VERSION));

@@ -9,10 +9,10 @@
 //! use github_app_kms_token::aws::credentials::{AwsCredentials, Source};
 //! use github_app_kms_token::aws::kms::{KeyId, KmsKey};
 //! use github_app_kms_token::aws::region::Region;
-//! use github_app_kms_token::github::api::Target;
+//! use github_app_kms_token::api::Installation;
 //! use github_app_kms_token::github::jwt::AppId;
 //! use github_app_kms_token::mint::flow::installation_tokens;
-//! use github_app_kms_token::mint::settings::{Deployment, JwtSettings, TokenTarget};
+//! use github_app_kms_token::mint::settings::{Deployment, JwtSettings, Target};
 //! use github_app_kms_token::net::script::{Script, answer};
 //! use github_app_kms_token::net::url::Url;
 //! use github_app_kms_token::secret::Secret;
@@ -31,7 +31,7 @@
 //!     }),
 //!     timeout: Duration::from_secs(30),
 //! };
-//! let target = TokenTarget::new(Target::Id(1001), &[], None, &[])?;
+//! let target = Target::new(Installation::Id(1001), &[], None, &[])?;
 //! // KMS signs, then GitHub mints: the answers a transport would bring.
 //! let signature = format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342));
 //! let minted = r#"{"token":"ghs_example","expires_at":"2026-12-02T15:00:00Z","repository_selection":"all"}"#;
@@ -44,12 +44,13 @@
 
 use std::time::SystemTime;
 
+use crate::api::Installation;
 use crate::aws::credentials::{AwsCredentials, IdentityToken, Source};
 use crate::aws::{kms, oidc, sts};
 use crate::error::{Error, Result};
-use crate::github::api::{self as github, MintedToken, Scope, Target};
+use crate::github::api::{self as github, MintedToken, Scope};
 use crate::github::jwt::{SignedJwt, UnsignedJwt};
-use crate::mint::settings::{Deployment, JwtSettings, TokenTarget, check_distinct};
+use crate::mint::settings::{Deployment, JwtSettings, Target, check_distinct};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
@@ -122,7 +123,7 @@ fn sign_jwt(
 /// error says by how much the clock is off.
 pub fn installation_tokens(
     deployment: &Deployment,
-    targets: &[TokenTarget],
+    targets: &[Target],
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<Vec<MintedToken>> {
@@ -136,7 +137,7 @@ pub fn installation_tokens(
     let mut corrected = false;
     let mut minted: Vec<MintedToken> = Vec::new();
     while let Some(t) = targets.get(minted.len()) {
-        match attempt(api, &t.target, &t.scope, &jwt.token, http, now) {
+        match attempt(api, &t.installation, &t.scope, &jwt.token, http, now) {
             Ok(token) => minted.push(token),
             Err(Failed::Clock { offset, .. })
                 if !corrected && offset.unsigned_abs() <= MAX_CLOCK_CORRECTION_SECS =>
@@ -191,7 +192,7 @@ impl From<Error> for Failed {
 /// the JWT's times is told apart.
 fn attempt(
     api: &Url,
-    target: &Target,
+    installation: &Installation,
     scope: &Scope,
     jwt: &Secret,
     http: &impl Transport,
@@ -204,11 +205,11 @@ fn attempt(
             None => Ok(response),
         }
     };
-    let lookup = match target {
-        Target::Id(id) => github::Lookup { id: *id, app_slug: None },
+    let lookup = match installation {
+        Installation::Id(id) => github::Lookup { id: *id, app_slug: None },
         _ => github::read_installation(
             api,
-            &checked(http.send(github::installation_request(api, target, jwt))?)?,
+            &checked(http.send(github::installation_request(api, installation, jwt))?)?,
             jwt,
         )?,
     };
@@ -258,8 +259,8 @@ mod tests {
         Deployment::example(api)
     }
 
-    fn owner(name: &str) -> TokenTarget {
-        TokenTarget::new(Target::Owner(name.into()), &[], None, &[]).unwrap()
+    fn owner(name: &str) -> Target {
+        Target::new(Installation::Owner(name.into()), &[], None, &[]).unwrap()
     }
 
     fn signed() -> Result<Response> {

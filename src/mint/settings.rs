@@ -4,10 +4,10 @@
 //! - a [`Deployment`]: the App and its KMS key, the GitHub API, where AWS
 //!   credentials come from, the deadline. A fault there is the
 //!   deployment's: the broker answers it with a 500;
-//! - a [`TokenTarget`]: the installation, and what its token is narrowed to.
+//! - a [`Target`]: the installation, and what its token is narrowed to.
 //!   A fault there is the request's: the broker answers it with a 400.
 //!
-//! `crate::exports::settings` resolves both, once per call, from the
+//! `crate::exports::resolve` resolves both, once per call, from the
 //! request's fields and the environment; a bad value is `invalid-input`
 //! naming the field (or the variable it came from) and the rule it broke.
 
@@ -19,7 +19,7 @@ use crate::api::{Installation, Permission};
 use crate::aws::credentials::Source;
 use crate::aws::kms::KmsKey;
 use crate::error::{Result, invalid};
-use crate::github::api::{Scope, Target};
+use crate::github::api::{Scope, account};
 use crate::github::jwt::AppId;
 use crate::github::names::{
     MAX_REPOSITORIES, check_enterprise, check_owner, check_permission_name, check_repository,
@@ -90,24 +90,28 @@ pub fn timeout(field: &str, secs: Option<u64>) -> Result<Duration> {
     }
 }
 
-/// Which installation, and what its token is narrowed to.
+/// What a token is minted for: an installation, and the scope its token is
+/// narrowed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenTarget {
-    /// The installation.
-    pub target: Target,
+pub struct Target {
+    /// The installation, its fields checked.
+    pub installation: Installation,
     /// What the token is narrowed to.
     pub scope: Scope,
 }
 
-impl TokenTarget {
-    /// `target` narrowed to `repositories` (bare names of its owner's; none:
-    /// `default_repository`, if any) and `permissions`, each named once.
+impl Target {
+    /// `installation` narrowed to `repositories` (bare names of its
+    /// account's; none: `default_repository`, if any) and `permissions`,
+    /// each named once. Every field is checked; an error names the field
+    /// (`installation.owner`, `repositories`, ...).
     pub fn new(
-        target: Target,
+        installation: Installation,
         repositories: &[String],
         default_repository: Option<String>,
         permissions: &[Permission],
-    ) -> Result<TokenTarget> {
+    ) -> Result<Target> {
+        check_installation(&installation)?;
         for name in repositories {
             check_repository("repositories", name)?;
         }
@@ -115,7 +119,7 @@ impl TokenTarget {
         if repositories.len() > MAX_REPOSITORIES {
             return Err(invalid("repositories", format!("at most {MAX_REPOSITORIES} names")));
         }
-        if !repositories.is_empty() && target.owner().is_none() {
+        if !repositories.is_empty() && account(&installation).is_none() {
             return Err(invalid(
                 "repositories",
                 "need an owner or repository installation, so that it is clear whose repositories they are",
@@ -130,21 +134,21 @@ impl TokenTarget {
         } else {
             repositories.to_vec()
         };
-        Ok(TokenTarget { target, scope: Scope { repositories, permissions: permissions.to_vec() } })
+        Ok(Target { installation, scope: Scope { repositories, permissions: permissions.to_vec() } })
     }
 }
 
 /// `invalid-input` if two of `targets` are the same installation (owners
 /// compared as GitHub does, ignoring case): each would get a token of its
 /// own for one installation. The one check for every face.
-pub fn check_distinct(targets: &[TokenTarget]) -> Result<()> {
-    let key = |t: &TokenTarget| match &t.target {
-        Target::Id(id) => ("installation", id.to_string()),
-        Target::Owner(owner) => ("installation.owner", owner.to_ascii_lowercase()),
-        Target::Repository { owner, name } => {
-            ("installation.repository", format!("{owner}/{name}").to_ascii_lowercase())
+pub fn check_distinct(targets: &[Target]) -> Result<()> {
+    let key = |t: &Target| match &t.installation {
+        Installation::Id(id) => ("installation", id.to_string()),
+        Installation::Owner(owner) => ("installation.owner", owner.to_ascii_lowercase()),
+        Installation::Repository(r) => {
+            ("installation.repository", format!("{}/{}", r.owner, r.name).to_ascii_lowercase())
         }
-        Target::Enterprise(slug) => ("installation.enterprise", slug.clone()),
+        Installation::Enterprise(slug) => ("installation.enterprise", slug.clone()),
     };
     let mut seen = BTreeSet::new();
     match targets.iter().map(key).find(|k| !seen.insert(k.clone())) {
@@ -169,25 +173,18 @@ pub fn installation_id(field: &str, id: u64) -> Result<u64> {
     if id == 0 { Err(invalid(field, "must be a positive installation id")) } else { Ok(id) }
 }
 
-/// The WIT `installation`, checked; errors name the nested field
+/// The WIT `installation`'s fields checked; errors name the nested field
 /// (`installation.owner`, `installation.repository.name`, ...).
-pub fn target(installation: &Installation) -> Result<Target> {
-    Ok(match installation {
-        Installation::Id(id) => Target::Id(installation_id("installation", *id)?),
-        Installation::Owner(owner) => {
-            check_owner("installation.owner", owner)?;
-            Target::Owner(owner.clone())
-        }
+fn check_installation(installation: &Installation) -> Result<()> {
+    match installation {
+        Installation::Id(id) => installation_id("installation", *id).map(drop),
+        Installation::Owner(owner) => check_owner("installation.owner", owner),
         Installation::Repository(r) => {
             check_owner("installation.repository.owner", &r.owner)?;
-            check_repository("installation.repository.name", &r.name)?;
-            Target::Repository { owner: r.owner.clone(), name: r.name.clone() }
+            check_repository("installation.repository.name", &r.name)
         }
-        Installation::Enterprise(slug) => {
-            check_enterprise("installation.enterprise", slug)?;
-            Target::Enterprise(slug.clone())
-        }
-    })
+        Installation::Enterprise(slug) => check_enterprise("installation.enterprise", slug),
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +192,7 @@ mod tests {
     use super::*;
     use crate::api::{Access, RepositoryRef};
     use crate::error::Error;
+    use Installation::{Id, Owner};
 
     fn field_of<T>(result: Result<T>) -> String {
         match result {
@@ -204,8 +202,8 @@ mod tests {
         }
     }
 
-    fn owner() -> Target {
-        Target::Owner("acme".into())
+    fn owner() -> Installation {
+        Owner("acme".into())
     }
 
     fn read(name: &str) -> Permission {
@@ -224,48 +222,43 @@ mod tests {
             (Installation::Enterprise("A B".into()), "installation.enterprise"),
             (Installation::Id(0), "installation"),
         ] {
-            assert_eq!(field_of(target(&installation)), field);
+            assert_eq!(field_of(Target::new(installation, &[], None, &[])), field);
         }
-        assert_eq!(
-            target(&repository("acme", "widgets")).unwrap(),
-            Target::Repository { owner: "acme".into(), name: "widgets".into() }
-        );
+        assert!(Target::new(repository("acme", "widgets"), &["docs".into()], None, &[]).is_ok());
     }
 
     #[test]
     fn scopes_follow_the_rules() {
         let names = |n: usize| (0..n).map(|i| format!("r{i}")).collect::<Vec<_>>();
-        for (target, repositories, permissions, field) in [
+        for (installation, repositories, permissions, field) in [
             (owner(), vec!["acme/widgets".to_owned()], vec![], "repositories"),
             (owner(), names(501), vec![], "repositories"),
             (owner(), vec!["a".into(), "a".into()], vec![], "repositories"),
-            (Target::Id(5), vec!["widgets".into()], vec![], "repositories"),
+            (Id(5), vec!["widgets".into()], vec![], "repositories"),
             (owner(), vec![], vec![read("Contents!")], "permissions"),
             (owner(), vec![], vec![read("contents"), read("contents")], "permissions"),
         ] {
-            assert_eq!(field_of(TokenTarget::new(target, &repositories, None, &permissions)), field);
+            assert_eq!(field_of(Target::new(installation, &repositories, None, &permissions)), field);
         }
-        let t = TokenTarget::new(owner(), &[], Some("widgets".into()), &[read("contents")]).unwrap();
+        let t = Target::new(owner(), &[], Some("widgets".into()), &[read("contents")]).unwrap();
         assert_eq!(
             (t.scope.repositories, t.scope.permissions),
             (vec!["widgets".into()], vec![read("contents")])
         );
-        let named = TokenTarget::new(owner(), &["docs".into()], Some("widgets".into()), &[]).unwrap();
+        let named = Target::new(owner(), &["docs".into()], Some("widgets".into()), &[]).unwrap();
         assert_eq!(named.scope.repositories, ["docs"], "named repositories win over the default");
     }
 
     #[test]
     fn an_installation_named_twice_is_refused() {
-        let of = |t: Target| TokenTarget::new(t, &[], None, &[]).unwrap();
-        let twice = [of(owner()), of(Target::Owner("ACME".into()))];
+        let of = |i: Installation| Target::new(i, &[], None, &[]).unwrap();
+        let twice = [of(owner()), of(Owner("ACME".into()))];
         assert_eq!(
             check_distinct(&twice).unwrap_err().message(),
             "invalid installation.owner: names acme twice: one token per installation"
         );
-        assert_eq!(field_of(check_distinct(&[of(Target::Id(7)), of(Target::Id(7))])), "installation");
-        assert!(
-            check_distinct(&[of(owner()), of(Target::Owner("octocat".into())), of(Target::Id(7))]).is_ok()
-        );
+        assert_eq!(field_of(check_distinct(&[of(Id(7)), of(Id(7))])), "installation");
+        assert!(check_distinct(&[of(owner()), of(Owner("octocat".into())), of(Id(7))]).is_ok());
     }
 
     #[test]

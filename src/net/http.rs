@@ -1,7 +1,7 @@
 //! HTTP requests and responses as plain data, and the [`Transport`] that
 //! sends them.
 //!
-//! Nothing here does I/O: [`crate::net::wasi`] implements [`Transport`]
+//! Nothing here does I/O: [`crate::net::outgoing`] implements [`Transport`]
 //! with `wasi:http`, and tests may implement it with anything that answers
 //! ([`crate::net::script::Script`]).
 

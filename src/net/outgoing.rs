@@ -28,7 +28,7 @@ pub struct WasiHttp {
 }
 
 /// The transport every export uses: [`WasiHttp`] with retries, all within
-/// `timeout` (see `crate::exports::settings::timeout`) from now.
+/// `timeout` (see `crate::exports::resolve::timeout`) from now.
 pub fn transport(timeout: Duration) -> Retrying<WasiHttp> {
     let deadline = Instant::now() + timeout;
     Retrying { inner: WasiHttp { deadline }, attempts: retry::DEFAULT_ATTEMPTS, deadline, random }

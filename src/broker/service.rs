@@ -1,4 +1,5 @@
-//! The token broker: `POST /token` decided and answered, over a [`Transport`].
+//! The broker as a service: routes, and `POST /token` decided and answered,
+//! over a [`Transport`].
 //!
 //! Order of checks: the configuration (500), the request's shape (400), the
 //! caller's ID token (401, before any KMS or GitHub call), the policy (403),
@@ -23,7 +24,7 @@ use crate::error::{Error, Service};
 use crate::github::names::{MAX_REPOSITORIES, check_owner, check_repository, permission};
 use crate::json::Object;
 use crate::mint::flow::installation_tokens;
-use crate::mint::settings::{Deployment, TokenTarget, target};
+use crate::mint::settings::{Deployment, Target};
 use crate::net::http::{Method, Request, Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
@@ -138,9 +139,9 @@ pub fn too_large() -> Reply {
     Reply::error(400, "body_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
-/// The broker's deployment settings.
+/// A broker as deployed: whom it trusts for what, and what minting needs.
 #[derive(Debug)]
-pub struct Settings {
+pub struct Broker {
     /// Who may have which tokens.
     pub policy: Policy,
     /// The audience callers' ID tokens must carry.
@@ -178,7 +179,7 @@ fn bearer(authorization: Option<&str>) -> Result<Secret, String> {
 /// each at most once a minute ([`keys`]).
 fn authenticate(
     authorization: Option<&str>,
-    settings: &Settings,
+    broker: &Broker,
     http: &impl Transport,
     store: &dyn Store,
     now: u64,
@@ -187,13 +188,13 @@ fn authenticate(
     let unverified = idtoken::decode(token.expose())?;
     let rule = unverified
         .issuer()
-        .and_then(|iss| settings.policy.rule_for(iss))
+        .and_then(|iss| broker.policy.rule_for(iss))
         .ok_or("the token's issuer is not trusted")?;
     // Everything checkable without the key is checked before fetching it.
-    unverified.precheck(&rule.issuer, &settings.audience, now)?;
+    unverified.precheck(&rule.issuer, &broker.audience, now)?;
     let kid = unverified.kid.as_deref().unwrap_or_default();
     let key = issuer_key(rule, kid, http, store, now)?;
-    Ok(unverified.verify(&key, &rule.issuer, &settings.audience, now)?)
+    Ok(unverified.verify(&key, &rule.issuer, &broker.audience, now)?)
 }
 
 /// The key named `kid` of `rule`'s issuer: from fresh keys in `store`, else
@@ -313,7 +314,7 @@ fn service_name(service: Service) -> &'static str {
 /// `timeout_seconds` when shorter than the deployment's. `store` keeps the
 /// issuers' keys between requests.
 pub fn token<T: Transport>(
-    settings: Result<&Settings, &str>,
+    broker: Result<&Broker, &str>,
     authorization: Option<&str>,
     content_type: Option<&str>,
     body: &[u8],
@@ -324,17 +325,17 @@ pub fn token<T: Transport>(
     let mut audit = Audit::default();
     let decide = |audit: &mut Audit| -> Result<Reply, Reply> {
         // A missing or invalid configuration fails every request, whatever it asks.
-        let settings = settings.map_err(|detail| misconfigured(detail.to_owned(), audit))?;
+        let broker = broker.map_err(|detail| misconfigured(detail.to_owned(), audit))?;
         let (ask, timeout) = ask(content_type, body)?;
-        let longest = settings.deployment.timeout;
+        let longest = broker.deployment.timeout;
         let http = &transport(timeout.map_or(longest, |secs| longest.min(Duration::from_secs(secs))));
         let unix_now = unix_secs(now);
-        let claims = authenticate(authorization, settings, http, store, unix_now).map_err(|reason| {
+        let claims = authenticate(authorization, broker, http, store, unix_now).map_err(|reason| {
             audit.reason = Some(reason);
             Reply::error(401, "unauthorized", UNVERIFIED)
         })?;
         audit.caller(&claims);
-        let grant = settings.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
+        let grant = broker.policy.decide(&claims, &ask).map_err(|refusal| match refusal {
             Refusal::NoRule => {
                 Reply::error(403, "forbidden", "no rule of the trust policy admits this caller")
             }
@@ -348,11 +349,10 @@ pub fn token<T: Transport>(
         // What the grant names is the request's (a claim may hold a name
         // GitHub cannot take): a 400, not the deployment's 500.
         let bad_request = |e: Error| Reply::error(400, "bad_request", e.message());
-        let installation = target(&grant.installation).map_err(bad_request)?;
-        let asked = TokenTarget::new(installation, &grant.repositories, None, &grant.permissions)
+        let asked = Target::new(grant.installation.clone(), &grant.repositories, None, &grant.permissions)
             .map_err(bad_request)?;
         let minted =
-            installation_tokens(&settings.deployment, &[asked], http, now).map_err(|e| upstream(&e))?;
+            installation_tokens(&broker.deployment, &[asked], http, now).map_err(|e| upstream(&e))?;
         let minted = minted.first().ok_or_else(|| Reply::error(502, "upstream", "no token was minted"))?;
         audit.token(minted.token.expose());
         Ok(Reply::ok(minted.to_json()))
@@ -417,10 +417,10 @@ mod tests {
         json!({"iss": ISSUER, "aud": "broker", "sub": "deployer", "exp": NOW + 300, "iat": NOW - 10})
     }
 
-    /// The broker's settings: `rules` of `ISSUER`, App 42 minting at GitHub.
-    fn settings(rules: Value) -> Settings {
+    /// A broker with `rules` of `ISSUER`, App 42 minting at GitHub.
+    fn broker(rules: Value) -> Broker {
         let policy = crate::broker::policy::parse(&json!({ "rules": rules }).to_string()).unwrap();
-        Settings {
+        Broker {
             policy,
             audience: "broker".into(),
             deployment: Deployment::example("https://api.github.com"),
@@ -436,17 +436,17 @@ mod tests {
 
     /// `POST /token` over `script`, retrying as the component does, keeping nothing.
     fn post(
-        settings: Result<&Settings, &str>,
+        broker: Result<&Broker, &str>,
         bearer: Option<&str>,
         body: &str,
         script: &Script,
     ) -> (Reply, Audit) {
-        post_at(settings, bearer, body, script, &Nothing, NOW)
+        post_at(broker, bearer, body, script, &Nothing, NOW)
     }
 
     /// [`post`] with `store` at `now` (seconds since the Unix epoch).
     fn post_at(
-        settings: Result<&Settings, &str>,
+        broker: Result<&Broker, &str>,
         bearer: Option<&str>,
         body: &str,
         script: &Script,
@@ -462,7 +462,7 @@ mod tests {
         };
         let now = UNIX_EPOCH + Duration::from_secs(now);
         let body = body.as_bytes();
-        token(settings, authorization.as_deref(), Some("application/json"), body, retrying, store, now)
+        token(broker, authorization.as_deref(), Some("application/json"), body, retrying, store, now)
     }
 
     fn code(reply: &Reply) -> (u16, &str) {
@@ -518,7 +518,7 @@ mod tests {
             let url = Url::parse("https://api.github.com").unwrap();
             Err(Error::Timeout(crate::error::TransportError::new(Service::Github, &url, "no answer in time")))
         };
-        let ok = settings(json!([rule()]));
+        let ok = broker(json!([rule()]));
         /// A case: its name, the bearer token, the body, the answers upstream, the status and code.
         type Case<'a> = (
             &'a str,
@@ -574,7 +574,7 @@ mod tests {
         // A grant GitHub cannot take (the caller's own repository, by a
         // claim, is no repository name) is the request's fault, not the deployment's.
         let actions = crate::broker::policy::GITHUB_ACTIONS_ISSUER;
-        let callers_own = settings(json!([{"issuer": actions, "jwks_uri": "https://idp.example/jwks",
+        let callers_own = broker(json!([{"issuer": actions, "jwks_uri": "https://idp.example/jwks",
             "claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]));
         let odd = id_token(
             &key,
@@ -593,7 +593,7 @@ mod tests {
         // The issuer fails: one request, not three.
         let script =
             Script::new([answer(503, &[], "busy"), answer(503, &[], "busy"), answer(503, &[], "busy")]);
-        let (reply, audit) = post(Ok(&settings(json!([discovered]))), Some(&forged), "{}", &script);
+        let (reply, audit) = post(Ok(&broker(json!([discovered]))), Some(&forged), "{}", &script);
         assert_eq!(reply, Reply::error(401, "unauthorized", UNVERIFIED));
         assert_eq!(
             audit.reason.as_deref(),
@@ -608,7 +608,7 @@ mod tests {
             )))
         };
         let script = Script::new([lost(), lost(), lost()]);
-        let (reply, audit) = post(Ok(&settings(json!([rule()]))), Some(&forged), "{}", &script);
+        let (reply, audit) = post(Ok(&broker(json!([rule()]))), Some(&forged), "{}", &script);
         assert_eq!((reply.status, script.sent().len()), (401, 1));
         let reason = audit.reason.unwrap_or_default();
         assert!(
@@ -623,7 +623,7 @@ mod tests {
     #[test]
     fn every_unverified_caller_gets_the_same_answer() {
         let key = private(2048);
-        let ok = settings(json!([rule()]));
+        let ok = broker(json!([rule()]));
         let with = |change: Value| {
             let mut claims = claims();
             claims.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
@@ -650,7 +650,7 @@ mod tests {
     fn issuer_keys_are_kept_and_refreshed_at_most_once_a_minute() {
         let key = private(2048);
         let store = Memory::new();
-        let ok = settings(json!([rule()]));
+        let ok = broker(json!([rule()]));
         let caller = id_token(&key, &claims());
         let keys = || answer(200, &[("cache-control", "max-age=600")], &jwks(&key));
         let refused = r#"{"owner": "other"}"#; // 403 after verification: nothing minted
@@ -684,7 +684,7 @@ mod tests {
         let key = private(2048);
         let script = Script::new([answer(200, &[], &jwks(&key))]);
         let (reply, audit) = post(
-            Ok(&settings(json!([rule()]))),
+            Ok(&broker(json!([rule()]))),
             Some(&id_token(&key, &claims())),
             r#"{"owner": "other"}"#,
             &script,
@@ -697,7 +697,7 @@ mod tests {
     #[test]
     fn a_request_body_naming_a_key_twice_is_refused() {
         let (reply, _) = post(
-            Ok(&settings(json!([rule()]))),
+            Ok(&broker(json!([rule()]))),
             None,
             r#"{"owner": "acme", "owner": "evil"}"#,
             &Script::default(),

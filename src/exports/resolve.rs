@@ -14,15 +14,15 @@ use crate::aws::credentials::{AwsCredentials, DEFAULT_AUDIENCE, IdentityToken, R
 use crate::aws::kms::{self, KeyId, KmsKey};
 use crate::aws::region::Region;
 use crate::aws::sts;
-use crate::broker::flow::Settings as BrokerSettings;
 use crate::broker::policy;
+use crate::broker::service::Broker;
 use crate::env::Env;
 use crate::error::{Error, Result, invalid};
-use crate::github::api::{DEFAULT_API_URL, Target};
+use crate::github::api::DEFAULT_API_URL;
 use crate::github::jwt::AppId;
 use crate::github::names::{check_owner, check_repository};
 use crate::mint::settings::{
-    DEFAULT_TIMEOUT_SECS, Deployment, JwtSettings, TokenTarget, installation_id, target, timeout as deadline,
+    DEFAULT_TIMEOUT_SECS, Deployment, JwtSettings, Target, installation_id, timeout as deadline,
 };
 use crate::net::url::Url;
 use crate::secret::Secret;
@@ -233,7 +233,7 @@ fn read_token_file(path: &str) -> Result<Secret> {
 ///
 /// ```
 /// use github_app_kms_token::env::Env;
-/// use github_app_kms_token::exports::settings::{Fields, deployment};
+/// use github_app_kms_token::exports::resolve::{Fields, deployment};
 ///
 /// let env = Env::from_pairs([
 ///     ("APP_ID", "123456"),
@@ -266,29 +266,29 @@ pub fn token_target(
     repositories: &[String],
     permissions: &[Permission],
     env: &Env,
-) -> Result<TokenTarget> {
-    let (target, default_repository) = match installation {
-        Some(installation) => (target(installation)?, None),
-        None => target_from_env(env)?,
+) -> Result<Target> {
+    let (installation, default_repository) = match installation {
+        Some(installation) => (installation.clone(), None),
+        None => installation_from_env(env)?,
     };
-    TokenTarget::new(target, repositories, default_repository, permissions)
+    Target::new(installation, repositories, default_repository, permissions)
 }
 
-fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
+fn installation_from_env(env: &Env) -> Result<(Installation, Option<String>)> {
     if let Some(id) = env.get("INSTALLATION_ID") {
         let id = id.parse().map_err(|_| invalid("INSTALLATION_ID", "must be a positive integer"))?;
-        return Ok((Target::Id(installation_id("INSTALLATION_ID", id)?), None));
+        return Ok((Installation::Id(installation_id("INSTALLATION_ID", id)?), None));
     }
     if let Some(owner) = env.get("OWNER") {
         check_owner("OWNER", owner)?;
-        return Ok((Target::Owner(owner.to_owned()), None));
+        return Ok((Installation::Owner(owner.to_owned()), None));
     }
     if let Some(full) = env.get("GITHUB_REPOSITORY") {
         let (owner, name) =
             full.split_once('/').ok_or_else(|| invalid("GITHUB_REPOSITORY", "must be owner/name"))?;
         check_owner("GITHUB_REPOSITORY", owner)?;
         check_repository("GITHUB_REPOSITORY", name)?;
-        return Ok((Target::Owner(owner.to_owned()), Some(name.to_owned())));
+        return Ok((Installation::Owner(owner.to_owned()), Some(name.to_owned())));
     }
     Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
 }
@@ -296,13 +296,13 @@ fn target_from_env(env: &Env) -> Result<(Target, Option<String>)> {
 /// The broker's settings: `TRUST_POLICY`, `OIDC_AUDIENCE` and the
 /// deployment it mints with; else why not, for the log only (it may quote
 /// the policy).
-pub fn broker(env: &Env) -> std::result::Result<BrokerSettings, String> {
+pub fn broker(env: &Env) -> std::result::Result<Broker, String> {
     let text = env.get("TRUST_POLICY").ok_or("TRUST_POLICY is not set: no caller can be trusted")?;
     let policy = policy::parse(text)?;
     let audience =
         env.get("OIDC_AUDIENCE").ok_or("OIDC_AUDIENCE is not set: callers' tokens cannot be checked")?;
     let deployment = deployment(&Fields::default(), env).map_err(|e| e.message())?;
-    Ok(BrokerSettings { policy, audience: audience.to_owned(), deployment })
+    Ok(Broker { policy, audience: audience.to_owned(), deployment })
 }
 
 #[cfg(test)]
@@ -343,7 +343,7 @@ mod tests {
         }
     }
 
-    fn token_target_of(r: &TokenRequest, env: &Env) -> Result<TokenTarget> {
+    fn token_target_of(r: &TokenRequest, env: &Env) -> Result<Target> {
         token_target(r.installation.as_ref(), &r.repositories, &r.permissions, env)
     }
 
@@ -360,7 +360,10 @@ mod tests {
         assert_eq!(d.api.to_string(), "https://api.github.com/");
         assert_eq!(d.timeout, Duration::from_secs(30));
         assert!(matches!(d.credentials, Source::Keys(ref k) if k.access_key_id == "AKIDEXAMPLE"));
-        assert_eq!(token_target_of(&request(), &env()).unwrap().target, Target::Owner("acme".into()));
+        assert_eq!(
+            token_target_of(&request(), &env()).unwrap().installation,
+            Installation::Owner("acme".into())
+        );
     }
 
     #[test]
@@ -398,10 +401,16 @@ mod tests {
     fn the_current_repository_is_the_last_resort_and_scopes_its_owners_token_to_itself() {
         let env = env().with("GITHUB_REPOSITORY", "acme/widgets");
         let t = token_target_of(&TokenRequest { installation: None, ..request() }, &env).unwrap();
-        assert_eq!((t.target, t.scope.repositories), (Target::Owner("acme".into()), vec!["widgets".to_owned()]));
+        assert_eq!(
+            (t.installation, t.scope.repositories),
+            (Installation::Owner("acme".into()), vec!["widgets".to_owned()])
+        );
         let named = TokenRequest { installation: None, repositories: vec!["docs".into()], ..request() };
         let t = token_target_of(&named, &env).unwrap();
-        assert_eq!((t.target, t.scope.repositories), (Target::Owner("acme".into()), vec!["docs".to_owned()]));
+        assert_eq!(
+            (t.installation, t.scope.repositories),
+            (Installation::Owner("acme".into()), vec!["docs".to_owned()])
+        );
     }
 
     #[test]
