@@ -130,12 +130,7 @@ ACTION      := host-examples/github-action
 ACTION_DIST ?= $(ACTION)/dist
 define ACTION_FILES
 	@test -d $(ACTION)/node_modules/@actions/core || npm ci --prefix $(ACTION) --no-audit --no-fund
-	cargo run --quiet -p action-tests --bin permission-inputs > target/permission-inputs.yml
-	awk 'FNR == NR { block = block $$0 "\n"; next } \
-	     /# BEGIN permission inputs/ { printf "%s", block; skip = 1; next } \
-	     /# END permission inputs/ { skip = 0; next } !skip' \
-		target/permission-inputs.yml $(ACTION)/action.yml > target/action.yml
-	mv target/action.yml $(ACTION)/action.yml
+	cargo run --quiet -p action-tests --bin generate -- $(ACTION) $(ACTION)
 	rm -rf $(ACTION)/build $(ACTION_DIST)
 	$(TOOLS)/jco transpile $(WASM) -o $(ACTION)/build --no-typescript --quiet --valid-lifting-optimization
 	$(TOOLS)/esbuild $(ACTION)/src/main.js $(ACTION)/src/post.js --bundle --platform=node --format=esm \

@@ -1,8 +1,66 @@
 //! The environment a host hands the component (`wasi:cli/environment`), as
-//! a map. Only the exports read the host's; everything below takes settings
-//! resolved from it.
+//! a map, and every variable the component reads ([`VARIABLES`]). Only the
+//! exports read the host's; everything below takes settings resolved from it.
 
 use std::collections::BTreeMap;
+
+/// A variable the component reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variable {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether the Action hands it over from the job's environment. The
+    /// others are the request's own fields (the Action's inputs set those),
+    /// aliases, or another face's.
+    pub from_job: bool,
+}
+
+const fn job(name: &'static str) -> Variable {
+    Variable { name, from_job: true }
+}
+
+const fn own(name: &'static str) -> Variable {
+    Variable { name, from_job: false }
+}
+
+/// Every variable the component reads. Reading another is a bug that a
+/// debug build (every unit test) stops at; the Action's list of what to
+/// hand over is generated from this one.
+pub const VARIABLES: &[Variable] = &[
+    // The request's fields, when it leaves them out.
+    own("APP_ID"),
+    own("KMS_KEY_ID"),
+    job("AWS_REGION"),
+    job("AWS_DEFAULT_REGION"),
+    own("GITHUB_API_URL"),
+    job("TOKEN_TIMEOUT_SECONDS"),
+    own("INSTALLATION_ID"),
+    own("OWNER"),
+    job("GITHUB_REPOSITORY"),
+    // AWS credentials, in the order they are tried, and the endpoints.
+    job("AWS_ACCESS_KEY_ID"),
+    job("AWS_SECRET_ACCESS_KEY"),
+    job("AWS_SESSION_TOKEN"),
+    job("AWS_ROLE_ARN"),
+    own("ROLE_TO_ASSUME"),
+    job("AWS_ROLE_SESSION_NAME"),
+    own("ROLE_SESSION_NAME"),
+    job("ACTIONS_ID_TOKEN_REQUEST_URL"),
+    job("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    own("STS_AUDIENCE"),
+    own("AWS_WEB_IDENTITY_TOKEN_FILE"),
+    job("GITHUB_RUN_ID"),
+    job("GITHUB_RUN_ATTEMPT"),
+    job("AWS_ENDPOINT_URL"),
+    job("AWS_ENDPOINT_URL_KMS"),
+    job("AWS_ENDPOINT_URL_STS"),
+    // The command line's own.
+    own("REPOSITORIES"),
+    own("GITHUB_TOKEN"),
+    // The broker's deployment.
+    own("TRUST_POLICY"),
+    own("OIDC_AUDIENCE"),
+];
 
 /// Environment variables. They hold secrets, so there is no `Debug`. Empty
 /// values count as unset.
@@ -15,8 +73,10 @@ impl Env {
         Env(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 
-    /// The value of `name`, unless it is unset or empty.
+    /// The value of `name`, unless it is unset or empty. `name` must be one
+    /// of [`VARIABLES`].
     pub fn get(&self, name: &str) -> Option<&str> {
+        debug_assert!(VARIABLES.iter().any(|v| v.name == name), "{name} is not in env::VARIABLES");
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 

@@ -58,17 +58,7 @@ fn err(text: &str) {
 
 /// The flag that sets a request field, for messages about the command line.
 fn flag_for(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "app-id" => "--app-id",
-        "kms-key-id" => "--kms-key-id",
-        "aws-region" => "--region",
-        "installation" => "--installation-id",
-        "installation.owner" => "--owner",
-        "repositories" => "--repositories",
-        "permissions" => "--permission",
-        "github-api-url" => "--github-api-url",
-        _ => return None,
-    })
+    resolve::FACES.iter().find(|face| face.field == field).map(|face| face.flag)
 }
 
 /// Runs the command line `args` (without the program name), printing

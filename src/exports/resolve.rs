@@ -61,6 +61,31 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A request field, as each face names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Face {
+    /// The field, as an `invalid-input` error names it.
+    pub field: &'static str,
+    /// The command line's flag.
+    pub flag: &'static str,
+    /// The Action's input.
+    pub input: &'static str,
+}
+
+/// Every field an `invalid-input` error may name that a face sets: the
+/// command line's messages and the Action's (generated from this) name the
+/// flag or input. (`app-id` is also the Action's `client-id`, which it knows.)
+pub const FACES: &[Face] = &[
+    Face { field: "app-id", flag: "--app-id", input: "app-id" },
+    Face { field: "kms-key-id", flag: "--kms-key-id", input: "kms-key-id" },
+    Face { field: "aws-region", flag: "--region", input: "aws-region" },
+    Face { field: "installation", flag: "--installation-id", input: "owner" },
+    Face { field: "installation.owner", flag: "--owner", input: "owner" },
+    Face { field: "repositories", flag: "--repositories", input: "repositories" },
+    Face { field: "permissions", flag: "--permission", input: "permission-*" },
+    Face { field: "github-api-url", flag: "--github-api-url", input: "github-api-url" },
+];
+
 /// The request's value for `field`, else the first environment variable
 /// set; paired with the name to blame in an error.
 fn resolve<'a>(

@@ -142,6 +142,9 @@ pub fn check_token(field: &str, token: &str) -> Result<()> {
     check(ok, field, "must be an installation token: 1 to 4096 visible ASCII characters")
 }
 
+/// The permission levels, lowest first, as GitHub spells them.
+pub const LEVELS: [&str; 3] = ["read", "write", "admin"];
+
 /// `read`, `write` or `admin`.
 pub fn parse_access(level: &str) -> Option<Access> {
     match level {

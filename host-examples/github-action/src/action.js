@@ -7,28 +7,14 @@ import * as core from "@actions/core";
 import { _setEnv } from "@bytecodealliance/preview2-shim/cli";
 
 import { issuer } from "../build/github-app-kms-token.js";
+import { COMPONENT_ENV, FIELD_INPUTS, LEVELS, LEVELS_RULE } from "./generated.js";
 
-/** The variables the component reads from its environment (AWS's
- * credential chain, endpoints and the deadline); the shim would hand it the
- * whole `process.env` otherwise. */
-const COMPONENT_ENV = [
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_ENDPOINT_URL",
-  "AWS_ENDPOINT_URL_KMS",
-  "AWS_ENDPOINT_URL_STS",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-  "ACTIONS_ID_TOKEN_REQUEST_URL",
-  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-  "GITHUB_REPOSITORY",
-  "GITHUB_RUN_ID",
-  "GITHUB_RUN_ATTEMPT",
-  "TOKEN_TIMEOUT_SECONDS",
-];
+/** The inputs that set one of the component's variables. */
+const VARIABLE_INPUTS = {
+  "role-to-assume": "AWS_ROLE_ARN",
+  "role-session-name": "AWS_ROLE_SESSION_NAME",
+  audience: "STS_AUDIENCE",
+};
 
 /** An input's fault: reported as `Input NAME: WHY`, with nothing sent. */
 export class InputError extends Error {
@@ -37,8 +23,10 @@ export class InputError extends Error {
   }
 }
 
-/** The component's `issuer` interface, seeing only `COMPONENT_ENV` and
- * `extra` (the variables the inputs set). */
+/** The component's `issuer` interface, seeing only the variables it reads
+ * that the job's environment may set (`COMPONENT_ENV`, generated from the
+ * component's own list) and `extra` (the variables the inputs set); the
+ * shim would hand it the whole `process.env` otherwise. */
 export function component(extra = {}) {
   const env = Object.fromEntries(
     COMPONENT_ENV.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
@@ -86,8 +74,8 @@ function permissions() {
     .map((key) => {
       const input = key.slice("INPUT_".length).toLowerCase();
       const access = process.env[key].trim();
-      if (!["read", "write", "admin"].includes(access)) {
-        throw new InputError(input, `must be read, write or admin, not ${JSON.stringify(access)}`);
+      if (!LEVELS.includes(access)) {
+        throw new InputError(input, `${LEVELS_RULE}, not ${JSON.stringify(access)}`);
       }
       return { name: input.slice("permission-".length).replaceAll("-", "_"), access };
     });
@@ -122,11 +110,7 @@ export function requests() {
     timeoutSeconds: undefined,
   };
   const env = {};
-  for (const [input, variable] of [
-    ["role-to-assume", "AWS_ROLE_ARN"],
-    ["role-session-name", "AWS_ROLE_SESSION_NAME"],
-    ["audience", "STS_AUDIENCE"],
-  ]) {
+  for (const [input, variable] of Object.entries(VARIABLE_INPUTS)) {
     if (core.getInput(input)) env[variable] = core.getInput(input);
   }
   // No owner: the component's default, the current repository's owner's
@@ -141,26 +125,18 @@ export function requests() {
   };
 }
 
-/** The input a component field or variable came from. */
-const INPUTS = {
-  "kms-key-id": "kms-key-id",
-  "aws-region": "aws-region",
-  installation: "owner",
-  "installation.owner": "owner",
-  repositories: "repositories",
-  permissions: "permission-*",
-  "github-api-url": "github-api-url",
-  AWS_ROLE_ARN: "role-to-assume",
-  AWS_ROLE_SESSION_NAME: "role-session-name",
-};
-
 /** A thrown error as one line: an input's fault names the input. */
 export function describe(error) {
   const payload = error?.payload;
   if (payload === undefined) return error.message;
   if (payload.tag === "invalid-input") {
     const { field, rule } = payload.val;
-    const input = field === "app-id" ? (core.getInput("client-id") ? "client-id" : "app-id") : INPUTS[field];
+    const input =
+      field === "app-id"
+        ? core.getInput("client-id")
+          ? "client-id"
+          : "app-id"
+        : (FIELD_INPUTS[field] ?? Object.keys(VARIABLE_INPUTS).find((input) => VARIABLE_INPUTS[input] === field));
     return input ? `Input ${input}: ${rule}` : `${field}: ${rule}`;
   }
   return issuer.describeError(payload);

@@ -242,6 +242,15 @@ fn permission_inputs_are_the_components_permission_list() {
     assert!(text.contains(&action_tests::permission_inputs()), "run `make action` to regenerate them");
 }
 
+/// The variables handed over, the input behind each field and the levels
+/// are the component's own lists, as `make action` generates them.
+#[test]
+fn generated_js_is_the_components_lists() {
+    let committed = std::fs::read_to_string(action_dir().join("src/generated.js")).unwrap();
+    assert_eq!(committed, action_tests::generated_js(), "run `make action` to regenerate it");
+    assert!(committed.contains(r#""GITHUB_REPOSITORY""#) && !committed.contains(r#""APP_ID""#));
+}
+
 #[test]
 fn mints_with_static_keys_masks_the_token_and_revokes_it_in_post() {
     let world = World::start("");
