@@ -12,8 +12,55 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-/// What was wrong, in words: `missing field `token``, `no JSON object`, ...
-pub type Result<T> = std::result::Result<T, String>;
+/// Why a JSON text is not what was expected. Its text names fields the
+/// reader expects, never one the text brought: the text may be anyone's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Not JSON, or a key given twice in one object (serde_json's words:
+    /// what and where, never the text itself).
+    Syntax(String),
+    /// A value that must be an object is not (`what` says which).
+    NotAnObject(&'static str),
+    /// Fields other than the known ones: counted, not named.
+    Unknown {
+        /// How many.
+        count: usize,
+        /// The fields that are known.
+        known: Vec<&'static str>,
+    },
+    /// A required field is absent (or `null`).
+    Missing(String),
+    /// A field that is not what it must be.
+    Wrong {
+        /// The field.
+        field: String,
+        /// What it must be: `a string`, `an RFC 3339 time`, ...
+        expected: &'static str,
+    },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Syntax(why) => f.write_str(why),
+            Error::NotAnObject(what) => write!(f, "{what} is not a JSON object"),
+            Error::Unknown { count, known } => {
+                let fields = if *count == 1 { "field" } else { "fields" };
+                write!(f, "{count} unknown {fields}, expected only {}", known.join(", "))
+            }
+            Error::Missing(field) => write!(f, "missing field `{field}`"),
+            Error::Wrong { field, expected } => write!(f, "`{field}` is not {expected}"),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// [`Error::Wrong`] for `field`.
+pub fn wrong(field: &str, expected: &'static str) -> Error {
+    Error::Wrong { field: field.to_owned(), expected }
+}
 
 /// A JSON object being read.
 pub struct Object(Map<String, Value>);
@@ -24,15 +71,15 @@ impl Object {
     pub fn parse(bytes: &[u8]) -> Result<Object> {
         match parse(bytes)? {
             Value::Object(map) => Ok(Object(map)),
-            _ => Err("not a JSON object".into()),
+            _ => Err(Error::NotAnObject("the text")),
         }
     }
 
-    /// `value`, which must be an object.
-    pub fn from_value(value: Value, what: &str) -> Result<Object> {
+    /// `value`, which must be an object (`what` says which, for the error).
+    pub fn from_value(value: Value, what: &'static str) -> Result<Object> {
         match value {
             Value::Object(map) => Ok(Object(map)),
-            _ => Err(format!("{what} is not an object")),
+            _ => Err(Error::NotAnObject(what)),
         }
     }
 
@@ -43,11 +90,10 @@ impl Object {
 
     /// Fails on a field not in `known`. The unknown fields are counted, not
     /// named: they may come from anyone, and the error may reach a log.
-    pub fn only(&self, known: &[&str]) -> Result<()> {
+    pub fn only(&self, known: &[&'static str]) -> Result<()> {
         match self.0.keys().filter(|key| !known.contains(&key.as_str())).count() {
             0 => Ok(()),
-            1 => Err(format!("1 unknown field, expected only {}", known.join(", "))),
-            n => Err(format!("{n} unknown fields, expected only {}", known.join(", "))),
+            count => Err(Error::Unknown { count, known: known.to_vec() }),
         }
     }
 
@@ -111,7 +157,9 @@ impl Object {
 
 /// Parses `bytes` as one JSON value, refusing a key given twice in an object.
 pub fn parse(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice::<Strict>(bytes).map(|Strict(value)| value).map_err(|e| e.to_string())
+    serde_json::from_slice::<Strict>(bytes)
+        .map(|Strict(value)| value)
+        .map_err(|e| Error::Syntax(e.to_string()))
 }
 
 /// A JSON value whose objects name each key once.
@@ -182,12 +230,8 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-fn missing(key: &str) -> String {
-    format!("missing field `{key}`")
-}
-
-fn wrong(key: &str, expected: &str) -> String {
-    format!("`{key}` is not {expected}")
+fn missing(key: &str) -> Error {
+    Error::Missing(key.to_owned())
 }
 
 #[cfg(test)]
@@ -202,16 +246,15 @@ mod tests {
         assert_eq!(o.strings("l"), Ok(vec!["a".to_owned()]));
         assert_eq!(o.string_map("m").unwrap()["k"], "v");
         assert_eq!((o.str("z"), o.str("absent"), o.strings("absent")), (Ok(None), Ok(None), Ok(vec![])));
-        assert_eq!(o.required_str("z").unwrap_err(), "missing field `z`");
-        assert_eq!(o.u64("s").unwrap_err(), "`s` is not a whole number");
-        assert_eq!(o.strings("bad").unwrap_err(), "`bad` is not a list of strings");
-        assert_eq!(o.str("n").unwrap_err(), "`n` is not a string");
-        assert_eq!(
-            o.only(&["s", "n", "l", "m", "z"]).unwrap_err(),
-            "1 unknown field, expected only s, n, l, m, z"
-        );
-        assert!(o.only(&["s"]).unwrap_err().starts_with("5 unknown fields"));
-        assert_eq!(Object::parse(b"[]").err().as_deref(), Some("not a JSON object"));
+        let says = |e: Error| e.to_string();
+        assert_eq!(says(o.required_str("z").unwrap_err()), "missing field `z`");
+        assert_eq!(says(o.u64("s").unwrap_err()), "`s` is not a whole number");
+        assert_eq!(says(o.strings("bad").unwrap_err()), "`bad` is not a list of strings");
+        assert_eq!(says(o.str("n").unwrap_err()), "`n` is not a string");
+        let unknown = o.only(&["s", "n", "l", "m", "z"]).unwrap_err();
+        assert_eq!(says(unknown), "1 unknown field, expected only s, n, l, m, z");
+        assert!(says(o.only(&["s"]).unwrap_err()).starts_with("5 unknown fields"));
+        assert_eq!(Object::parse(b"[]").err(), Some(Error::NotAnObject("the text")));
         assert!(Object::parse(b"{").is_err());
     }
 
@@ -222,7 +265,7 @@ mod tests {
             br#"{"rules": [{"claims": {"sub": "x"}, "claims": {}}]}"#,
             br#"{"x": {"y": [{"k": null, "k": null}]}}"#,
         ] {
-            let e = Object::parse(twice).err().unwrap_or_default();
+            let e = Object::parse(twice).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(e.contains("is given twice"), "{}: {e}", String::from_utf8_lossy(twice));
         }
         let same = br#"{"a": [1, -2, 3.5, "s", true, null, {"a": {}}], "b": {"a": 1}}"#;

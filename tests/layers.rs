@@ -35,6 +35,7 @@ const LAYERS: &[&str] = &[
     "broker::idtoken",
     "broker::keys",
     "broker::policy",
+    "broker::caller",
     "broker::audit",
     "broker::service",
     "exports::resolve",
@@ -62,11 +63,13 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `src/net/http.rs` as `net::http`; `src/net/mod.rs` as `net`.
+/// `src/net/http.rs` as `net::http`; `src/net/mod.rs` as `net`; a module's
+/// tests beside it (`src/broker/policy/tests.rs`) as the module itself.
 fn module_of(file: &Path) -> String {
     let relative = file.strip_prefix(src()).unwrap().with_extension("");
     let parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    parts.iter().filter(|p| *p != "mod").cloned().collect::<Vec<_>>().join("::")
+    let module = parts.iter().filter(|p| *p != "mod").cloned().collect::<Vec<_>>().join("::");
+    module.strip_suffix("::tests").map_or(module.clone(), str::to_owned)
 }
 
 /// The text without comments (`//` to the end of the line; none of the

@@ -29,18 +29,101 @@ const KNOWN_ALGORITHMS: [&str; 14] = [
     "PS384", "PS512", "EdDSA",
 ];
 
-/// Why a token was refused (the text is safe to return: it never quotes the token).
+/// Why a caller's token, or its issuer's keys, were refused. The text is
+/// for the audit line and never quotes the token.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid(pub String);
-
-impl From<Invalid> for String {
-    fn from(Invalid(why): Invalid) -> String {
-        why
-    }
+pub enum Invalid {
+    /// Not three base64url parts, the first two JSON objects.
+    Malformed,
+    /// A `crit` header (RFC 7515 §4.1.11): no extension is understood.
+    Crit,
+    /// An `alg` other than RS256: named if JOSE defines it, else `(another)`.
+    Algorithm(&'static str),
+    /// No `kid` in the header.
+    NoKid,
+    /// The issuer's discovery document lacks `issuer` or `jwks_uri`.
+    DiscoveryIncomplete,
+    /// The issuer's discovery document names another issuer.
+    DiscoveryOtherIssuer,
+    /// The discovery document's `jwks_uri` breaks a URL rule.
+    JwksUri(&'static str),
+    /// The discovery document's `jwks_uri` is plain HTTP for an HTTPS issuer.
+    JwksUriNotHttps,
+    /// The JWKS is not `{"keys": [...]}`.
+    Jwks,
+    /// The JWKS holds no key named `kid`.
+    UnknownKid,
+    /// The JWKS holds no key named `kid`, and was fetched too recently to
+    /// fetch again ([`crate::broker::keys::REFRESH_SECS`]).
+    UnknownKidFetchedRecently,
+    /// The key named `kid` is not meant for RS256 signatures.
+    NotRs256Key,
+    /// The key is not an RSA key.
+    NotRsaKey,
+    /// The RSA key is shorter than [`rs256::MIN_BITS`].
+    KeyTooShort,
+    /// The RSA key cannot be used.
+    KeyUnusable,
+    /// `iss` is not the issuer of the rule that trusts it.
+    Issuer,
+    /// `aud` does not hold the broker's audience.
+    Audience,
+    /// `exp`, `nbf` or `iat` is not a whole number of seconds.
+    NotATime(&'static str),
+    /// No `exp`.
+    NoExp,
+    /// Past `exp` (and the leeway).
+    Expired,
+    /// Before `nbf` (and the leeway).
+    NotYetValid,
+    /// No `iat`.
+    NoIat,
+    /// `iat` in the future (beyond the leeway).
+    IssuedInTheFuture,
+    /// `exp - iat` over [`MAX_LIFETIME_SECS`].
+    LivesTooLong,
+    /// The signature does not verify with the issuer's key.
+    Signature,
 }
 
-fn invalid(why: impl Into<String>) -> Invalid {
-    Invalid(why.into())
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::Malformed => f.write_str("the token is not a well-formed JWT"),
+            Invalid::Crit => f.write_str("the token's crit header names extensions that are not understood"),
+            Invalid::Algorithm(alg) => write!(f, "algorithm {alg} is not accepted: RS256 only"),
+            Invalid::NoKid => f.write_str("the token names no key (kid)"),
+            Invalid::DiscoveryIncomplete => {
+                f.write_str("the issuer's discovery document has no issuer and jwks_uri")
+            }
+            Invalid::DiscoveryOtherIssuer => {
+                f.write_str("the issuer's discovery document names another issuer")
+            }
+            Invalid::JwksUri(rule) => write!(f, "the issuer's jwks_uri {rule}"),
+            Invalid::JwksUriNotHttps => f.write_str("the issuer's jwks_uri is not https"),
+            Invalid::Jwks => f.write_str("the issuer's JWKS is not valid"),
+            Invalid::UnknownKid => f.write_str("the token's key (kid) is not in the issuer's JWKS"),
+            Invalid::UnknownKidFetchedRecently => f.write_str(
+                "the token's key (kid) is not in the issuer's JWKS, fetched less than a minute ago",
+            ),
+            Invalid::NotRs256Key => f.write_str("the token's key is not an RS256 signing key"),
+            Invalid::NotRsaKey => f.write_str("the token's key is not an RSA key"),
+            Invalid::KeyTooShort => {
+                write!(f, "the issuer's RSA key is shorter than {} bits", rs256::MIN_BITS)
+            }
+            Invalid::KeyUnusable => f.write_str("the issuer's key is not a usable RSA key"),
+            Invalid::Issuer => f.write_str("the token's issuer is not the expected one"),
+            Invalid::Audience => f.write_str("the token is not for this audience"),
+            Invalid::NotATime(claim) => write!(f, "{claim} is not a time"),
+            Invalid::NoExp => f.write_str("the token has no exp"),
+            Invalid::Expired => f.write_str("the token has expired"),
+            Invalid::NotYetValid => f.write_str("the token is not valid yet"),
+            Invalid::NoIat => f.write_str("the token has no iat"),
+            Invalid::IssuedInTheFuture => f.write_str("the token was issued in the future"),
+            Invalid::LivesTooLong => f.write_str("the token lives longer than 24 hours"),
+            Invalid::Signature => f.write_str("the token's signature does not verify"),
+        }
+    }
 }
 
 /// A token split and decoded, not yet trusted. Its `Debug` leaves out the
@@ -68,7 +151,7 @@ impl std::fmt::Debug for Unverified {
 
 /// Splits and decodes a compact JWT.
 pub fn decode(token: &str) -> Result<Unverified, Invalid> {
-    let malformed = || invalid("the token is not a well-formed JWT");
+    let malformed = || Invalid::Malformed;
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -80,7 +163,7 @@ pub fn decode(token: &str) -> Result<Unverified, Invalid> {
     let alg = header.required_str("alg").map_err(|_| malformed())?.to_owned();
     // RFC 7515 §4.1.11: an extension named in `crit` must be understood, and none is.
     if header.has("crit") {
-        return Err(invalid("the token's crit header names extensions that are not understood"));
+        return Err(Invalid::Crit);
     }
     let kid = header.str("kid").map_err(|_| malformed())?.map(str::to_owned);
     let claims = object(claims).ok_or_else(malformed)?.into_map();
@@ -95,27 +178,25 @@ pub fn jwks_uri(discovery: &[u8], issuer: &str) -> Result<Url, Invalid> {
     let document = Object::parse(discovery).ok();
     let field = |key: &str| document.as_ref().and_then(|d| d.str(key).ok().flatten());
     let (Some(named), Some(jwks_uri)) = (field("issuer"), field("jwks_uri")) else {
-        return Err(invalid("the issuer's discovery document has no issuer and jwks_uri"));
+        return Err(Invalid::DiscoveryIncomplete);
     };
     if named != issuer {
-        return Err(invalid("the issuer's discovery document names another issuer"));
+        return Err(Invalid::DiscoveryOtherIssuer);
     }
-    let url = Url::parse(jwks_uri)
-        .and_then(Url::secure)
-        .map_err(|rule| invalid(format!("the issuer's jwks_uri {rule}")))?;
+    let url = Url::parse(jwks_uri).and_then(Url::secure).map_err(Invalid::JwksUri)?;
     if issuer.starts_with("https://") && url.scheme != Scheme::Https {
-        return Err(invalid("the issuer's jwks_uri is not https"));
+        return Err(Invalid::JwksUriNotHttps);
     }
     Ok(url)
 }
 
 /// A JWKS document, parsed.
 pub fn parse_jwks(jwks: &[u8]) -> Result<Value, Invalid> {
-    let document = Object::parse(jwks).map_err(|_| invalid("the issuer's JWKS is not valid"))?;
+    let document = Object::parse(jwks).map_err(|_| Invalid::Jwks)?;
     let document = Value::Object(document.into_map());
     match document.get("keys") {
         Some(Value::Array(_)) => Ok(document),
-        _ => Err(invalid("the issuer's JWKS is not valid")),
+        _ => Err(Invalid::Jwks),
     }
 }
 
@@ -134,21 +215,19 @@ pub fn key_in(jwks: &Value, kid: &str) -> Result<PublicKey, Invalid> {
     let jwk = keys(jwks)
         .iter()
         .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-        .ok_or_else(|| invalid("the token's key (kid) is not in the issuer's JWKS"))?;
+        .ok_or(Invalid::UnknownKid)?;
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     let number = |name: &str| field(name).and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
     // The key must fit RS256: an RSA signing key, of at least 2048 bits.
     if field("alg").is_some_and(|alg| alg != "RS256") || field("use").is_some_and(|u| u != "sig") {
-        return Err(invalid("the token's key is not an RS256 signing key"));
+        return Err(Invalid::NotRs256Key);
     }
     match (field("kty").unwrap_or_default(), number("n"), number("e")) {
         ("RSA", Some(n), Some(e)) => PublicKey::new(&n, &e).map_err(|e| match e {
-            KeyError::TooShort => {
-                invalid(format!("the issuer's RSA key is shorter than {} bits", rs256::MIN_BITS))
-            }
-            KeyError::Unusable => invalid("the issuer's key is not a usable RSA key"),
+            KeyError::TooShort => Invalid::KeyTooShort,
+            KeyError::Unusable => Invalid::KeyUnusable,
         }),
-        _ => Err(invalid("the token's key is not an RSA key")),
+        _ => Err(Invalid::NotRsaKey),
     }
 }
 
@@ -166,10 +245,10 @@ impl Unverified {
         if self.alg != "RS256" {
             // Named only if it is one JOSE knows: the header is anyone's text.
             let alg = KNOWN_ALGORITHMS.iter().find(|known| **known == self.alg).unwrap_or(&"(another)");
-            return Err(invalid(format!("algorithm {alg} is not accepted: RS256 only")));
+            return Err(Invalid::Algorithm(alg));
         }
         if self.kid.is_none() {
-            return Err(invalid("the token names no key (kid)"));
+            return Err(Invalid::NoKid);
         }
         check_claims(&self.claims, issuer, audience, now)
     }
@@ -185,7 +264,7 @@ impl Unverified {
     ) -> Result<Map<String, Value>, Invalid> {
         self.precheck(issuer, audience, now)?;
         if !key.verify(self.signing_input.as_bytes(), &self.signature) {
-            return Err(invalid("the token's signature does not verify"));
+            return Err(Invalid::Signature);
         }
         Ok(self.claims)
     }
@@ -194,7 +273,7 @@ impl Unverified {
 /// `iss` exact, `aud` holding `audience`, `exp` / `nbf` / `iat` within the leeway.
 fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: u64) -> Result<(), Invalid> {
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-        return Err(invalid("the token's issuer is not the expected one"));
+        return Err(Invalid::Issuer);
     }
     let audience_ok = match claims.get("aud") {
         Some(Value::String(aud)) => aud == audience,
@@ -202,24 +281,22 @@ fn check_claims(claims: &Map<String, Value>, issuer: &str, audience: &str, now: 
         _ => false,
     };
     if !audience_ok {
-        return Err(invalid("the token is not for this audience"));
+        return Err(Invalid::Audience);
     }
-    let time = |name: &str| {
-        claims.get(name).map(|v| v.as_u64().ok_or_else(|| invalid(format!("{name} is not a time"))))
-    };
-    let exp = time("exp").ok_or_else(|| invalid("the token has no exp"))??;
+    let time = |name: &'static str| claims.get(name).map(|v| v.as_u64().ok_or(Invalid::NotATime(name)));
+    let exp = time("exp").ok_or(Invalid::NoExp)??;
     if now > exp.saturating_add(LEEWAY_SECS) {
-        return Err(invalid("the token has expired"));
+        return Err(Invalid::Expired);
     }
     if time("nbf").transpose()?.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS)) {
-        return Err(invalid("the token is not valid yet"));
+        return Err(Invalid::NotYetValid);
     }
-    let iat = time("iat").ok_or_else(|| invalid("the token has no iat"))??;
+    let iat = time("iat").ok_or(Invalid::NoIat)??;
     if iat > now.saturating_add(LEEWAY_SECS) {
-        return Err(invalid("the token was issued in the future"));
+        return Err(Invalid::IssuedInTheFuture);
     }
     if exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
-        return Err(invalid("the token lives longer than 24 hours"));
+        return Err(Invalid::LivesTooLong);
     }
     Ok(())
 }
@@ -266,7 +343,7 @@ mod tests {
 
     /// The key named `kid` in the JWKS `jwks`.
     fn key(jwks: &[u8], kid: Option<&str>) -> Result<PublicKey, Invalid> {
-        key_in(&parse_jwks(jwks)?, kid.ok_or_else(|| invalid("no kid"))?)
+        key_in(&parse_jwks(jwks)?, kid.ok_or(Invalid::NoKid)?)
     }
 
     /// A JWKS with one fresh RSA key of `bits`, `kid` `k1`.
@@ -290,7 +367,7 @@ mod tests {
             let token =
                 format!("{}.{}.", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode("{}"));
             assert_eq!(
-                decode(&token).unwrap_err().0,
+                decode(&token).unwrap_err().to_string(),
                 "the token's crit header names extensions that are not understood"
             );
         }
@@ -342,12 +419,11 @@ mod tests {
         assert!(key(&jwks(Some("RS256"), Some("sig"), 2048), Some("k1")).is_ok());
         assert!(key(&jwks(None, None, 2048), Some("k1")).is_ok());
         for (alg, usage) in [(Some("PS256"), None), (None, Some("enc"))] {
-            assert_eq!(
-                key(&jwks(alg, usage, 2048), Some("k1")).unwrap_err(),
-                Invalid("the token's key is not an RS256 signing key".into())
-            );
+            assert_eq!(key(&jwks(alg, usage, 2048), Some("k1")).unwrap_err(), Invalid::NotRs256Key);
         }
-        assert!(key(&jwks(None, None, 1024), Some("k1")).unwrap_err().0.contains("shorter than 2048"));
+        assert!(
+            key(&jwks(None, None, 1024), Some("k1")).unwrap_err().to_string().contains("shorter than 2048")
+        );
         assert!(key(&jwks(None, None, 2048), Some("k2")).is_err(), "unknown kid");
         assert!(key(&jwks(None, None, 2048), None).is_err(), "no kid");
         let ec = json!({"keys": [{"kty": "EC", "kid": "k1", "crv": "P-256"}]}).to_string();
@@ -366,15 +442,17 @@ mod tests {
             |claims: Value| decode(&sign(claims)).unwrap().verify(&public, "https://iss", "aud", now);
         let base = |exp: u64| json!({"iss": "https://iss", "aud": "aud", "exp": exp, "iat": now - 10});
         assert!(verify(base(now - 59)).is_ok(), "within the leeway");
-        assert_eq!(verify(base(now - 61)).unwrap_err().0, "the token has expired");
+        assert_eq!(verify(base(now - 61)).unwrap_err().to_string(), "the token has expired");
         assert!(
             verify(json!({"iss": "https://iss", "aud": ["other", "aud"], "exp": now + 60, "iat": now}))
                 .is_ok(),
             "aud as a list"
         );
-        assert!(verify(json!({"iss": "https://iss", "aud": "aud"})).unwrap_err().0.contains("no exp"));
+        assert!(
+            verify(json!({"iss": "https://iss", "aud": "aud"})).unwrap_err().to_string().contains("no exp")
+        );
         assert_eq!(
-            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60})).unwrap_err().0,
+            verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60})).unwrap_err().to_string(),
             "the token has no iat"
         );
         let day = MAX_LIFETIME_SECS;
@@ -385,19 +463,19 @@ mod tests {
         assert_eq!(
             verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 60, "iat": now + 59 - day}))
                 .unwrap_err()
-                .0,
+                .to_string(),
             "the token lives longer than 24 hours"
         );
         assert!(
             verify(json!({"iss": "https://iss", "aud": "aud", "exp": "soon"}))
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("not a time")
         );
         assert!(
             verify(json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "iat": now + 61}))
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("future")
         );
         assert!(
@@ -405,13 +483,13 @@ mod tests {
                 json!({"iss": "https://iss", "aud": "aud", "exp": now + 600, "nbf": now + 61, "iat": now})
             )
             .unwrap_err()
-            .0
+            .to_string()
             .contains("not valid yet")
         );
         assert!(
             verify(json!({"iss": "https://other", "aud": "aud", "exp": now + 600}))
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("issuer")
         );
         assert!(
@@ -419,19 +497,19 @@ mod tests {
                 .unwrap()
                 .verify(&other_key, "https://iss", "aud", now)
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("signature")
         );
         let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
         wrong_alg.alg = "HS256".into();
         assert_eq!(
-            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0,
+            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().to_string(),
             "algorithm HS256 is not accepted: RS256 only"
         );
         let mut wrong_alg = decode(&sign(base(now + 600))).unwrap();
         wrong_alg.alg = "\u{2028}\u{85}\u{9b}31m".into();
         assert_eq!(
-            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().0,
+            wrong_alg.verify(&public, "https://iss", "aud", now).unwrap_err().to_string(),
             "algorithm (another) is not accepted: RS256 only",
             "an unknown alg is never echoed"
         );

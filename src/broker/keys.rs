@@ -113,9 +113,7 @@ pub fn lookup(known: Option<&Known>, kid: &str, now: u64) -> Lookup {
         };
     }
     if now < known.fetched_at.saturating_add(REFRESH_SECS) {
-        return Lookup::Refused(Invalid(
-            "the token's key (kid) is not among the issuer's keys, fetched less than a minute ago".into(),
-        ));
+        return Lookup::Refused(Invalid::UnknownKidFetchedRecently);
     }
     Lookup::Fetch
 }

@@ -17,15 +17,24 @@
 //! installation's; an empty `repositories` list is refused rather than read
 //! as "all". `jwks_uri` names the issuer's keys directly, so that checking a
 //! caller costs one fetch instead of two.
+//!
+//! A policy is validated whole before any request is decided ([`parse`]),
+//! rule by rule in the order of [`parse_rule`]; a request is then decided
+//! by the first rule that admits the caller and grants it ([`Policy::decide`]).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::api::{Access, Permission};
-use crate::github::names::{self, access_name};
+use crate::api::{Access, Installation, Permission};
+use crate::error::Error;
+use crate::github::names::{self, PermissionError, access_name};
 use crate::json::{self, Object};
 use crate::net::url::{Scheme, Url};
+
+#[cfg(test)]
+mod tests;
 
 /// The OIDC issuer of GitHub Actions.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -63,13 +72,133 @@ pub struct Rule {
     pub installation_id: Option<u64>,
     /// The repositories granted.
     pub repositories: Repositories,
-    /// The maximum permissions.
+    /// The maximum permissions; never empty.
     pub permissions: Vec<Permission>,
+}
+
+/// Why `TRUST_POLICY` cannot be used: for the operator's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyError {
+    /// Not JSON, or not an object with `rules` alone.
+    NotAPolicy(json::Error),
+    /// `rules` is not a list.
+    RulesNotAList,
+    /// `rules` is empty.
+    NoRules,
+    /// Rule `index` (counted from 1) cannot be used.
+    Rule {
+        /// Which rule, counted from 1.
+        index: usize,
+        /// What is wrong with it.
+        problem: RuleError,
+    },
+}
+
+/// What is wrong with one rule; each text says what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleError {
+    /// Not an object of the known fields, each of its type.
+    Shape(json::Error),
+    /// `issuer` is not a URL a credential may be fetched from.
+    Issuer(&'static str),
+    /// `jwks_uri` is not such a URL.
+    JwksUri(&'static str),
+    /// `jwks_uri` is plain HTTP for an HTTPS issuer.
+    JwksUriNotHttps,
+    /// An earlier rule names another `jwks_uri` for the same issuer.
+    JwksUriDiffers,
+    /// `claims` constrain nothing but the claims every token carries.
+    ClaimsConstrainNothing,
+    /// A GitHub Actions rule whose claims do not pin the caller's owner.
+    OwnerNotPinned,
+    /// `owner` is not the owner the claims pin.
+    OwnerDiffers {
+        /// The rule's `owner`.
+        owner: String,
+        /// The owner its claims pin.
+        pinned: String,
+    },
+    /// `owner` or a repository name breaks GitHub's rules.
+    Name(Error),
+    /// Another issuer's rule names neither `owner` nor `installation_id`.
+    OwnerRequired,
+    /// Another issuer's rule does not name its repositories.
+    RepositoriesRequired,
+    /// `repositories` is neither a list of names nor `"*"`.
+    RepositoriesShape,
+    /// `repositories` is an empty list.
+    RepositoriesEmpty,
+    /// `installation_id` is 0.
+    InstallationIdZero,
+    /// Both `owner` and `installation_id`.
+    OwnerAndInstallationId,
+    /// An `installation_id` rule that does not grant `"*"`.
+    InstallationIdNeedsAll,
+    /// No `permissions`.
+    PermissionsEmpty,
+    /// A permission or level GitHub does not know.
+    Permission(PermissionError),
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::NotAPolicy(why) => write!(f, "TRUST_POLICY is not a valid policy: {why}"),
+            PolicyError::RulesNotAList => {
+                f.write_str("TRUST_POLICY is not a valid policy: `rules` must be a list of rules")
+            }
+            PolicyError::NoRules => f.write_str("TRUST_POLICY has no rules: nobody could get a token"),
+            PolicyError::Rule { index, problem } => write!(f, "TRUST_POLICY rule {index}: {problem}"),
+        }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleError::Shape(why) => write!(f, "{why}"),
+            RuleError::Issuer(rule) => write!(f, "issuer {rule}"),
+            RuleError::JwksUri(rule) => write!(f, "jwks_uri {rule}"),
+            RuleError::JwksUriNotHttps => f.write_str("jwks_uri must be https:// when the issuer is"),
+            RuleError::JwksUriDiffers => f.write_str("jwks_uri differs from an earlier rule's for the same issuer"),
+            RuleError::ClaimsConstrainNothing => f.write_str(
+                "claims must constrain something other than iss, aud, exp, iat and nbf, with a pattern that is \
+                 not all wildcards: otherwise the rule admits every token of its issuer",
+            ),
+            RuleError::OwnerNotPinned => f.write_str(
+                "claims must pin the caller's owner exactly (repository_owner, repository, repo:OWNER/ in sub, \
+                 or an *_id): otherwise every workflow on GitHub is admitted",
+            ),
+            RuleError::OwnerDiffers { owner, pinned } => {
+                write!(f, "owner {owner} differs from the owner {pinned} the claims pin")
+            }
+            RuleError::Name(error) => f.write_str(&error.message()),
+            RuleError::OwnerRequired => {
+                f.write_str("owner or installation_id is required for an issuer other than GitHub Actions")
+            }
+            RuleError::RepositoriesRequired => f.write_str(
+                "repositories is required for an issuer other than GitHub Actions: a list of names, or \"*\"",
+            ),
+            RuleError::RepositoriesShape => f.write_str("repositories must be a list of names or \"*\""),
+            RuleError::RepositoriesEmpty => {
+                f.write_str("repositories must not be empty: name them, or write \"*\" for all")
+            }
+            RuleError::InstallationIdZero => f.write_str("installation_id must be positive"),
+            RuleError::OwnerAndInstallationId => f.write_str("give owner or installation_id, not both"),
+            RuleError::InstallationIdNeedsAll => {
+                f.write_str("an installation_id rule grants whole installations: set repositories to \"*\"")
+            }
+            RuleError::PermissionsEmpty => f.write_str(
+                "permissions must not be empty: a token without permissions carries all of the installation's",
+            ),
+            RuleError::Permission(why) => write!(f, "{why}"),
+        }
+    }
 }
 
 /// A rule as written, its fields checked for type only.
 struct RawRule {
-    issuer: Option<String>,
+    issuer: String,
     jwks_uri: Option<String>,
     claims: BTreeMap<String, String>,
     owner: Option<String>,
@@ -91,7 +220,7 @@ impl RawRule {
             "permissions",
         ])?;
         Ok(RawRule {
-            issuer: rule.str("issuer")?.map(str::to_owned),
+            issuer: rule.str("issuer")?.unwrap_or(GITHUB_ACTIONS_ISSUER).to_owned(),
             jwks_uri: rule.str("jwks_uri")?.map(str::to_owned),
             claims: rule.string_map("claims")?,
             owner: rule.str("owner")?.map(str::to_owned),
@@ -114,37 +243,103 @@ impl RawRule {
 /// let grant = policy.decide(caller.as_object().unwrap(), &Ask::default()).unwrap();
 /// assert_eq!(grant.repositories, ["widgets"], "the caller's own repository");
 /// assert!(parse(r#"{"rules": [{"claims": {"sub": "*"}, "permissions": {"contents": "read"}}]}"#).is_err());
-/// # Ok::<(), String>(())
+/// # Ok::<(), github_app_kms_token::broker::policy::PolicyError>(())
 /// ```
-pub fn parse(text: &str) -> Result<Policy, String> {
-    let not_valid = |e| format!("TRUST_POLICY is not a valid policy: {e}");
-    let mut policy = Object::parse(text.as_bytes()).map_err(not_valid)?;
-    policy.only(&["rules"]).map_err(not_valid)?;
-    let Some(Value::Array(rules)) = policy.take("rules") else {
-        return Err(not_valid("`rules` must be a list of rules".into()));
-    };
+pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+    let mut policy = Object::parse(text.as_bytes()).map_err(PolicyError::NotAPolicy)?;
+    policy.only(&["rules"]).map_err(PolicyError::NotAPolicy)?;
+    let Some(Value::Array(rules)) = policy.take("rules") else { return Err(PolicyError::RulesNotAList) };
     if rules.is_empty() {
-        return Err("TRUST_POLICY has no rules: nobody could get a token".into());
+        return Err(PolicyError::NoRules);
     }
-    let rules = rules.into_iter().enumerate().map(|(i, rule)| {
-        RawRule::read(rule).and_then(parse_rule).map_err(|e| format!("TRUST_POLICY rule {}: {e}", i + 1))
-    });
-    let rules: Vec<Rule> = rules.collect::<Result<_, _>>()?;
+    let at = |index: usize| move |problem| PolicyError::Rule { index: index + 1, problem };
+    let rules: Vec<Rule> = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| parse_rule(rule).map_err(at(i)))
+        .collect::<Result<_, _>>()?;
     // One issuer, one key set: rules that disagree about it would make the
     // caller's verification depend on which rule is read first.
     for (i, rule) in rules.iter().enumerate() {
         if rules[..i].iter().any(|r| r.issuer == rule.issuer && r.jwks_uri != rule.jwks_uri) {
-            return Err(format!(
-                "TRUST_POLICY rule {}: jwks_uri differs from an earlier rule's for the same issuer",
-                i + 1
-            ));
+            return Err(at(i)(RuleError::JwksUriDiffers));
         }
     }
     Ok(Policy { rules })
 }
 
+/// One rule, checked in this order: its shape, where the issuer's keys
+/// are, what the claims admit, whose installation it grants, which
+/// repositories, an installation id's terms, the permissions.
+pub fn parse_rule(value: Value) -> Result<Rule, RuleError> {
+    let raw = RawRule::read(value).map_err(RuleError::Shape)?;
+    let jwks_uri = key_set(&raw.issuer, raw.jwks_uri.as_deref())?;
+    check_claims_constrain(&raw.claims)?;
+    if let Some(owner) = &raw.owner {
+        names::check_owner("owner", owner).map_err(RuleError::Name)?;
+    }
+    check_whose(&raw)?;
+    let repositories = repositories(raw.repositories)?;
+    check_installation_id(raw.installation_id, raw.owner.is_some(), &repositories)?;
+    let permissions = permissions(&raw.permissions)?;
+    Ok(Rule {
+        issuer: raw.issuer,
+        jwks_uri,
+        claims: raw.claims,
+        owner: raw.owner,
+        installation_id: raw.installation_id,
+        repositories,
+        permissions,
+    })
+}
+
+/// The issuer must be `https://` (or loopback), and so must a `jwks_uri`
+/// it names, no weaker than the issuer.
+fn key_set(issuer: &str, jwks_uri: Option<&str>) -> Result<Option<Url>, RuleError> {
+    let issuer = Url::parse(issuer).and_then(Url::secure).map_err(RuleError::Issuer)?;
+    let Some(text) = jwks_uri else { return Ok(None) };
+    let url = Url::parse(text).and_then(Url::secure).map_err(RuleError::JwksUri)?;
+    if issuer.scheme == Scheme::Https && url.scheme != Scheme::Https {
+        return Err(RuleError::JwksUriNotHttps);
+    }
+    Ok(Some(url))
+}
+
 /// Claims every token of an issuer carries, which constrain no caller.
 const TOKEN_CLAIMS: [&str; 5] = ["iss", "aud", "exp", "iat", "nbf"];
+
+/// Some claim other than [`TOKEN_CLAIMS`] must have a pattern that is not
+/// all wildcards.
+fn check_claims_constrain(claims: &BTreeMap<String, String>) -> Result<(), RuleError> {
+    let constrains = |(name, pattern): (&String, &String)| {
+        !TOKEN_CLAIMS.contains(&name.as_str()) && pattern.chars().any(|c| c != '*')
+    };
+    if claims.iter().any(constrains) { Ok(()) } else { Err(RuleError::ClaimsConstrainNothing) }
+}
+
+/// Whose installation: a GitHub Actions rule must pin the caller's owner
+/// (every workflow on GitHub can get a token from that issuer), and an
+/// `owner` must be that one; another issuer's rule must name the owner (or
+/// installation) and its repositories, since its claims say nothing of GitHub.
+fn check_whose(raw: &RawRule) -> Result<(), RuleError> {
+    if raw.issuer != GITHUB_ACTIONS_ISSUER {
+        return match (&raw.owner, raw.installation_id, &raw.repositories) {
+            (None, None, _) => Err(RuleError::OwnerRequired),
+            (_, _, None) => Err(RuleError::RepositoriesRequired),
+            _ => Ok(()),
+        };
+    }
+    let pins_an_id = ["repository_owner_id", "repository_id"]
+        .iter()
+        .any(|name| raw.claims.get(*name).and_then(|v| literal(v)).is_some());
+    match (pinned_owner(&raw.claims), &raw.owner) {
+        (None, _) if !pins_an_id => Err(RuleError::OwnerNotPinned),
+        (Some(pinned), Some(owner)) if !pinned.eq_ignore_ascii_case(owner) => {
+            Err(RuleError::OwnerDiffers { owner: owner.clone(), pinned: pinned.to_owned() })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// The GitHub owner a rule's claims pin without a wildcard, if any:
 /// `repository_owner`, the owner part of `repository`, or `sub`'s `repo:OWNER/`.
@@ -164,110 +359,52 @@ fn literal(v: &str) -> Option<&str> {
     (!v.is_empty() && !v.contains('*')).then_some(v)
 }
 
-fn parse_rule(raw: RawRule) -> Result<Rule, String> {
-    let issuer = raw.issuer.unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned());
-    let issuer_url = Url::parse(&issuer).and_then(Url::secure).map_err(|rule| format!("issuer {rule}"))?;
-    let jwks_uri = match &raw.jwks_uri {
-        Some(text) => {
-            let url = Url::parse(text).and_then(Url::secure).map_err(|rule| format!("jwks_uri {rule}"))?;
-            if issuer_url.scheme == Scheme::Https && url.scheme != Scheme::Https {
-                return Err("jwks_uri must be https:// when the issuer is".into());
-            }
-            Some(url)
-        }
-        None => None,
+/// `repositories` as written: absent (the caller's own), `"*"` or `["*"]`
+/// (all), or names; never an empty list, which GitHub would read as all.
+fn repositories(written: Option<Value>) -> Result<Repositories, RuleError> {
+    let items = match written {
+        None => return Ok(Repositories::Callers),
+        Some(Value::String(s)) if s == "*" => return Ok(Repositories::All),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(RuleError::RepositoriesShape),
     };
-    let constrains = |(name, pattern): (&String, &String)| {
-        !TOKEN_CLAIMS.contains(&name.as_str()) && pattern.chars().any(|c| c != '*')
-    };
-    if !raw.claims.iter().any(constrains) {
-        return Err("claims must constrain something other than iss, aud, exp, iat and nbf, with a pattern \
-                    that is not all wildcards: otherwise the rule admits every token of its issuer"
-            .into());
-    }
-    if let Some(owner) = &raw.owner {
-        names::check_owner("owner", owner).map_err(|e| e.message())?;
-    }
-    if issuer == GITHUB_ACTIONS_ISSUER {
-        // Every workflow on GitHub can get a token from this issuer: the
-        // rule must say whose workflows it admits.
-        let pinned = pinned_owner(&raw.claims);
-        let pins_an_id = ["repository_owner_id", "repository_id"]
-            .iter()
-            .any(|name| raw.claims.get(*name).and_then(|v| literal(v)).is_some());
-        if pinned.is_none() && !pins_an_id {
-            return Err(
-                "claims must pin the caller's owner exactly (repository_owner, repository, repo:OWNER/ in \
-                        sub, or an *_id): otherwise every workflow on GitHub is admitted"
-                    .into(),
-            );
-        }
-        if let (Some(pinned), Some(owner)) = (pinned, &raw.owner)
-            && !pinned.eq_ignore_ascii_case(owner)
-        {
-            return Err(format!("owner {owner} differs from the owner {pinned} the claims pin"));
-        }
-    } else if raw.owner.is_none() && raw.installation_id.is_none() {
-        return Err("owner or installation_id is required for an issuer other than GitHub Actions".into());
-    } else if raw.repositories.is_none() {
-        // Another issuer's `repository` claim says nothing about GitHub.
-        return Err(
-            "repositories is required for an issuer other than GitHub Actions: a list of names, or \"*\""
-                .into(),
-        );
-    }
-    let repositories = match raw.repositories {
-        None => Repositories::Callers,
-        Some(Value::String(s)) if s == "*" => Repositories::All,
-        Some(Value::Array(items)) => {
-            let names = items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or("repositories must be names"))
-                .collect::<Result<Vec<_>, _>>()?;
-            if names.is_empty() {
-                return Err("repositories must not be empty: name them, or write \"*\" for all".into());
+    let names: Vec<String> = items
+        .into_iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or(RuleError::RepositoriesShape))
+        .collect::<Result<_, _>>()?;
+    match names.as_slice() {
+        [] => Err(RuleError::RepositoriesEmpty),
+        [star] if star == "*" => Ok(Repositories::All),
+        _ => {
+            for name in &names {
+                names::check_repository("repositories", name).map_err(RuleError::Name)?;
             }
-            if names == ["*"] {
-                Repositories::All
-            } else {
-                for name in &names {
-                    names::check_repository("repositories", name).map_err(|e| e.message())?;
-                }
-                Repositories::Named(names)
-            }
+            Ok(Repositories::Named(names))
         }
-        Some(_) => return Err("repositories must be a list of names or \"*\"".into()),
-    };
-    match raw.installation_id {
-        Some(0) => return Err("installation_id must be positive".into()),
-        Some(_) if raw.owner.is_some() => return Err("give owner or installation_id, not both".into()),
-        Some(_) if repositories != Repositories::All => {
-            return Err(
-                "an installation_id rule grants whole installations: set repositories to \"*\"".into()
-            );
-        }
-        _ => {}
     }
-    if raw.permissions.is_empty() {
-        return Err(
-            "permissions must not be empty: a token without permissions carries all of the installation's"
-                .into(),
-        );
+}
+
+/// An installation id is positive, instead of an owner, and grants the
+/// whole installation.
+fn check_installation_id(id: Option<u64>, owner: bool, repositories: &Repositories) -> Result<(), RuleError> {
+    match id {
+        None => Ok(()),
+        Some(0) => Err(RuleError::InstallationIdZero),
+        Some(_) if owner => Err(RuleError::OwnerAndInstallationId),
+        Some(_) if *repositories != Repositories::All => Err(RuleError::InstallationIdNeedsAll),
+        Some(_) => Ok(()),
     }
-    let permissions = raw
-        .permissions
+}
+
+/// The maximum permissions: at least one, each known at a known level.
+fn permissions(written: &BTreeMap<String, String>) -> Result<Vec<Permission>, RuleError> {
+    if written.is_empty() {
+        return Err(RuleError::PermissionsEmpty);
+    }
+    written
         .iter()
-        .map(|(name, level)| names::known_permission(name, level))
-        .collect::<Result<_, String>>()?;
-    Ok(Rule {
-        issuer,
-        jwks_uri,
-        claims: raw.claims,
-        owner: raw.owner,
-        installation_id: raw.installation_id,
-        repositories,
-        permissions,
-    })
+        .map(|(name, level)| names::known_permission(name, level).map_err(RuleError::Permission))
+        .collect()
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -285,16 +422,16 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
     remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
-/// What a caller asked for, from the request body.
+/// What a caller asked for, from the request body (each field checked).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ask {
-    /// `owner`
+    /// Whose installation.
     pub owner: Option<String>,
-    /// `installation_id`
+    /// Or which installation, by id.
     pub installation_id: Option<u64>,
-    /// `repositories`
+    /// Names of the owner's repositories; empty: the rule's grant.
     pub repositories: Vec<String>,
-    /// `permissions`
+    /// Permissions; empty: the rule's maximum.
     pub permissions: Vec<Permission>,
 }
 
@@ -304,7 +441,7 @@ pub struct Grant {
     /// The rule that granted it, counted from 1.
     pub rule: usize,
     /// The owner, or the installation id.
-    pub installation: crate::api::Installation,
+    pub installation: Installation,
     /// Repository names; empty only when the rule grants `"*"` and the
     /// request names none.
     pub repositories: Vec<String>,
@@ -322,8 +459,57 @@ pub enum Refusal {
         /// The first admitting rule, counted from 1, whose refusal is told.
         rule: usize,
         /// Why it refused.
-        why: String,
+        why: NotGranted,
     },
+}
+
+/// Why a rule that admits the caller does not grant the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotGranted {
+    /// The rule grants an installation by id; the request names an owner.
+    OwnerOfAnIdRule,
+    /// The request names another installation.
+    Installation(u64),
+    /// The rule grants an installation by id; the request names repositories.
+    RepositoriesOfAnIdRule,
+    /// The rule grants the caller's owner; the token names none.
+    NoOwnerClaim,
+    /// The rule grants the caller's repository; the token names none.
+    NoRepositoryClaim,
+    /// The caller's repository belongs to another owner than the granted one.
+    ForeignRepositoryClaim,
+    /// The request names another owner.
+    Owner(String),
+    /// The request names a repository the rule does not grant.
+    Repository(String),
+    /// The request asks for more than the rule's maximum.
+    Permission(Permission),
+}
+
+impl fmt::Display for NotGranted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotGranted::OwnerOfAnIdRule => {
+                f.write_str("this rule grants an installation by id, not an owner")
+            }
+            NotGranted::Installation(id) => write!(f, "installation {id} is not granted"),
+            NotGranted::RepositoriesOfAnIdRule => {
+                f.write_str("repositories cannot be named for an installation granted by id")
+            }
+            NotGranted::NoOwnerClaim => {
+                f.write_str("the rule grants the caller's owner, but the token has no repository_owner")
+            }
+            NotGranted::NoRepositoryClaim => {
+                f.write_str("the rule grants the caller's repository, but the token has none")
+            }
+            NotGranted::ForeignRepositoryClaim => {
+                f.write_str("the caller's repository is not the granted owner's")
+            }
+            NotGranted::Owner(owner) => write!(f, "owner {owner} is not granted"),
+            NotGranted::Repository(name) => write!(f, "repository {name} is not granted"),
+            NotGranted::Permission(p) => write!(f, "{} {} is not granted", p.name, access_name(p.access)),
+        }
+    }
 }
 
 fn rank(access: Access) -> u8 {
@@ -338,7 +524,7 @@ impl Policy {
     /// Decides `ask` for a caller whose verified token says `claims` (its
     /// `iss` among them): the first rule that admits the caller and grants
     /// the request wins.
-    pub fn decide(&self, claims: &serde_json::Map<String, Value>, ask: &Ask) -> Result<Grant, Refusal> {
+    pub fn decide(&self, claims: &Map<String, Value>, ask: &Ask) -> Result<Grant, Refusal> {
         let claim = |name: &str| claims.get(name).and_then(Value::as_str);
         let admitting = self.rules.iter().zip(1..).filter(|(rule, _)| {
             claim("iss") == Some(rule.issuer.as_str())
@@ -371,399 +557,91 @@ impl Policy {
 }
 
 impl Rule {
-    /// What this rule, counted `index` from 1, grants for `ask`.
-    fn grant(
-        &self,
-        index: usize,
-        claims: &serde_json::Map<String, Value>,
-        ask: &Ask,
-    ) -> Result<Grant, String> {
-        if let Some(granted) = self.installation_id {
-            // A whole installation, by id: nothing narrower or elsewhere may be named.
-            if ask.owner.is_some() {
-                return Err("this rule grants an installation by id, not an owner".into());
-            }
-            if let Some(asked) = ask.installation_id.filter(|asked| *asked != granted) {
-                return Err(format!("installation {asked} is not granted"));
-            }
-            if !ask.repositories.is_empty() {
-                return Err("repositories cannot be named for an installation granted by id".into());
-            }
-            let permissions = self.permissions_for(ask)?;
-            return Ok(Grant {
-                rule: index,
-                installation: crate::api::Installation::Id(granted),
-                repositories: Vec::new(),
-                permissions,
-            });
+    /// What this rule, counted `index` from 1, grants for `ask`: the
+    /// installation and repositories, then the permissions.
+    fn grant(&self, index: usize, claims: &Map<String, Value>, ask: &Ask) -> Result<Grant, NotGranted> {
+        let (installation, repositories) = match self.installation_id {
+            Some(id) => self.by_id(id, ask)?,
+            None => self.by_owner(claims, ask)?,
+        };
+        let permissions = self.permissions_for(ask)?;
+        Ok(Grant { rule: index, installation, repositories, permissions })
+    }
+
+    /// A whole installation, by id: nothing narrower or elsewhere may be named.
+    fn by_id(&self, granted: u64, ask: &Ask) -> Result<(Installation, Vec<String>), NotGranted> {
+        if ask.owner.is_some() {
+            return Err(NotGranted::OwnerOfAnIdRule);
         }
+        if let Some(asked) = ask.installation_id.filter(|asked| *asked != granted) {
+            return Err(NotGranted::Installation(asked));
+        }
+        if !ask.repositories.is_empty() {
+            return Err(NotGranted::RepositoriesOfAnIdRule);
+        }
+        Ok((Installation::Id(granted), Vec::new()))
+    }
+
+    /// The rule's (or the caller's) owner, and the repositories asked
+    /// within the granted ones (none asked: the granted ones).
+    fn by_owner(
+        &self,
+        claims: &Map<String, Value>,
+        ask: &Ask,
+    ) -> Result<(Installation, Vec<String>), NotGranted> {
         if let Some(asked) = ask.installation_id {
-            return Err(format!("installation {asked} is not granted"));
+            return Err(NotGranted::Installation(asked));
         }
         let claim = |name: &str| claims.get(name).and_then(Value::as_str);
         let owner = match &self.owner {
             Some(owner) => owner.clone(),
-            None => claim("repository_owner")
-                .ok_or("the rule grants the caller's owner, but the token has no repository_owner")?
-                .to_owned(),
+            None => claim("repository_owner").ok_or(NotGranted::NoOwnerClaim)?.to_owned(),
         };
         if let Some(asked) = ask.owner.as_ref().filter(|asked| !asked.eq_ignore_ascii_case(&owner)) {
-            return Err(format!("owner {asked} is not granted"));
+            return Err(NotGranted::Owner(asked.clone()));
         }
-        let granted_repositories: Option<Vec<String>> = match &self.repositories {
+        let granted = match &self.repositories {
             Repositories::All => None,
             Repositories::Named(names) => Some(names.clone()),
-            Repositories::Callers => {
-                let full = claim("repository")
-                    .ok_or("the rule grants the caller's repository, but the token has none")?;
-                let name = full
-                    .split_once('/')
-                    .filter(|(o, _)| o.eq_ignore_ascii_case(&owner))
-                    .map(|(_, name)| name.to_owned())
-                    .ok_or("the caller's repository is not the granted owner's")?;
-                Some(vec![name])
-            }
+            Repositories::Callers => Some(vec![callers_repository(claim("repository"), &owner)?]),
         };
-        let repositories = match (&granted_repositories, ask.repositories.is_empty()) {
-            (_, true) => granted_repositories.clone().unwrap_or_default(),
-            (None, false) => ask.repositories.clone(),
-            (Some(granted), false) => {
-                if let Some(other) =
-                    ask.repositories.iter().find(|r| !granted.iter().any(|g| g.eq_ignore_ascii_case(r)))
-                {
-                    return Err(format!("repository {other} is not granted"));
+        let repositories = match (granted, ask.repositories.as_slice()) {
+            (granted, []) => granted.unwrap_or_default(),
+            (None, asked) => asked.to_vec(),
+            (Some(granted), asked) => {
+                let not_granted = asked.iter().find(|r| !granted.iter().any(|g| g.eq_ignore_ascii_case(r)));
+                if let Some(other) = not_granted {
+                    return Err(NotGranted::Repository(other.clone()));
                 }
-                ask.repositories.clone()
+                asked.to_vec()
             }
         };
-        let permissions = self.permissions_for(ask)?;
-        let installation = crate::api::Installation::Owner(owner);
-        Ok(Grant { rule: index, installation, repositories, permissions })
+        Ok((Installation::Owner(owner), repositories))
     }
 
     /// The asked permissions if each is within the rule's, else the rule's.
-    fn permissions_for(&self, ask: &Ask) -> Result<Vec<Permission>, String> {
+    fn permissions_for(&self, ask: &Ask) -> Result<Vec<Permission>, NotGranted> {
         if ask.permissions.is_empty() {
             return Ok(self.permissions.clone());
         }
         for p in &ask.permissions {
             let max = self.permissions.iter().find(|g| g.name == p.name).map(|g| rank(g.access));
             if max.is_none_or(|max| rank(p.access) > max) {
-                return Err(format!("{} {} is not granted", p.name, access_name(p.access)));
+                return Err(NotGranted::Permission(p.clone()));
             }
         }
         Ok(ask.permissions.clone())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::Installation;
-    use serde_json::json;
-
-    fn claims(v: Value) -> serde_json::Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    fn caller() -> serde_json::Map<String, Value> {
-        claims(
-            json!({"iss": GITHUB_ACTIONS_ISSUER, "repository": "acme/widgets", "repository_owner": "acme", "ref": "refs/heads/main"}),
-        )
-    }
-
-    fn read(name: &str) -> Permission {
-        Permission { name: name.into(), access: Access::Read }
-    }
-
-    #[test]
-    fn the_contract_shape_parses() {
-        let p = parse(r#"{"rules": [{"issuer": "https://token.actions.githubusercontent.com", "claims": {"repository_owner": "acme", "ref": "refs/heads/*"}, "owner": "acme", "repositories": ["widgets"], "permissions": {"contents": "read"}}]}"#).unwrap();
-        assert_eq!(p.rules[0].repositories, Repositories::Named(vec!["widgets".into()]));
-        assert_eq!(p.rules[0].permissions, [read("contents")]);
-    }
-
-    #[test]
-    fn configuration_problems_are_named() {
-        for (policy, says) in [
-            ("", "not a valid policy"),
-            (r#"{"rules": []}"#, "no rules"),
-            (r#"{"rules": [{"permissions": {"contents": "read"}}]}"#, "claims must constrain something"),
-            (
-                r#"{"rules": [{"claims": {"sub": "*"}, "permissions": {"contents": "read"}}]}"#,
-                "claims must constrain something",
-            ),
-            (
-                r#"{"rules": [{"claims": {"ref": "refs/heads/main"}, "owner": "acme", "repositories": "*", "permissions": {"contents": "read"}}]}"#,
-                "must pin the caller's owner",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme*", "ref": "refs/heads/main"}, "permissions": {"contents": "read"}}]}"#,
-                "must pin the caller's owner",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "owner": "other", "permissions": {"contents": "read"}}]}"#,
-                "differs from the owner acme",
-            ),
-            (
-                r#"{"rules": [{"issuer": "https://idp.example", "claims": {"sub": "x"}, "permissions": {"contents": "read"}}]}"#,
-                "owner or installation_id is required",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 5, "permissions": {"contents": "read"}}]}"#,
-                "set repositories to",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 5, "owner": "acme", "repositories": "*", "permissions": {"contents": "read"}}]}"#,
-                "not both",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contnets": "read"}}]}"#,
-                "unknown permission contnets",
-            ),
-            (r#"{"rules": [{"claims": {"repository_owner": "acme"}}]}"#, "permissions must not be empty"),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "owner"}}]}"#,
-                "unknown level owner",
-            ),
-            (
-                r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}, "repositories": "widgets"}]}"#,
-                "list of names",
-            ),
-            (
-                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "issuer": "token.example"}]}"#,
-                "issuer must start",
-            ),
-            (
-                r#"{"rules": [{"claims": {"a": "b"}, "permissions": {"contents": "read"}, "colour": "red"}]}"#,
-                "unknown field",
-            ),
-        ] {
-            let e = parse(policy).unwrap_err();
-            assert!(e.contains(says), "{policy}: {e}");
-        }
-    }
-
-    #[test]
-    fn what_the_review_found_is_refused_when_the_policy_is_read() {
-        let rule =
-            |fields: &str| format!(r#"{{"rules": [{{"permissions": {{"contents": "read"}}, {fields}}}]}}"#);
-        let idp = r#""issuer": "https://idp.example", "owner": "acme""#;
-        for (fields, says) in [
-            // An empty list would reach GitHub as no list: every repository.
-            (
-                r#""claims": {"repository_owner": "acme"}, "repositories": []"#,
-                "TRUST_POLICY rule 1: repositories must not be empty",
-            ),
-            // Claims every token of the issuer carries admit every token.
-            (r#""claims": {"iss": "https://token.actions.githubusercontent.com"}"#, "other than iss"),
-            (r#""claims": {"aud": "broker", "exp": "1*", "sub": "**"}"#, "other than iss"),
-            (
-                &format!(r#"{idp}, "claims": {{"iss": "https://idp.example"}}, "repositories": "*""#),
-                "other than iss",
-            ),
-            // A repeated key must not drop the first.
-            (r#""claims": {"repository_owner": "acme"}, "claims": {"sub": "*"}"#, "given twice"),
-            (r#""claims": {"repository_owner": "acme", "repository_owner": "evil"}"#, "given twice"),
-            // Another issuer's `repository` claim says nothing about GitHub.
-            (
-                &format!(r#"{idp}, "claims": {{"sub": "system:serviceaccount:ci:deployer"}}"#),
-                "repositories is required",
-            ),
-            (
-                &format!(
-                    r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "http://keys.example/jwks""#
-                ),
-                "jwks_uri must be https",
-            ),
-            (
-                &format!(
-                    r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "http://127.0.0.1:9/jwks""#
-                ),
-                "jwks_uri must be https",
-            ),
-            (
-                &format!(r#"{idp}, "claims": {{"sub": "x"}}, "repositories": "*", "jwks_uri": "keys""#),
-                "jwks_uri must start",
-            ),
-            (
-                r#""issuer": "http://idp.example", "owner": "acme", "claims": {"sub": "x"}, "repositories": "*""#,
-                "issuer must be https://",
-            ),
-        ] {
-            let e = parse(&rule(fields)).unwrap_err();
-            assert!(e.contains(says), "{fields}: {e}");
-        }
-        let two = |a: &str, b: &str| {
-            format!(
-                r#"{{"rules": [{{"claims": {{"repository_owner": "acme"}}, "permissions": {{"contents": "read"}}{a}}},
-                              {{"claims": {{"repository_owner": "acme"}}, "permissions": {{"issues": "read"}}{b}}}]}}"#
-            )
-        };
-        let keys = r#", "jwks_uri": "https://token.actions.githubusercontent.com/.well-known/jwks""#;
-        assert!(parse(&two(keys, "")).unwrap_err().contains("rule 2: jwks_uri differs"));
-        let p = parse(&two(keys, keys)).unwrap();
-        assert_eq!(
-            p.jwks_uri(GITHUB_ACTIONS_ISSUER).map(Url::to_string).as_deref(),
-            Some("https://token.actions.githubusercontent.com/.well-known/jwks")
-        );
-        assert_eq!(parse(&two("", "")).unwrap().jwks_uri(GITHUB_ACTIONS_ISSUER), None);
-        assert!(
-            parse(&rule(&format!(r#"{idp}, "claims": {{"sub": "x"}}, "repositories": ["infra"]"#))).is_ok()
-        );
-    }
-
-    /// GitHub mints for every repository when `repositories` is left out:
-    /// only a rule that says `"*"` may lead there.
-    #[test]
-    fn only_a_star_rule_grants_no_repository_list() {
-        let asks = [
-            Ask::default(),
-            Ask { repositories: vec!["widgets".into()], ..Ask::default() },
-            Ask { owner: Some("acme".into()), ..Ask::default() },
-            Ask { permissions: vec![read("contents")], ..Ask::default() },
-        ];
-        for repositories in [None, Some(r#"["widgets", "docs"]"#), Some(r#""*""#), Some(r#"["*"]"#)] {
-            let field = repositories.map(|r| format!(r#", "repositories": {r}"#)).unwrap_or_default();
-            let p = parse(&format!(
-                r#"{{"rules": [{{"claims": {{"repository_owner": "acme"}}, "permissions": {{"contents": "read"}}{field}}}]}}"#
-            ))
-            .unwrap();
-            for ask in &asks {
-                if let Ok(grant) = p.decide(&caller(), ask) {
-                    assert!(
-                        !grant.repositories.is_empty() || p.rules[0].repositories == Repositories::All,
-                        "{field} {ask:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn owners_pinned_by_repository_or_sub() {
-        for claims in [
-            r#"{"repository": "acme/widgets"}"#,
-            r#"{"sub": "repo:acme/*"}"#,
-            r#"{"repository_owner_id": "123"}"#,
-        ] {
-            let policy =
-                format!(r#"{{"rules": [{{"claims": {claims}, "permissions": {{"contents": "read"}}}}]}}"#);
-            assert!(parse(&policy).is_ok(), "{claims}");
-        }
-    }
-
-    #[test]
-    fn an_installation_id_rule_grants_that_installation_only() {
-        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme"}, "installation_id": 7, "repositories": "*", "permissions": {"contents": "read"}}]}"#).unwrap();
-        let grant = p.decide(&caller(), &Ask::default()).unwrap();
-        assert_eq!((grant.installation, grant.repositories.len()), (Installation::Id(7), 0));
-        assert_eq!(
-            p.decide(&caller(), &Ask { installation_id: Some(7), ..Ask::default() }).unwrap().installation,
-            Installation::Id(7)
-        );
-        for ask in [
-            Ask { owner: Some("acme".into()), ..Ask::default() },
-            Ask { installation_id: Some(8), ..Ask::default() },
-            Ask { repositories: vec!["widgets".into()], ..Ask::default() },
-        ] {
-            assert!(matches!(p.decide(&caller(), &ask), Err(Refusal::NotGranted { rule: 1, .. })), "{ask:?}");
-        }
-        let owner_rule = parse(
-            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#,
-        )
-        .unwrap();
-        assert!(matches!(
-            owner_rule.decide(&caller(), &Ask { installation_id: Some(7), ..Ask::default() }),
-            Err(Refusal::NotGranted { .. })
-        ));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_matches("refs/heads/*", "refs/heads/main"));
-        assert!(glob_matches("*", ""));
-        assert!(glob_matches("a*b*c", "aXbYc"));
-        assert!(glob_matches(
-            "acme/*/.github/workflows/*.yml@*",
-            "acme/widgets/.github/workflows/ci.yml@refs/heads/main"
-        ));
-        assert!(!glob_matches("refs/heads/*", "refs/tags/v1"));
-        assert!(!glob_matches("acme", "acme-evil"));
-        assert!(!glob_matches("a*b", "ab-"));
-        assert!(!glob_matches("*ab*ab", "ab"));
-    }
-
-    #[test]
-    fn the_short_rule_grants_the_callers_own_repository() {
-        let p = parse(
-            r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#,
-        )
-        .unwrap();
-        let grant = p.decide(&caller(), &Ask::default()).unwrap();
-        assert_eq!(
-            grant,
-            Grant {
-                rule: 1,
-                installation: Installation::Owner("acme".into()),
-                repositories: vec!["widgets".into()],
-                permissions: vec![read("contents")]
-            }
-        );
-        let other = Ask { repositories: vec!["gadgets".into()], ..Ask::default() };
-        assert_eq!(
-            p.decide(&caller(), &other),
-            Err(Refusal::NotGranted { rule: 1, why: "repository gadgets is not granted".into() })
-        );
-    }
-
-    #[test]
-    fn requests_within_the_grant_are_minted_exactly() {
-        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme", "ref": "refs/heads/*"}, "owner": "acme", "repositories": "*", "permissions": {"contents": "write", "issues": "read"}}]}"#).unwrap();
-        let ask = Ask {
-            owner: Some("ACME".into()),
-            repositories: vec!["gadgets".into()],
-            permissions: vec![read("contents")],
-            ..Ask::default()
-        };
-        let grant = p.decide(&caller(), &ask).unwrap();
-        assert_eq!(
-            (grant.repositories, grant.permissions),
-            (vec!["gadgets".to_owned()], vec![read("contents")])
-        );
-        let all = p.decide(&caller(), &Ask::default()).unwrap();
-        assert_eq!(all.repositories, Vec::<String>::new());
-        assert_eq!(all.permissions.len(), 2);
-    }
-
-    #[test]
-    fn refusals() {
-        let p = parse(r#"{"rules": [{"claims": {"repository_owner": "acme", "ref": "refs/heads/main"}, "repositories": ["widgets"], "permissions": {"contents": "read"}}]}"#).unwrap();
-        let deny = |ask: Ask| p.decide(&caller(), &ask).unwrap_err();
-        assert!(
-            matches!(deny(Ask { owner: Some("evil".into()), ..Ask::default() }), Refusal::NotGranted { why: m, .. } if m.contains("owner evil"))
-        );
-        assert!(
-            matches!(deny(Ask { installation_id: Some(5), ..Ask::default() }), Refusal::NotGranted { why: m, .. } if m.contains("installation 5"))
-        );
-        let write = Ask {
-            permissions: vec![Permission { name: "contents".into(), access: Access::Write }],
-            ..Ask::default()
-        };
-        assert!(matches!(deny(write), Refusal::NotGranted { why: m, .. } if m.contains("contents write")));
-        assert!(matches!(
-            deny(Ask { permissions: vec![read("issues")], ..Ask::default() }),
-            Refusal::NotGranted { .. }
-        ));
-
-        let mut tag = caller();
-        tag.insert("ref".into(), "refs/tags/v1".into());
-        assert_eq!(p.decide(&tag, &Ask::default()), Err(Refusal::NoRule));
-        let mut other_issuer = caller();
-        other_issuer.insert("iss".into(), "https://evil.example".into());
-        assert_eq!(p.decide(&other_issuer, &Ask::default()), Err(Refusal::NoRule));
-        let mut missing = caller();
-        missing.remove("ref");
-        assert_eq!(p.decide(&missing, &Ask::default()), Err(Refusal::NoRule));
+/// The name of the caller's repository (its `repository` claim, `OWNER/NAME`)
+/// when it is `owner`'s.
+fn callers_repository(full: Option<&str>, owner: &str) -> Result<String, NotGranted> {
+    let (repository_owner, name) =
+        full.ok_or(NotGranted::NoRepositoryClaim)?.split_once('/').unwrap_or_default();
+    if repository_owner.eq_ignore_ascii_case(owner) && !name.is_empty() {
+        Ok(name.to_owned())
+    } else {
+        Err(NotGranted::ForeignRepositoryClaim)
     }
 }

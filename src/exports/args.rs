@@ -2,7 +2,7 @@
 
 use crate::api::Permission;
 use crate::github::names::parse_access;
-use crate::mint::settings::TIMEOUT_SECS;
+use crate::mint::settings::{TIMEOUT_RULE, TIMEOUT_SECS};
 use crate::secret::Secret;
 
 /// What to do.
@@ -61,13 +61,62 @@ pub struct Args {
     pub timeout: Option<u32>,
 }
 
-/// A usage error: what was wrong with the command line.
-#[derive(Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+/// What is wrong with a command line. Its text never quotes a value:
+/// a value in the wrong place may be a pasted secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsageError {
+    /// A flag without its value.
+    NeedsValue(String),
+    /// A flag whose value is not what it takes (`what` it takes).
+    Takes {
+        /// The flag.
+        flag: &'static str,
+        /// What it takes.
+        what: &'static str,
+    },
+    /// A flag this program does not have.
+    UnknownFlag(String),
+    /// A word that is no command.
+    UnknownCommand,
+    /// A word after the command.
+    Unexpected,
+    /// `--installation-id` with `--owner`.
+    InstallationAndOwner,
+    /// `--repositories` with several owners.
+    RepositoriesOfSeveralOwners,
+    /// Several owners without `--format json`.
+    SeveralOwnersNeedJson,
+    /// `revoke` without a token.
+    NoTokenToRevoke,
+}
 
-/// Parses the arguments after the program name.
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsageError::NeedsValue(flag) => write!(f, "{flag} needs a value"),
+            UsageError::Takes { flag, what } => write!(f, "{flag} takes {what}"),
+            UsageError::UnknownFlag(flag) => write!(f, "unknown flag {flag}"),
+            UsageError::UnknownCommand => {
+                f.write_str("unknown command (not shown): use token, jwt, revoke, installations or help")
+            }
+            UsageError::Unexpected => f.write_str("unexpected argument after the command (not shown)"),
+            UsageError::InstallationAndOwner => f.write_str("give --installation-id or --owner, not both"),
+            UsageError::RepositoriesOfSeveralOwners => {
+                f.write_str("--repositories names one owner's repositories: give a single --owner")
+            }
+            UsageError::SeveralOwnersNeedJson => {
+                f.write_str("several owners need --format json (one token per owner)")
+            }
+            UsageError::NoTokenToRevoke => {
+                f.write_str("revoke needs GITHUB_TOKEN (or --token, which `ps` can see)")
+            }
+        }
+    }
+}
+
+/// Parses the arguments after the program name: each flag and the command
+/// word in turn, then what they mean together.
 pub fn parse(args: &[String]) -> Result<Args, UsageError> {
-    let usage = |message: String| UsageError(message);
     let mut parsed = Args {
         command: Command::Token,
         app_id: None,
@@ -89,61 +138,15 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
             Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
             _ => (arg.as_str(), None),
         };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| rest.next().cloned())
-                .ok_or_else(|| usage(format!("{flag} needs a value")))
-        };
+        let value =
+            || inline.clone().or_else(|| rest.next().cloned()).ok_or(UsageError::NeedsValue(flag.to_owned()));
         match flag {
             "--help" | "-h" => help = true,
             "--version" | "-V" => version = true,
-            "--app-id" => parsed.app_id = Some(value()?),
-            "--kms-key-id" => parsed.kms_key_id = Some(value()?),
-            "--region" => parsed.region = Some(value()?),
-            "--installation-id" => {
-                let text = value()?;
-                let id = text.parse().map_err(|_| usage("--installation-id takes a number".into()))?;
-                parsed.installation_id = Some(id);
-            }
-            "--owner" => parsed.owners.push(value()?),
-            "--repositories" => parsed.repositories.extend(split_list(&value()?)),
-            "--permission" => parsed.permissions.push(parse_permission(&value()?).map_err(usage)?),
-            "--github-api-url" => parsed.github_api_url = Some(value()?),
-            "--format" => {
-                parsed.format = match value()?.as_str() {
-                    "token" => Format::Token,
-                    "json" => Format::Json,
-                    _ => return Err(usage("--format takes token or json".into())),
-                }
-            }
-            "--token" => parsed.token = Some(Secret::new(value()?)),
-            "--timeout" => {
-                let text = value()?;
-                let secs = text.parse().ok().filter(|secs| TIMEOUT_SECS.contains(&u64::from(*secs)));
-                let rule = || usage("--timeout takes 1 to 3600 seconds".into());
-                parsed.timeout = Some(secs.ok_or_else(rule)?);
-            }
-            flag if flag.starts_with('-') => return Err(usage(format!("unknown flag {flag}"))),
+            flag if flag.starts_with('-') => set(&mut parsed, flag, value)?,
             // A stray word may be a secret pasted in the wrong place: never echo one.
-            _ if command.is_some() => {
-                return Err(usage("unexpected argument after the command (not shown)".into()));
-            }
-            word => {
-                command = Some(match word {
-                    "token" => Command::Token,
-                    "jwt" => Command::Jwt,
-                    "revoke" => Command::Revoke,
-                    "installations" => Command::Installations,
-                    "help" => Command::Help,
-                    _ => {
-                        return Err(usage(
-                            "unknown command (not shown): use token, jwt, revoke, installations or help"
-                                .into(),
-                        ));
-                    }
-                })
-            }
+            _ if command.is_some() => return Err(UsageError::Unexpected),
+            word => command = Some(parse_command(word)?),
         }
     }
     parsed.command = match (help, version) {
@@ -152,9 +155,61 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
         _ => command.unwrap_or(Command::Token),
     };
     if parsed.installation_id.is_some() && !parsed.owners.is_empty() {
-        return Err(usage("give --installation-id or --owner, not both".into()));
+        return Err(UsageError::InstallationAndOwner);
     }
     Ok(parsed)
+}
+
+/// Sets what `flag` says to its `value` (taken only by flags that have one).
+fn set(
+    parsed: &mut Args,
+    flag: &str,
+    value: impl FnOnce() -> Result<String, UsageError>,
+) -> Result<(), UsageError> {
+    match flag {
+        "--app-id" => parsed.app_id = Some(value()?),
+        "--kms-key-id" => parsed.kms_key_id = Some(value()?),
+        "--region" => parsed.region = Some(value()?),
+        "--installation-id" => {
+            let id = value()?
+                .parse()
+                .map_err(|_| UsageError::Takes { flag: "--installation-id", what: "a number" })?;
+            parsed.installation_id = Some(id);
+        }
+        "--owner" => parsed.owners.push(value()?),
+        "--repositories" => parsed.repositories.extend(split_list(&value()?)),
+        "--permission" => parsed.permissions.push(parse_permission(&value()?)?),
+        "--github-api-url" => parsed.github_api_url = Some(value()?),
+        "--format" => parsed.format = parse_format(&value()?)?,
+        "--token" => parsed.token = Some(Secret::new(value()?)),
+        "--timeout" => {
+            let secs = value()?.parse().ok().filter(|secs| TIMEOUT_SECS.contains(&u64::from(*secs)));
+            parsed.timeout = Some(secs.ok_or(UsageError::Takes { flag: "--timeout", what: TIMEOUT_RULE })?);
+        }
+        flag => return Err(UsageError::UnknownFlag(flag.to_owned())),
+    }
+    Ok(())
+}
+
+/// The command a word names.
+fn parse_command(word: &str) -> Result<Command, UsageError> {
+    Ok(match word {
+        "token" => Command::Token,
+        "jwt" => Command::Jwt,
+        "revoke" => Command::Revoke,
+        "installations" => Command::Installations,
+        "help" => Command::Help,
+        _ => return Err(UsageError::UnknownCommand),
+    })
+}
+
+/// `token` or `json`.
+fn parse_format(text: &str) -> Result<Format, UsageError> {
+    match text {
+        "token" => Ok(Format::Token),
+        "json" => Ok(Format::Json),
+        _ => Err(UsageError::Takes { flag: "--format", what: "token or json" }),
+    }
 }
 
 /// `a,b, c` as `["a", "b", "c"]`; empty items are dropped.
@@ -163,9 +218,10 @@ pub fn split_list(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// `NAME=LEVEL` (or `NAME:LEVEL`), LEVEL one of read, write, admin.
-pub fn parse_permission(text: &str) -> Result<Permission, String> {
-    let (name, level) = text.split_once(['=', ':']).ok_or("--permission takes NAME=LEVEL")?;
-    let access = parse_access(level.trim()).ok_or("--permission's LEVEL is one of read, write or admin")?;
+pub fn parse_permission(text: &str) -> Result<Permission, UsageError> {
+    let takes = |what| UsageError::Takes { flag: "--permission", what };
+    let (name, level) = text.split_once(['=', ':']).ok_or(takes("NAME=LEVEL"))?;
+    let access = parse_access(level.trim()).ok_or(takes("NAME=LEVEL, LEVEL one of read, write or admin"))?;
     Ok(Permission { name: name.trim().to_owned(), access })
 }
 
@@ -234,7 +290,7 @@ mod tests {
             ("revoke ghs_secret", "unexpected argument after the command (not shown)"),
             ("--owner a --installation-id 1", "not both"),
         ] {
-            let UsageError(message) = args(line).unwrap_err();
+            let message = args(line).unwrap_err().to_string();
             assert!(message.contains(says), "{line}: {message}");
             assert!(!message.contains("ghs_secret") && !message.contains("mint"));
         }
@@ -246,7 +302,9 @@ mod tests {
         let token = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB";
         for flag in ["--installation-id", "--timeout", "--format", "--permission"] {
             for value in [token.to_owned(), format!("contents={token}"), format!("{token}=read")] {
-                if let Err(UsageError(message)) = parse(&["token", flag, value.as_str()].map(String::from)) {
+                if let Err(message) =
+                    parse(&["token", flag, value.as_str()].map(String::from)).map_err(|e| e.to_string())
+                {
                     assert!(!message.contains(&token[..16]) && !message.contains(&token[20..]), "{message}");
                 }
             }

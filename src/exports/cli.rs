@@ -29,14 +29,14 @@ pub const HELP: &str = include_str!("help.txt");
 /// How a run failed.
 enum Failure {
     /// The command line was wrong.
-    Usage(String),
+    Usage(UsageError),
     /// Something failed.
     Failed(Error),
 }
 
 impl From<UsageError> for Failure {
-    fn from(UsageError(message): UsageError) -> Self {
-        Failure::Usage(message)
+    fn from(usage: UsageError) -> Self {
+        Failure::Usage(usage)
     }
 }
 
@@ -67,7 +67,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
 pub fn main(args: &[String], env: &Env) -> bool {
     let Err(failure) = run(args, env) else { return true };
     err(&match failure {
-        Failure::Usage(message) => format!("error: {message} (run with --help for usage)"),
+        Failure::Usage(usage) => format!("error: {usage} (run with --help for usage)"),
         Failure::Failed(Error::InvalidInput(e)) => {
             let name = flag_for(&e.field).map_or(e.field.clone(), |flag| format!("{flag} ({})", e.field));
             format!("error: invalid {name}: {}", e.rule)
@@ -149,12 +149,10 @@ fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
 fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
     let (targets, repositories) = targets(args, env);
     if targets.len() > 1 && !repositories.is_empty() {
-        return Err(Failure::Usage(
-            "--repositories names one owner's repositories: give a single --owner".into(),
-        ));
+        return Err(UsageError::RepositoriesOfSeveralOwners.into());
     }
     if targets.len() > 1 && args.format == Format::Token {
-        return Err(Failure::Usage("several owners need --format json (one token per owner)".into()));
+        return Err(UsageError::SeveralOwnersNeedJson.into());
     }
 
     // Everything is validated before the first request.
@@ -184,12 +182,9 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
 fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
     let (field, token) = match &args.token {
         Some(token) => ("--token", token.clone()),
-        None => (
-            "GITHUB_TOKEN",
-            env.get("GITHUB_TOKEN").map(Secret::new).ok_or_else(|| {
-                Failure::Usage("revoke needs GITHUB_TOKEN (or --token, which `ps` can see)".into())
-            })?,
-        ),
+        None => {
+            ("GITHUB_TOKEN", env.get("GITHUB_TOKEN").map(Secret::new).ok_or(UsageError::NoTokenToRevoke)?)
+        }
     };
     check_token(field, token.expose())?;
     let api = resolve::github_api(args.github_api_url.as_deref(), env)?;

@@ -65,7 +65,7 @@ fn token(request: &IncomingRequest) -> Reply {
     let deadline = Instant::now() + timeout;
     let (reply, audit) = match read_body(request, deadline) {
         Ok(body) => service::token(
-            settings.as_ref().map_err(String::as_str),
+            settings.as_ref(),
             header("authorization").as_ref().map(Secret::expose),
             header("content-type").as_ref().map(Secret::expose),
             &body,

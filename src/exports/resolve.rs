@@ -15,7 +15,7 @@ use crate::aws::kms::{self, KeyId, KmsKey};
 use crate::aws::region::Region;
 use crate::aws::sts;
 use crate::broker::policy;
-use crate::broker::service::Broker;
+use crate::broker::service::{Broker, ConfigError};
 use crate::env::Env;
 use crate::error::{Error, Result, invalid};
 use crate::github::api::DEFAULT_API_URL;
@@ -318,15 +318,13 @@ fn installation_from_env(env: &Env) -> Result<(Installation, Option<String>)> {
     Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
 }
 
-/// The broker's settings: `TRUST_POLICY`, `OIDC_AUDIENCE` and the
-/// deployment it mints with; else why not, for the log only (it may quote
-/// the policy).
-pub fn broker(env: &Env) -> std::result::Result<Broker, String> {
-    let text = env.get("TRUST_POLICY").ok_or("TRUST_POLICY is not set: no caller can be trusted")?;
-    let policy = policy::parse(text)?;
-    let audience =
-        env.get("OIDC_AUDIENCE").ok_or("OIDC_AUDIENCE is not set: callers' tokens cannot be checked")?;
-    let deployment = deployment(&Fields::default(), env).map_err(|e| e.message())?;
+/// The broker: `TRUST_POLICY`, `OIDC_AUDIENCE` and the deployment it
+/// mints with; else why not, for the log only (it may quote the policy).
+pub fn broker(env: &Env) -> std::result::Result<Broker, ConfigError> {
+    let text = env.get("TRUST_POLICY").ok_or(ConfigError::NoPolicy)?;
+    let policy = policy::parse(text).map_err(ConfigError::Policy)?;
+    let audience = env.get("OIDC_AUDIENCE").ok_or(ConfigError::NoAudience)?;
+    let deployment = deployment(&Fields::default(), env).map_err(ConfigError::Deployment)?;
     Ok(Broker { policy, audience: audience.to_owned(), deployment })
 }
 
@@ -619,7 +617,7 @@ mod tests {
             (env().with("TRUST_POLICY", "{").with("OIDC_AUDIENCE", "b"), "not a valid policy"),
             (Env::default().with("TRUST_POLICY", policy).with("OIDC_AUDIENCE", "b"), "app-id"),
         ] {
-            assert!(broker(&env).err().is_some_and(|e| e.contains(says)), "{says}");
+            assert!(broker(&env).err().is_some_and(|e| e.to_string().contains(says)), "{says}");
         }
     }
 }

@@ -121,7 +121,7 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
     read(api, response, "installation", |answer| {
         let app_slug = answer.str("app_slug")?;
         if let Some(slug) = app_slug {
-            check_app_slug("app_slug", slug).map_err(|e| e.message())?;
+            check_app_slug("app_slug", slug).map_err(|_| json::wrong("app_slug", "an App slug"))?;
         }
         Ok(Lookup { id: answer.required_u64("id")?, app_slug: app_slug.map(str::to_owned) })
     })
@@ -148,7 +148,7 @@ pub fn read_installations(
     }
     let page = match crate::json::parse(&response.body) {
         Ok(serde_json::Value::Array(page)) => page,
-        _ => return Err(not_expected(api, response, "installations", "not a JSON list".into())),
+        _ => return Err(not_expected(api, response, "installations", "not a JSON list")),
     };
     let next = response.header("link").is_some_and(|link| link.contains("rel=\"next\""));
     Ok((page, next))
@@ -187,30 +187,29 @@ pub fn read_access_token(
     let minted = read(api, response, "access token", |answer| {
         let expires_at = answer.required_str("expires_at")?;
         if parse_rfc3339(expires_at).is_none() {
-            return Err("`expires_at` is not an RFC 3339 time".into());
+            return Err(json::wrong("expires_at", "an RFC 3339 time"));
         }
         let repositories: Vec<String> = match answer.value("repositories") {
             None => Vec::new(),
             Some(list) => list
                 .as_array()
                 .and_then(|items| items.iter().map(|r| Some(r.get("name")?.as_str()?.to_owned())).collect())
-                .ok_or("`repositories` is not a list of repositories")?,
+                .ok_or_else(|| json::wrong("repositories", "a list of repositories"))?,
         };
         if repositories.iter().any(|name| check_repository("repositories", name).is_err()) {
-            return Err("`repositories` holds a name that is not a repository name".into());
+            return Err(json::wrong("repositories", "a list of repository names"));
         }
         let permissions = answer
             .string_map("permissions")?
             .into_iter()
             .map(|(name, level)| {
-                permission(&name, &level).ok_or(
-                    "`permissions` holds a permission or level this component does not know".to_owned(),
-                )
+                permission(&name, &level)
+                    .ok_or_else(|| json::wrong("permissions", "permissions and levels GitHub documents"))
             })
             .collect::<json::Result<_>>()?;
         let repository_selection = answer.required_str("repository_selection")?;
         if !["all", "selected"].contains(&repository_selection) {
-            return Err("`repository_selection` is neither all nor selected".into());
+            return Err(json::wrong("repository_selection", "all or selected"));
         }
         Ok(MintedToken {
             token: Secret::new(answer.required_str("token")?),
@@ -281,7 +280,7 @@ fn read<T>(
         .map_err(|e| not_expected(api, response, what, e))
 }
 
-fn not_expected(api: &Url, response: &Response, what: &str, why: String) -> Error {
+fn not_expected(api: &Url, response: &Response, what: &str, why: impl std::fmt::Display) -> Error {
     malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {why}"))
 }
 

@@ -119,13 +119,38 @@ pub fn permission(name: &str, level: &str) -> Option<Permission> {
     Some(Permission { name: name.to_owned(), access })
 }
 
+/// Why a permission written by the operator is not one GitHub knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PermissionError {
+    /// Not a permission of [`KNOWN_PERMISSIONS`].
+    Unknown(String),
+    /// A level other than [`LEVELS`].
+    Level {
+        /// The permission.
+        name: String,
+        /// The level written.
+        level: String,
+    },
+}
+
+impl std::fmt::Display for PermissionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PermissionError::Unknown(name) => write!(f, "unknown permission {name}"),
+            PermissionError::Level { name, level } => {
+                write!(f, "unknown level {level} for {name}: use read, write or admin")
+            }
+        }
+    }
+}
+
 /// [`permission`] for the operator's own text: the error says which is wrong.
-pub fn known_permission(name: &str, level: &str) -> std::result::Result<Permission, String> {
+pub fn known_permission(name: &str, level: &str) -> std::result::Result<Permission, PermissionError> {
     if !is_known_permission(name) {
-        return Err(format!("unknown permission {name}"));
+        return Err(PermissionError::Unknown(name.to_owned()));
     }
     permission(name, level)
-        .ok_or_else(|| format!("unknown level {level} for {name}: use read, write or admin"))
+        .ok_or_else(|| PermissionError::Level { name: name.to_owned(), level: level.to_owned() })
 }
 
 /// A permission name such as `contents` or `pull_requests`.

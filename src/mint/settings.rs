@@ -80,13 +80,15 @@ impl Deployment {
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// The deadlines a call may be given, in seconds.
 pub const TIMEOUT_SECS: RangeInclusive<u64> = 1..=3600;
+/// [`TIMEOUT_SECS`] in words, for every face's error.
+pub const TIMEOUT_RULE: &str = "a whole number of seconds from 1 to 3600";
 
 /// `secs` (`None`: not a whole number) from `field` as a deadline, if it is
 /// one of [`TIMEOUT_SECS`].
 pub fn timeout(field: &str, secs: Option<u64>) -> Result<Duration> {
     match secs.filter(|secs| TIMEOUT_SECS.contains(secs)) {
         Some(secs) => Ok(Duration::from_secs(secs)),
-        None => Err(invalid(field, "must be a whole number of seconds from 1 to 3600")),
+        None => Err(invalid(field, format!("must be {TIMEOUT_RULE}"))),
     }
 }
 
@@ -263,6 +265,9 @@ mod tests {
 
     #[test]
     fn timeouts() {
+        let words =
+            format!("a whole number of seconds from {} to {}", TIMEOUT_SECS.start(), TIMEOUT_SECS.end());
+        assert_eq!(TIMEOUT_RULE, words, "the words say the range");
         assert_eq!(timeout("t", Some(5)).unwrap(), Duration::from_secs(5));
         for bad in [None, Some(0), Some(3601)] {
             assert_eq!(

@@ -113,13 +113,33 @@ fn options(timeout: Duration) -> RequestOptions {
 
 /// Writes `bytes` into an outgoing body (a request's or a response's) and
 /// finishes it; the error says in words what failed.
-pub fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), String> {
-    let stream = body.write().map_err(|_| "no body stream".to_owned())?;
+pub fn write_body(body: OutgoingBody, bytes: &[u8]) -> std::result::Result<(), NotSent> {
+    let stream = body.write().map_err(|_| NotSent::NoStream)?;
     for chunk in bytes.chunks(WRITE_CHUNK) {
-        stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(&e))?;
+        stream.blocking_write_and_flush(chunk).map_err(|e| NotSent::Stream(stream_error(&e)))?;
     }
     drop(stream);
-    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))
+    OutgoingBody::finish(body, None).map_err(|e| NotSent::Finish(format!("{e:?}")))
+}
+
+/// Why a body was not sent whole.
+#[derive(Debug)]
+pub enum NotSent {
+    /// The host gave no stream to write to.
+    NoStream,
+    /// The stream failed (the host's words).
+    Stream(String),
+    /// The body could not be finished (the host's words).
+    Finish(String),
+}
+
+impl std::fmt::Display for NotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSent::NoStream => f.write_str("no body stream"),
+            NotSent::Stream(why) | NotSent::Finish(why) => f.write_str(why),
+        }
+    }
 }
 
 /// Reads the whole answer by `deadline`, refusing (without buffering) one
