@@ -1,0 +1,286 @@
+//! The environment and a request resolved: fallbacks, what wins, every
+//! variable and field named in its error, and each credential source.
+
+use super::*;
+
+const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+const ROLE: &str = "arn:aws:iam::111122223333:role/github-app-signer";
+
+fn env() -> Env {
+    Env::from_pairs([
+        ("APP_ID", "42"),
+        ("KMS_KEY_ID", KEY),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+    ])
+}
+
+fn request() -> TokenRequest {
+    TokenRequest {
+        app_id: None,
+        kms_key_id: None,
+        aws_region: None,
+        installation: Some(Installation::Owner("acme".into())),
+        repositories: vec![],
+        permissions: vec![],
+        github_api_url: None,
+        timeout_seconds: None,
+    }
+}
+
+fn field_of<T>(result: Result<T>) -> String {
+    match result {
+        Err(Error::InvalidInput(e)) => e.field,
+        Err(other) => panic!("not invalid-input: {}", other.message()),
+        Ok(_) => panic!("accepted"),
+    }
+}
+
+fn token_target_of(r: &TokenRequest, env: &Env) -> Result<Target> {
+    token_target(r.installation.as_ref(), &r.repositories, &r.permissions, env)
+}
+
+fn region() -> Region {
+    Region::parse("r", "eu-west-1").unwrap()
+}
+
+#[test]
+fn the_environment_fills_what_the_request_leaves_out() {
+    let d = deployment(&Fields::of(&request()), &env()).unwrap();
+    assert_eq!(d.jwt.app, AppId::Number(42));
+    assert_eq!(d.jwt.kms.region.as_str(), "eu-west-1");
+    assert_eq!(d.jwt.kms.endpoint.to_string(), "https://kms.eu-west-1.amazonaws.com/");
+    assert_eq!(d.api.to_string(), "https://api.github.com/");
+    assert_eq!(d.timeout, Duration::from_secs(30));
+    assert!(matches!(d.credentials, Source::Keys(ref k) if k.access_key_id == "AKIDEXAMPLE"));
+    assert_eq!(token_target_of(&request(), &env()).unwrap().installation, Installation::Owner("acme".into()));
+}
+
+#[test]
+fn the_request_wins_over_the_environment() {
+    let env = env()
+        .with("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+        .with("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:9000")
+        .with("TOKEN_TIMEOUT_SECONDS", "5");
+    let fields = Fields {
+        app_id: Some("Iv23abc"),
+        aws_region: Some("us-east-2"),
+        github_api_url: Some("https://ghe.example.com/api/v3"),
+        timeout_seconds: Some(2),
+        ..Fields::default()
+    };
+    let d = deployment(&fields, &env).unwrap();
+    assert_eq!(d.jwt.app, AppId::ClientId("Iv23abc".into()));
+    assert_eq!(d.jwt.kms.region.as_str(), "us-east-2");
+    assert_eq!(d.jwt.kms.endpoint.to_string(), "http://127.0.0.1:9000/");
+    assert_eq!(d.api.to_string(), "https://ghe.example.com/api/v3");
+    assert_eq!(d.timeout, Duration::from_secs(2));
+    assert_eq!(timeout(None, &env).unwrap(), Duration::from_secs(5));
+}
+
+#[test]
+fn the_region_comes_from_a_key_arn() {
+    let arn = format!("arn:aws:kms:ap-southeast-2:111122223333:key/{KEY}");
+    let fields = Fields { kms_key_id: Some(&arn), ..Fields::default() };
+    assert_eq!(jwt_settings(&fields, &env()).unwrap().kms.region.as_str(), "ap-southeast-2");
+    let conflict = Fields { aws_region: Some("eu-west-1"), ..fields };
+    assert_eq!(field_of(jwt_settings(&conflict, &env())), "aws-region");
+}
+
+#[test]
+fn the_current_repository_is_the_last_resort_and_scopes_its_owners_token_to_itself() {
+    let env = env().with("GITHUB_REPOSITORY", "acme/widgets");
+    let t = token_target_of(&TokenRequest { installation: None, ..request() }, &env).unwrap();
+    assert_eq!(
+        (t.installation, t.scope.repositories),
+        (Installation::Owner("acme".into()), vec!["widgets".to_owned()])
+    );
+    let named = TokenRequest { installation: None, repositories: vec!["docs".into()], ..request() };
+    let t = token_target_of(&named, &env).unwrap();
+    assert_eq!(
+        (t.installation, t.scope.repositories),
+        (Installation::Owner("acme".into()), vec!["docs".to_owned()])
+    );
+}
+
+#[test]
+fn every_variable_and_field_is_named_in_its_error() {
+    for (fields, field) in [
+        (Fields { app_id: Some(""), ..Fields::default() }, "app-id"),
+        (Fields { kms_key_id: Some("my-key"), ..Fields::default() }, "kms-key-id"),
+        (Fields { aws_region: Some("Europe"), ..Fields::default() }, "aws-region"),
+        (Fields { github_api_url: Some("api.github.com"), ..Fields::default() }, "github-api-url"),
+        (Fields { timeout_seconds: Some(0), ..Fields::default() }, "timeout-seconds"),
+    ] {
+        assert_eq!(field_of(deployment(&fields, &env())), field);
+    }
+    for (var, value) in [
+        ("AWS_REGION", "Ireland"),
+        ("GITHUB_API_URL", "ftp://x"),
+        ("KMS_KEY_ID", "key"),
+        ("APP_ID", "not an id"),
+        ("AWS_ENDPOINT_URL_KMS", "localhost:4566"),
+        ("TOKEN_TIMEOUT_SECONDS", "5s"),
+    ] {
+        assert_eq!(field_of(deployment(&Fields::default(), &env().with(var, value))), var);
+    }
+    let no_region = Env::from_pairs([("APP_ID", "42"), ("KMS_KEY_ID", KEY)]);
+    assert_eq!(field_of(jwt_settings(&Fields::default(), &no_region)), "aws-region");
+    for (var, value) in [
+        ("INSTALLATION_ID", "0"),
+        ("INSTALLATION_ID", "12ab"),
+        ("OWNER", "not an owner"),
+        ("GITHUB_REPOSITORY", "no-slash"),
+        ("GITHUB_REPOSITORY", "octo/bad name"),
+    ] {
+        let request = TokenRequest { installation: None, ..request() };
+        assert_eq!(field_of(token_target_of(&request, &Env::default().with(var, value))), var);
+    }
+    let nothing = TokenRequest { installation: None, ..request() };
+    assert_eq!(field_of(token_target_of(&nothing, &Env::default())), "installation");
+}
+
+/// A credential travels to every endpoint: plain `http://` only stays on this machine.
+#[test]
+fn plain_http_is_for_loopback_endpoints_only() {
+    let settings = |var: &str, url: &str| {
+        let env = env().with(var, url).with("AWS_ROLE_ARN", ROLE).with("AWS_WEB_IDENTITY_TOKEN_FILE", "/x");
+        let keyless = Env::from_pairs([
+            ("AWS_ROLE_ARN", ROLE),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken"),
+            (var, url),
+        ]);
+        deployment(&Fields::default(), &env).and_then(|_| credentials(&keyless, &region()).map(drop))
+    };
+    for var in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "GITHUB_API_URL"] {
+        for loopback in
+            ["http://127.0.0.1:4566", "http://127.8.9.10", "http://localhost:8080", "http://[::1]:9"]
+        {
+            assert!(settings(var, loopback).is_ok(), "{var}={loopback}");
+        }
+        for remote in
+            ["http://example.com/api/v3", "http://10.0.0.1", "http://127.example.com", "http://[::2]"]
+        {
+            let Err(Error::InvalidInput(e)) = settings(var, remote) else {
+                panic!("{var}={remote} accepted")
+            };
+            assert_eq!((e.field.as_str(), e.rule.as_str()), (var, crate::net::url::INSECURE));
+        }
+    }
+    let field = Fields { github_api_url: Some("http://ghe.example.com/api/v3"), ..Fields::default() };
+    assert_eq!(field_of(deployment(&field, &env())), "github-api-url");
+}
+
+fn oidc_env(extra: &[(&str, &str)]) -> Env {
+    let mut pairs = vec![
+        ("AWS_ROLE_ARN", ROLE),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0"),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
+        ("GITHUB_RUN_ID", "123"),
+        ("GITHUB_RUN_ATTEMPT", "2"),
+    ];
+    pairs.extend_from_slice(extra);
+    Env::from_pairs(pairs)
+}
+
+#[test]
+fn keys_come_first() {
+    let env = oidc_env(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ("AWS_SESSION_TOKEN", "tok"),
+    ]);
+    let Source::Keys(creds) = credentials(&env, &region()).unwrap() else { panic!("not keys") };
+    assert_eq!(creds.secrets().iter().map(|s| s.expose()).collect::<Vec<_>>(), ["s3cr3t", "tok"]);
+}
+
+#[test]
+fn github_oidc_names_the_run() {
+    let Source::WebIdentity { role, token: IdentityToken::GithubActions { request_url, audience, .. }, sts } =
+        credentials(&oidc_env(&[]), &region()).unwrap()
+    else {
+        panic!("not OIDC")
+    };
+    assert_eq!(role, Role { arn: ROLE.into(), session_name: "gha-123-2".into() });
+    assert_eq!(request_url.path, "/idtoken?api-version=2.0");
+    assert_eq!(
+        (audience.as_str(), sts.to_string().as_str()),
+        (DEFAULT_AUDIENCE, "https://sts.eu-west-1.amazonaws.com/")
+    );
+    let named = oidc_env(&[("ROLE_SESSION_NAME", "deploy@acme"), ("STS_AUDIENCE", "custom")]);
+    let Source::WebIdentity { role, token: IdentityToken::GithubActions { audience, .. }, .. } =
+        credentials(&named, &region()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((role.session_name.as_str(), audience.as_str()), ("deploy@acme", "custom"));
+}
+
+#[test]
+fn a_token_file_comes_last_read_within_its_bound() {
+    let dir = std::env::temp_dir().join(format!("gakt-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (small, large) = (dir.join("token"), dir.join("large"));
+    std::fs::write(&small, " a.b.c\n").unwrap();
+    std::fs::write(&large, vec![b'x'; MAX_TOKEN_FILE_BYTES as usize + 1]).unwrap();
+    let env = |path: &std::path::Path| {
+        Env::from_pairs([
+            ("ROLE_TO_ASSUME", ROLE),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", &path.display().to_string()),
+        ])
+    };
+    let Source::WebIdentity { role, token: IdentityToken::Given(token), .. } =
+        credentials(&env(&small), &region()).unwrap()
+    else {
+        panic!("not a file")
+    };
+    assert_eq!((role.session_name.as_str(), token.expose()), ("github-app-kms-token", "a.b.c"));
+    let Err(Error::CredentialsMissing(why)) = credentials(&env(&large), &region()) else {
+        panic!("read a large file")
+    };
+    assert!(why.contains("larger than 65536 bytes"), "{why}");
+    let Err(Error::CredentialsMissing(why)) = credentials(&env(&dir.join("absent")), &region()) else {
+        panic!()
+    };
+    assert!(why.contains("wasmtime run --dir"), "{why}");
+}
+
+#[test]
+fn says_what_is_missing_or_wrong() {
+    let Err(Error::CredentialsMissing(why)) = credentials(&Env::default(), &region()) else { panic!() };
+    assert!(
+        why.contains("AWS_ROLE_ARN")
+            && why.contains("id-token: write")
+            && why.contains("AWS_WEB_IDENTITY_TOKEN_FILE"),
+        "{why}"
+    );
+    let cases = [
+        (Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKID")]), "AWS_SECRET_ACCESS_KEY"),
+        (oidc_env(&[("AWS_ROLE_ARN", "arn:aws:iam::1:user/me")]), "AWS_ROLE_ARN"),
+        (oidc_env(&[("AWS_ROLE_SESSION_NAME", "has space")]), "AWS_ROLE_SESSION_NAME"),
+        (
+            oidc_env(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "http://pipelines.example/idtoken")]),
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+        ),
+    ];
+    for (env, field) in cases {
+        assert_eq!(field_of(credentials(&env, &region())), field);
+    }
+}
+
+#[test]
+fn the_brokers_configuration_problems_are_told_for_the_log() {
+    let policy =
+        r#"{"rules": [{"claims": {"repository_owner": "acme"}, "permissions": {"contents": "read"}}]}"#;
+    assert!(broker(&env().with("TRUST_POLICY", policy).with("OIDC_AUDIENCE", "b")).is_ok());
+    for (env, says) in [
+        (env().with("OIDC_AUDIENCE", "b"), "TRUST_POLICY is not set"),
+        (env().with("TRUST_POLICY", policy), "OIDC_AUDIENCE is not set"),
+        (env().with("TRUST_POLICY", "{").with("OIDC_AUDIENCE", "b"), "not a valid policy"),
+        (Env::default().with("TRUST_POLICY", policy).with("OIDC_AUDIENCE", "b"), "app-id"),
+    ] {
+        assert!(broker(&env).err().is_some_and(|e| e.to_string().contains(says)), "{says}");
+    }
+}
