@@ -32,7 +32,6 @@ pub enum Error {
     Missing(String),
     /// A field that is not what it must be.
     Wrong {
-        /// The field.
         field: String,
         /// What it must be: `a string`, `an RFC 3339 time`, ...
         expected: &'static str,

@@ -2,23 +2,24 @@
 //! installation tokens while the App's private key never leaves AWS KMS.
 //!
 //! The folders are the layers, and every module's imports point down the
-//! list (`tests/layers.rs` checks it):
+//! list (`tests/layers.rs` checks it; `docs/architecture.md` has the map and
+//! a glossary of the words used here):
 //!
-//! 1. [`secret`], [`json`], [`store`], [`env`], [`error`]: values every
-//!    layer uses;
+//! 1. [`secret`], [`time`], [`json`], [`store`], [`mod@env`], [`error`]: values
+//!    every layer uses;
 //! 2. [`net`]: requests and answers as data, URLs, retries, and the one
-//!    module that sends them through `wasi:http` ([`net::outgoing`]);
+//!    module that sends them ([`net::outgoing`], through `wasi:http`);
 //! 3. [`aws`] and [`github`]: each service's requests and answers, and the
 //!    rules for its names, pure;
-//! 4. [`mint`] and [`broker`]: the settings the flows take and the flows,
-//!    over a [`net::http::Transport`], pure;
+//! 4. [`mint`] (the settings a token needs, and the flow that mints it) and
+//!    [`broker`] (callers verified, the trust policy, the service), pure,
+//!    over a [`net::http::Transport`];
 //! 5. [`exports`]: the WIT interface, the command line and the HTTP handler,
 //!    which resolve the host's environment into settings and translate.
 
 // The error type is the WIT `token-error`, handed to the host by value;
 // errors end a call, so their size costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
-#![warn(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod aws;
@@ -36,7 +37,7 @@ pub mod time;
 
 // Generated from `wit/`, whose comments document the types; the only
 // unsafe code, the canonical ABI's.
-#[allow(missing_docs, unsafe_code)]
+#[allow(unsafe_code)]
 mod bindings {
     wit_bindgen::generate!({
         path: "wit",

@@ -15,7 +15,6 @@ pub struct AwsCredentials {
     /// `AKIA…` (long-term) or `ASIA…` (temporary). Not a secret, but not
     /// printed in errors either.
     pub access_key_id: String,
-    /// The secret access key.
     pub secret_access_key: Secret,
     /// The session token of temporary credentials.
     pub session_token: Option<Secret>,

@@ -58,7 +58,7 @@ impl KeyId {
         self.arn_region.as_ref()
     }
 
-    /// The reference as given.
+    /// The reference as given, for messages.
     pub fn as_str(&self) -> &str {
         &self.text
     }

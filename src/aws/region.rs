@@ -29,7 +29,6 @@ impl Region {
         }
     }
 
-    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -32,7 +32,7 @@ const CALLER_CLAIMS: [&str; 4] = ["iss", "sub", "repository", "job_workflow_ref"
 /// its part.
 #[derive(Debug, Default)]
 pub struct Audit {
-    /// The verified caller's [`CALLER_CLAIMS`].
+    /// The verified caller's `iss`, `sub`, `repository` and `job_workflow_ref`.
     pub caller: Map<String, Value>,
     /// The rule that granted or refused, counted from 1.
     pub rule: Option<usize>,

@@ -70,13 +70,11 @@ pub enum Invalid {
     Audience,
     /// `exp`, `nbf` or `iat` is not a whole number of seconds.
     NotATime(&'static str),
-    /// No `exp`.
     NoExp,
     /// Past `exp` (and the leeway).
     Expired,
     /// Before `nbf` (and the leeway).
     NotYetValid,
-    /// No `iat`.
     NoIat,
     /// `iat` in the future (beyond the leeway).
     IssuedInTheFuture,
@@ -133,7 +131,6 @@ pub struct Unverified {
     pub alg: String,
     /// `kid` from the header.
     pub kid: Option<String>,
-    /// The claims.
     pub claims: Map<String, Value>,
     signing_input: String,
     signature: Vec<u8>,

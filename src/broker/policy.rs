@@ -31,6 +31,7 @@ use crate::api::{Access, Installation, Permission};
 use crate::error::Error;
 use crate::github::names::{self, PermissionError, access_name};
 use crate::json::{self, Object};
+use crate::mint::settings::not_both;
 use crate::net::url::{Scheme, Url};
 
 #[cfg(test)]
@@ -184,7 +185,7 @@ impl fmt::Display for RuleError {
                 f.write_str("repositories must not be empty: name them, or write \"*\" for all")
             }
             RuleError::InstallationIdZero => f.write_str("installation_id must be positive"),
-            RuleError::OwnerAndInstallationId => f.write_str("give owner or installation_id, not both"),
+            RuleError::OwnerAndInstallationId => f.write_str(&not_both("owner", "installation_id")),
             RuleError::InstallationIdNeedsAll => {
                 f.write_str("an installation_id rule grants whole installations: set repositories to \"*\"")
             }

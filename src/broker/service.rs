@@ -23,7 +23,7 @@ use crate::error::{Error, Service};
 use crate::github::names::{MAX_REPOSITORIES, check_owner, check_repository, permission};
 use crate::json::{self, Object};
 use crate::mint::flow::installation_tokens;
-use crate::mint::settings::{Deployment, Target};
+use crate::mint::settings::{Deployment, Target, not_both};
 use crate::net::http::Transport;
 use crate::store::Store;
 use crate::time::unix_secs;
@@ -37,9 +37,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// An HTTP answer: status and JSON body.
 #[derive(Debug, PartialEq)]
 pub struct Reply {
-    /// The status code.
     pub status: u16,
-    /// The JSON body.
     pub body: Value,
 }
 
@@ -151,7 +149,7 @@ impl fmt::Display for BadRequest {
             BadRequest::Json(e) => write!(f, "the body is not a valid token request: {e}"),
             BadRequest::Owner => f.write_str("the body is not a valid token request: `owner` is not a GitHub login"),
             BadRequest::OwnerAndInstallationId => {
-                f.write_str("the body is not a valid token request: give owner or installation_id, not both")
+                write!(f, "the body is not a valid token request: {}", not_both("owner", "installation_id"))
             }
             BadRequest::NoTime => {
                 f.write_str("the body is not a valid token request: `timeout_seconds` must be at least 1")

@@ -2,7 +2,7 @@
 
 use crate::api::Permission;
 use crate::github::names::parse_access;
-use crate::mint::settings::{TIMEOUT_RULE, TIMEOUT_SECS};
+use crate::mint::settings::{TIMEOUT_RULE, TIMEOUT_SECS, not_both};
 use crate::secret::Secret;
 
 /// What to do.
@@ -35,15 +35,10 @@ pub enum Format {
 /// the environment fills them later.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Args {
-    /// The command.
     pub command: Command,
-    /// `--app-id`
     pub app_id: Option<String>,
-    /// `--kms-key-id`
     pub kms_key_id: Option<String>,
-    /// `--region`
     pub region: Option<String>,
-    /// `--installation-id`
     pub installation_id: Option<u64>,
     /// `--owner`, in order (may repeat).
     pub owners: Vec<String>,
@@ -51,9 +46,7 @@ pub struct Args {
     pub repositories: Vec<String>,
     /// `--permission NAME=LEVEL`, repeatable.
     pub permissions: Vec<Permission>,
-    /// `--github-api-url`
     pub github_api_url: Option<String>,
-    /// `--format`
     pub format: Format,
     /// `--token` (for `revoke`).
     pub token: Option<Secret>,
@@ -69,7 +62,6 @@ pub enum UsageError {
     NeedsValue(String),
     /// A flag whose value is not what it takes (`what` it takes).
     Takes {
-        /// The flag.
         flag: &'static str,
         /// What it takes.
         what: &'static str,
@@ -100,7 +92,7 @@ impl std::fmt::Display for UsageError {
                 f.write_str("unknown command (not shown): use token, jwt, revoke, installations or help")
             }
             UsageError::Unexpected => f.write_str("unexpected argument after the command (not shown)"),
-            UsageError::InstallationAndOwner => f.write_str("give --installation-id or --owner, not both"),
+            UsageError::InstallationAndOwner => f.write_str(&not_both("--owner", "--installation-id")),
             UsageError::RepositoriesOfSeveralOwners => {
                 f.write_str("--repositories names one owner's repositories: give a single --owner")
             }

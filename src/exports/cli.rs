@@ -199,7 +199,7 @@ fn revoke(args: &Args, env: &Env) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The export itself.
+/// The `wasi:cli/run` export.
 pub struct Cli;
 
 impl wasi::exports::cli::run::Guest for Cli {

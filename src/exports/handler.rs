@@ -25,7 +25,7 @@ use crate::net::outgoing;
 use crate::secret::Secret;
 use crate::store::Memory;
 
-/// The export itself.
+/// The `wasi:http/incoming-handler` export.
 pub struct Handler;
 
 impl Guest for Handler {

@@ -43,7 +43,6 @@ pub struct MintedToken {
     pub token: Secret,
     /// RFC 3339 expiry.
     pub expires_at: String,
-    /// The installation.
     pub installation_id: u64,
     /// The permissions granted.
     pub permissions: Vec<Permission>,

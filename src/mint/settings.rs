@@ -170,6 +170,12 @@ fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result
     }
 }
 
+/// The words for naming both an `owner` and an `id` of an installation,
+/// which each face refuses (as its own names for the two say).
+pub fn not_both(owner: &str, id: &str) -> String {
+    format!("give {owner} or {id}, not both")
+}
+
 /// An installation id from `field`: GitHub's ids start at 1.
 pub fn installation_id(field: &str, id: u64) -> Result<u64> {
     if id == 0 { Err(invalid(field, "must be a positive installation id")) } else { Ok(id) }

@@ -14,11 +14,8 @@ use crate::secret::{Secret, plain, quote};
 /// The methods this component uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
-    /// `GET`
     Get,
-    /// `POST`
     Post,
-    /// `DELETE`
     Delete,
 }
 
@@ -39,7 +36,6 @@ impl Method {
 pub struct Request {
     /// Which service it goes to: named in transport errors.
     pub service: Service,
-    /// The method.
     pub method: Method,
     /// The absolute URL.
     pub url: Url,
@@ -58,7 +54,6 @@ pub struct Response {
     pub status: u16,
     /// Header names (lower case) and values.
     pub headers: Vec<(String, String)>,
-    /// The body.
     pub body: Vec<u8>,
     /// How many times the request was sent to get this answer.
     pub attempts: u32,

@@ -71,7 +71,6 @@ pub fn backoff(attempt: u32, random: u64) -> Duration {
 
 /// A transport that retries on top of `inner`.
 pub struct Retrying<T> {
-    /// The transport that sends.
     pub inner: T,
     /// Attempts per request, the first included.
     pub attempts: u32,

@@ -32,9 +32,7 @@ use crate::net::http::{Request, Response, Transport};
 pub struct Sent {
     /// `GET https://host/path`
     pub line: String,
-    /// The headers.
     pub headers: Vec<(String, String)>,
-    /// The body.
     pub body: Vec<u8>,
 }
 
