@@ -60,6 +60,8 @@ pub const VARIABLES: &[Variable] = &[
     // The broker's deployment.
     own("TRUST_POLICY"),
     own("OIDC_AUDIENCE"),
+    own("CACHE_KEY"),
+    own("CACHE_TOKENS"),
 ];
 
 /// Environment variables. They hold secrets, so there is no `Debug`. Empty

@@ -5,7 +5,7 @@
 //! list (`tests/layers.rs` checks it; `docs/architecture.md` has the map and
 //! a glossary of the words used here):
 //!
-//! 1. [`secret`], [`time`], [`json`], [`store`], [`mod@env`], [`error`]: values
+//! 1. [`secret`], [`time`], [`json`], [`store`], [`mod@env`], [`error`], [`cache`]: values
 //!    every layer uses;
 //! 2. [`net`]: requests and answers as data, URLs, retries, and the one
 //!    module that sends them ([`net::outgoing`], through `wasi:http`);
@@ -24,6 +24,7 @@
 
 pub mod aws;
 pub mod broker;
+pub mod cache;
 pub mod env;
 pub mod error;
 pub mod exports;
@@ -57,6 +58,14 @@ mod bindings {
     use super::exports::handler::Handler;
     #[cfg(target_arch = "wasm32")]
     wasi::http::proxy::export!(Handler);
+}
+
+// The Spin build's imports (`world spin-imports`): Spin's variables and
+// key-value store.
+#[cfg(feature = "spin")]
+#[allow(unsafe_code)]
+mod spin_bindings {
+    wit_bindgen::generate!({ path: "wit", world: "spin-imports", generate_all });
 }
 
 /// The types of the WIT interface `github-app-kms:token/issuer`.

@@ -55,6 +55,12 @@ impl Store for Memory {
     }
 }
 
+/// Every key `store` holds, for tests that spoil entries.
+#[cfg(test)]
+pub fn tests_keys(store: &Memory) -> Vec<String> {
+    store.entries.lock().map(|entries| entries.keys().cloned().collect()).unwrap_or_default()
+}
+
 /// A store that keeps nothing: for hosts with no state at all.
 #[derive(Debug, Default)]
 pub struct Nothing;

@@ -45,6 +45,8 @@ pub struct Audit {
     /// Why the caller's token could not be verified: for the operator,
     /// never the caller.
     pub reason: Option<String>,
+    /// What the cache held: `keys`, `app_jwt`, `installation`, `token`, each `hit` or `miss`.
+    pub cache: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 impl Audit {
@@ -106,6 +108,9 @@ impl Audit {
         }
         if let Some(reason) = &self.reason {
             line["reason"] = reason.as_str().into();
+        }
+        if !self.cache.is_empty() {
+            line["cache"] = json!(self.cache);
         }
         ascii_json(&capped(line))
     }

@@ -9,11 +9,11 @@ use crate::broker::idtoken::{self, Invalid};
 use crate::broker::keys::{self, Known, Lookup};
 use crate::broker::policy::{Policy, Rule};
 use crate::broker::rs256::PublicKey;
+use crate::cache::Cache;
 use crate::error::{Error, Service};
 use crate::net::http::{Method, Request, Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
-use crate::store::Store;
 
 /// Why a caller could not be verified: for the audit line only (every
 /// such caller gets the same answer).
@@ -55,13 +55,13 @@ impl std::fmt::Display for Unverified {
 
 /// The caller's trusted claims, for `audience`, if its `authorization`
 /// header holds an ID token of an issuer `policy` trusts, signed with one of
-/// that issuer's keys (kept in `store`, fetched through `http`).
+/// that issuer's keys (kept in `cache`, fetched through `http`).
 pub fn verify(
     authorization: Option<&str>,
     policy: &Policy,
     audience: &str,
     http: &impl Transport,
-    store: &dyn Store,
+    cache: &Cache,
     now: u64,
 ) -> Result<Map<String, Value>, Unverified> {
     let token = bearer(authorization).ok_or(Unverified::NoToken)?;
@@ -70,7 +70,7 @@ pub fn verify(
     // Everything checkable without the key is checked before fetching it.
     unverified.precheck(&rule.issuer, audience, now)?;
     let kid = unverified.kid.as_deref().unwrap_or_default();
-    let key = issuer_key(rule, kid, http, store, now)?;
+    let key = issuer_key(rule, kid, http, cache, now)?;
     Ok(unverified.verify(&key, &rule.issuer, audience, now)?)
 }
 
@@ -81,18 +81,20 @@ fn bearer(authorization: Option<&str>) -> Option<Secret> {
     Some(Secret::new(value[token.len()..].trim())).filter(|t| !t.expose().is_empty())
 }
 
-/// The key named `kid` of `rule`'s issuer: from fresh keys in `store`, else
+/// The key named `kid` of `rule`'s issuer: from fresh keys in `cache`, else
 /// fetched (at most once a minute per issuer, whatever the outcome).
 fn issuer_key(
     rule: &Rule,
     kid: &str,
     http: &impl Transport,
-    store: &dyn Store,
+    cache: &Cache,
     now: u64,
 ) -> Result<PublicKey, Unverified> {
-    let at = keys::store_key(&rule.issuer);
+    let (store, at) = (cache.store(), keys::store_key(&rule.issuer));
     let known = Known::get(store, &at, now);
-    match keys::lookup(known.as_ref(), kid, now) {
+    let lookup = keys::lookup(known.as_ref(), kid, now);
+    cache.found("keys", matches!(lookup, Lookup::Found(_)));
+    match lookup {
         Lookup::Found(key) => return Ok(key),
         Lookup::Refused(invalid) => return Err(invalid.into()),
         Lookup::Fetch => {}

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::broker::audit::Audit;
 use crate::broker::caller;
 use crate::broker::policy::{Ask, Policy, PolicyError, Refusal};
+use crate::cache::{Cache, SealingKey};
 use crate::error::{Error, Service};
 use crate::github::names::{MAX_REPOSITORIES, check_owner, check_repository, permission};
 use crate::json::{self, Object};
@@ -90,6 +91,12 @@ pub struct Broker {
     /// What minting needs: the App, its key, credentials, the GitHub API,
     /// and the longest a request may take (a caller may ask for less).
     pub deployment: Deployment,
+    /// Seals the secret entries of the cache (the App JWT, tokens); none:
+    /// nothing secret is cached.
+    pub cache_key: Option<SealingKey>,
+    /// Whether installation tokens are cached per exact grant (callers of
+    /// one grant then share one token).
+    pub cache_tokens: bool,
 }
 
 /// Why the broker's configuration cannot be used: for the log, never a
@@ -274,19 +281,36 @@ fn service_name(service: Service) -> &'static str {
     }
 }
 
-/// `POST /token` by `broker` (else why it is unusable, for the log):
+/// A `POST /token` request, as the handler read it.
+pub struct Call<'a> {
+    /// The `Authorization` header: the caller's ID token.
+    pub authorization: Option<&'a str>,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The body, at most [`MAX_BODY_BYTES`].
+    pub body: &'a [u8],
+}
+
+/// What the host provides for one request.
+pub struct Host<'a, F> {
+    /// The transport for a deadline: the body's `timeout_seconds` when
+    /// shorter than the deployment's.
+    pub transport: F,
+    /// What outlives the request: the caches.
+    pub store: &'a dyn Store,
+    /// Random numbers, for the nonces of sealed cache entries.
+    pub random: fn() -> u64,
+    /// The time of the request.
+    pub now: SystemTime,
+}
+
+/// `call` answered by `broker` (else why it is unusable, for the log):
 /// every refusal is a [`Reply`] too, and every answer comes with its audit
-/// record. `transport` gives the transport for a deadline: the body's
-/// `timeout_seconds` when shorter than the deployment's. `store` keeps the
-/// issuers' keys between requests.
+/// record.
 pub fn token<T: Transport>(
     broker: Result<&Broker, &ConfigError>,
-    authorization: Option<&str>,
-    content_type: Option<&str>,
-    body: &[u8],
-    transport: impl FnOnce(Duration) -> T,
-    store: &dyn Store,
-    now: SystemTime,
+    call: &Call,
+    host: Host<impl FnOnce(Duration) -> T>,
 ) -> (Reply, Audit) {
     let mut audit = Audit::default();
     let decide = || -> Result<Reply, Reply> {
@@ -295,15 +319,17 @@ pub fn token<T: Transport>(
             audit.detail = Some(problem.to_string());
             Reply::error(500, "configuration", "the broker is not configured correctly: its log says why")
         })?;
-        let (ask, timeout) = ask(content_type, body)?;
+        let (ask, timeout) = ask(call.content_type, call.body)?;
         let longest = broker.deployment.timeout;
-        let http = &transport(timeout.map_or(longest, |secs| longest.min(Duration::from_secs(secs))));
-        let claims =
-            caller::verify(authorization, &broker.policy, &broker.audience, http, store, unix_secs(now))
-                .map_err(|reason| {
-                    audit.reason = Some(reason.to_string());
-                    Reply::error(401, "unauthorized", UNVERIFIED)
-                })?;
+        let http = &(host.transport)(timeout.map_or(longest, |secs| longest.min(Duration::from_secs(secs))));
+        let cache = Cache::new(host.store, broker.cache_key.as_ref(), broker.cache_tokens, host.random);
+        let (policy, audience, now) = (&broker.policy, &broker.audience, unix_secs(host.now));
+        let claims = caller::verify(call.authorization, policy, audience, http, &cache, now);
+        audit.cache = cache.outcomes();
+        let claims = claims.map_err(|reason| {
+            audit.reason = Some(reason.to_string());
+            Reply::error(401, "unauthorized", UNVERIFIED)
+        })?;
         audit.caller(&claims);
         let grant = broker.policy.decide(&claims, &ask).map_err(|refusal| {
             let (rule, message) = match refusal {
@@ -321,8 +347,9 @@ pub fn token<T: Transport>(
         // GitHub cannot take): a 400, not the deployment's 500.
         let asked = Target::new(grant.installation, &grant.repositories, None, &grant.permissions)
             .map_err(|e| Reply::error(400, "bad_request", e.message()))?;
-        let minted =
-            installation_tokens(&broker.deployment, &[asked], http, now).map_err(|e| upstream(&e))?;
+        let minted = installation_tokens(&broker.deployment, &[asked], http, host.now, &cache);
+        audit.cache = cache.outcomes();
+        let minted = minted.map_err(|e| upstream(&e))?;
         let minted = minted.first().ok_or_else(|| Reply::error(502, "upstream", "no token was minted"))?;
         audit.token(minted.token.expose());
         Ok(Reply::ok(minted.to_json()))

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use crate::api::Installation;
+use crate::cache::Cache;
 use crate::env::Env;
 use crate::error::{Error, ServiceError};
 use crate::exports::args::{self, Args, Command, Format, UsageError};
@@ -165,7 +166,7 @@ fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let http = outgoing::transport(deployment.timeout);
     // One KMS signature serves every owner; all or nothing.
-    let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
+    let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now(), &Cache::none())?;
 
     match (args.format, minted.as_slice()) {
         (Format::Token, [token]) => out(token.token.expose()),

@@ -18,12 +18,11 @@ use wasi::io::streams::StreamError;
 use zeroize::Zeroize;
 
 use crate::broker::audit::Audit;
-use crate::broker::service::{self, MAX_BODY_BYTES, Reply, Route};
+use crate::broker::service::{self, Call, Host, MAX_BODY_BYTES, Reply, Route};
 use crate::exports::resolve::{self, host_env};
 use crate::mint::settings::DEFAULT_TIMEOUT_SECS;
 use crate::net::outgoing;
 use crate::secret::Secret;
-use crate::store::Memory;
 
 /// The `wasi:http/incoming-handler` export.
 pub struct Handler;
@@ -45,9 +44,12 @@ impl Guest for Handler {
     }
 }
 
-/// What outlives a request in this instance: the issuers' keys. (A host
-/// that starts an instance per request keeps nothing here.)
-static MEMORY: Memory = Memory::new();
+/// What outlives a request in this instance when the host keeps it alive
+/// (`jco serve`, an embedding, `wasmtime serve --max-instance-reuse-count`);
+/// a host that starts an instance per request keeps nothing here. The Spin
+/// build keeps its caches in Spin's key-value store instead.
+#[cfg(not(feature = "spin"))]
+static MEMORY: crate::store::Memory = crate::store::Memory::new();
 
 fn token(request: &IncomingRequest) -> Reply {
     let headers = request.headers();
@@ -58,21 +60,32 @@ fn token(request: &IncomingRequest) -> Reply {
         value.zeroize();
         Some(text)
     };
-    let settings = resolve::broker(&host_env());
+    #[cfg(not(feature = "spin"))]
+    let (env, store) = (host_env(), &MEMORY);
+    #[cfg(feature = "spin")]
+    let (env, store) = (super::spin::variables(host_env()), &super::spin::KeyValue::open());
+    let broker = resolve::broker(&env);
     // One deadline for the whole request, reading the caller's body included.
-    let timeout =
-        settings.as_ref().map_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS), |s| s.deployment.timeout);
+    let timeout = broker.as_ref().map_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS), |b| b.deployment.timeout);
     let deadline = Instant::now() + timeout;
     let (reply, audit) = match read_body(request, deadline) {
-        Ok(body) => service::token(
-            settings.as_ref(),
-            header("authorization").as_ref().map(Secret::expose),
-            header("content-type").as_ref().map(Secret::expose),
-            &body,
-            |asked| outgoing::transport(asked.min(deadline.saturating_duration_since(Instant::now()))),
-            &MEMORY,
-            SystemTime::now(),
-        ),
+        Ok(body) => {
+            let (authorization, content_type) = (header("authorization"), header("content-type"));
+            let call = Call {
+                authorization: authorization.as_ref().map(Secret::expose),
+                content_type: content_type.as_ref().map(Secret::expose),
+                body: &body,
+            };
+            let host = Host {
+                transport: |asked: Duration| {
+                    outgoing::transport(asked.min(deadline.saturating_duration_since(Instant::now())))
+                },
+                store,
+                random: outgoing::random,
+                now: SystemTime::now(),
+            };
+            service::token(broker.as_ref(), &call, host)
+        }
         Err(reply) => (reply, Audit::default()),
     };
     // A closed stderr loses the line but not the answer.

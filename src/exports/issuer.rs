@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use crate::api::{AppJwt, AppJwtRequest, Guest, InstallationToken, RevokeRequest, TokenError, TokenRequest};
+use crate::cache::Cache;
 use crate::error::{Result, invalid};
 use crate::exports::resolve::{self, Fields, host_env};
 use crate::github::api::MintedToken;
@@ -38,7 +39,8 @@ impl Guest for Component {
             .map(|r| resolve::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
             .collect::<Result<Vec<_>>>()?;
         let http = outgoing::transport(deployment.timeout);
-        let minted = flow::installation_tokens(&deployment, &targets, &http, SystemTime::now())?;
+        let minted =
+            flow::installation_tokens(&deployment, &targets, &http, SystemTime::now(), &Cache::none())?;
         Ok(minted.into_iter().map(exported).collect())
     }
 

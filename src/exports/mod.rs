@@ -8,3 +8,5 @@ pub mod cli;
 pub mod handler;
 pub mod issuer;
 pub mod resolve;
+#[cfg(feature = "spin")]
+pub mod spin;

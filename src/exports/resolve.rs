@@ -16,6 +16,7 @@ use crate::aws::region::Region;
 use crate::aws::sts;
 use crate::broker::policy;
 use crate::broker::service::{Broker, ConfigError};
+use crate::cache::SealingKey;
 use crate::env::Env;
 use crate::error::{Error, Result, invalid};
 use crate::github::api::DEFAULT_API_URL;
@@ -325,7 +326,15 @@ pub fn broker(env: &Env) -> std::result::Result<Broker, ConfigError> {
     let policy = policy::parse(text).map_err(ConfigError::Policy)?;
     let audience = env.get("OIDC_AUDIENCE").ok_or(ConfigError::NoAudience)?;
     let deployment = deployment(&Fields::default(), env).map_err(ConfigError::Deployment)?;
-    Ok(Broker { policy, audience: audience.to_owned(), deployment })
+    let cache_key = env.get("CACHE_KEY").map(|key| SealingKey::parse("CACHE_KEY", key)).transpose();
+    let cache_tokens = match env.get("CACHE_TOKENS") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(invalid("CACHE_TOKENS", "must be true or false")),
+    };
+    let (cache_key, cache_tokens) =
+        (cache_key.map_err(ConfigError::Deployment)?, cache_tokens.map_err(ConfigError::Deployment)?);
+    Ok(Broker { policy, audience: audience.to_owned(), deployment, cache_key, cache_tokens })
 }
 
 #[cfg(test)]

@@ -72,6 +72,30 @@ impl MintedToken {
     }
 }
 
+impl MintedToken {
+    /// A token as [`MintedToken::to_json`] wrote it (into a cache), if it
+    /// reads back whole.
+    pub fn from_json(value: &serde_json::Value) -> Option<MintedToken> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_owned);
+        let names = |key: &str| -> Option<Vec<String>> {
+            value.get(key)?.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect()
+        };
+        let permissions = value.get("permissions")?.as_object()?;
+        Some(MintedToken {
+            token: Secret::new(text("token")?),
+            expires_at: text("expires_at")?,
+            installation_id: value.get("installation_id")?.as_u64()?,
+            permissions: permissions
+                .iter()
+                .map(|(name, level)| permission(name, level.as_str()?))
+                .collect::<Option<_>>()?,
+            repository_selection: text("repository_selection")?,
+            repositories: names("repositories")?,
+            app_slug: text("app_slug"),
+        })
+    }
+}
+
 fn request(method: Method, url: Url, bearer: &Secret, body: Vec<u8>) -> Request {
     let mut headers = vec![
         ("accept".to_owned(), "application/vnd.github+json".to_owned()),

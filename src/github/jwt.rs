@@ -45,7 +45,7 @@ impl AppId {
         Ok(AppId::ClientId(text.to_owned()))
     }
 
-    fn claim(&self) -> serde_json::Value {
+    pub fn claim(&self) -> serde_json::Value {
         match self {
             AppId::Number(n) => (*n).into(),
             AppId::ClientId(s) => s.as_str().into(),

@@ -11,6 +11,7 @@
 //! use github_app_kms_token::aws::region::Region;
 //! use github_app_kms_token::api::Installation;
 //! use github_app_kms_token::github::jwt::AppId;
+//! use github_app_kms_token::cache::Cache;
 //! use github_app_kms_token::mint::flow::installation_tokens;
 //! use github_app_kms_token::mint::settings::{Deployment, JwtSettings, Target};
 //! use github_app_kms_token::net::script::{Script, answer};
@@ -36,7 +37,7 @@
 //! let signature = format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342));
 //! let minted = r#"{"token":"ghs_example","expires_at":"2026-12-02T15:00:00Z","repository_selection":"all"}"#;
 //! let script = Script::new([answer(200, &[], &signature), answer(201, &[], minted)]);
-//! let tokens = installation_tokens(&deployment, &[target], &script, SystemTime::now())?;
+//! let tokens = installation_tokens(&deployment, &[target], &script, SystemTime::now(), &Cache::none())?;
 //! assert_eq!(tokens[0].token.expose(), "ghs_example");
 //! assert_eq!(script.lines()[1], "POST https://api.github.com/app/installations/1001/access_tokens");
 //! # Ok::<(), github_app_kms_token::error::Error>(())
@@ -47,14 +48,16 @@ use std::time::SystemTime;
 use crate::api::Installation;
 use crate::aws::credentials::{AwsCredentials, IdentityToken, Source};
 use crate::aws::{kms, oidc, sts};
+use crate::cache::{Cache, key_for};
 use crate::error::{Error, Result};
 use crate::github::api::{self as github, MintedToken, Scope};
 use crate::github::jwt::{SignedJwt, UnsignedJwt};
+use crate::github::names::permissions_json;
 use crate::mint::settings::{Deployment, JwtSettings, Target, check_distinct};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
-use crate::time::unix_secs;
+use crate::time::{parse_rfc3339, unix_secs};
 
 /// AWS credentials from `source`: keys as they are; a web identity (the
 /// runner's OIDC token, fetched here, or one the host gave) exchanged at
@@ -121,40 +124,239 @@ fn sign_jwt(
 /// is signed once more with GitHub's time (one more KMS call) and the
 /// request tried again; if that fails too, or the clock is further off, the
 /// error says by how much the clock is off.
+///
+/// `cache` may hold what earlier calls found: the App JWT (reused until
+/// [`JWT_MARGIN_SECS`] before it expires: no credentials, no KMS), each
+/// installation's id ([`INSTALLATION_TTL_SECS`]: no lookup) and, if the
+/// deployment keeps them, tokens for the exact same target (until
+/// [`TOKEN_MARGIN_SECS`] before they expire: no request at all). A cached
+/// JWT GitHub refuses, or a cached id it no longer knows (404), is replaced
+/// once by a fresh one.
 pub fn installation_tokens(
     deployment: &Deployment,
     targets: &[Target],
     http: &impl Transport,
     now: SystemTime,
+    cache: &Cache,
 ) -> Result<Vec<MintedToken>> {
     check_distinct(targets)?;
-    if targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let credentials = aws_credentials(&deployment.credentials, http)?;
-    let (settings, api) = (&deployment.jwt, &deployment.api);
-    let mut jwt = sign_jwt(settings, &credentials, http, now, 0)?;
-    let mut corrected = false;
-    let mut minted: Vec<MintedToken> = Vec::new();
-    while let Some(t) = targets.get(minted.len()) {
-        match attempt(api, &t.installation, &t.scope, &jwt.token, http, now) {
+    let mut minting =
+        Minting { deployment, http, now, cache, credentials: None, jwt: None, corrected: false };
+    let mut minted: Vec<(MintedToken, bool)> = Vec::new();
+    for target in targets {
+        match minting.token(target) {
             Ok(token) => minted.push(token),
-            Err(Failed::Clock { offset, .. })
-                if !corrected && offset.unsigned_abs() <= MAX_CLOCK_CORRECTION_SECS =>
-            {
-                corrected = true;
-                jwt = sign_jwt(settings, &credentials, http, now, offset)?;
-            }
-            Err(failed) => {
-                // Every token minted goes back to the API that minted it.
-                for token in &minted {
-                    let _ = revoke(api, &token.token, http);
+            Err(error) => {
+                // Every token minted here goes back to the API that minted
+                // it; one from the cache is not this call's to end.
+                for (token, _) in minted.iter().filter(|(_, fresh)| *fresh) {
+                    let _ = revoke(&deployment.api, &token.token, http);
                 }
-                return Err(failed.into_error());
+                return Err(error);
             }
         }
     }
-    Ok(minted)
+    Ok(minted.into_iter().map(|(token, _)| token).collect())
+}
+
+/// A cached App JWT is reused until this many seconds before it expires.
+pub const JWT_MARGIN_SECS: u64 = 60;
+/// An installation's id is kept this long.
+pub const INSTALLATION_TTL_SECS: u64 = 60 * 60;
+/// A cached installation token is served until this many seconds before it expires.
+pub const TOKEN_MARGIN_SECS: u64 = 5 * 60;
+
+/// One call's minting: the JWT signed (or found) once and shared by every
+/// target, and the credentials fetched only if a signature is needed.
+struct Minting<'a, T> {
+    deployment: &'a Deployment,
+    http: &'a T,
+    now: SystemTime,
+    cache: &'a Cache<'a>,
+    credentials: Option<AwsCredentials>,
+    jwt: Option<(Secret, bool)>,
+    corrected: bool,
+}
+
+impl<T: Transport> Minting<'_, T> {
+    /// A token for `target`, and whether it was minted now (not cached).
+    fn token(&mut self, target: &Target) -> Result<(MintedToken, bool)> {
+        let at = self.token_key(target);
+        if self.cache.tokens {
+            let cached =
+                self.cache.get_secret(&at, unix_secs(self.now)).and_then(|v| MintedToken::from_json(&v));
+            self.cache.found("token", cached.is_some());
+            if let Some(token) = cached {
+                return Ok((token, false));
+            }
+        }
+        let (mut looked_up_again, mut signed_again) = (false, false);
+        loop {
+            let jwt = self.jwt()?;
+            let failed = match self.attempt(&target.installation, &target.scope, &jwt) {
+                Ok(token) => break self.keep(&at, token),
+                Err(failed) => failed,
+            };
+            match failed {
+                Failed::Clock { offset, .. }
+                    if !self.corrected && offset.unsigned_abs() <= MAX_CLOCK_CORRECTION_SECS =>
+                {
+                    self.corrected = true;
+                    self.sign(offset)?;
+                }
+                Failed::Other(Error::Github(e))
+                    if e.status == 404
+                        && !looked_up_again
+                        && self.forget_installation(&target.installation) =>
+                {
+                    looked_up_again = true;
+                }
+                Failed::Other(Error::Github(e))
+                    if e.status == 401
+                        && !signed_again
+                        && self.jwt.as_ref().is_some_and(|(_, cached)| *cached) =>
+                {
+                    signed_again = true;
+                    self.sign(0)?;
+                }
+                failed => return Err(failed.into_error()),
+            }
+        }
+    }
+
+    /// `token`, kept for its target when the deployment keeps tokens.
+    fn keep(&self, at: &str, token: MintedToken) -> Result<(MintedToken, bool)> {
+        if self.cache.tokens
+            && let Some(expires) = parse_rfc3339(&token.expires_at)
+        {
+            self.cache.set_secret(at, &token.to_json(), expires.saturating_sub(TOKEN_MARGIN_SECS));
+        }
+        Ok((token, true))
+    }
+
+    /// The App JWT: the one signed in this call, else a cached one, else a new one.
+    fn jwt(&mut self) -> Result<Secret> {
+        if self.jwt.is_none() {
+            let cached = self.cache.get_secret(&self.jwt_key(), unix_secs(self.now));
+            let cached = cached.as_ref().and_then(|v| v.get("jwt")?.as_str()).map(Secret::new);
+            self.cache.found("app_jwt", cached.is_some());
+            match cached {
+                Some(jwt) => self.jwt = Some((jwt, true)),
+                None => self.sign(0)?,
+            }
+        }
+        Ok(self.jwt.as_ref().map(|(jwt, _)| jwt.clone()).unwrap_or_else(|| Secret::new("")))
+    }
+
+    /// Signs a JWT whose times are `offset` seconds from now (GitHub's
+    /// clock), with credentials fetched once, and keeps it.
+    fn sign(&mut self, offset: i64) -> Result<()> {
+        let credentials = match self.credentials.take() {
+            Some(credentials) => credentials,
+            None => aws_credentials(&self.deployment.credentials, self.http)?,
+        };
+        let signed = sign_jwt(&self.deployment.jwt, &credentials, self.http, self.now, offset);
+        self.credentials = Some(credentials);
+        let signed = signed?;
+        // The JWT's `exp` is GitHub's time; the cache keeps the local one.
+        let expires = signed.expires_at.saturating_add_signed(-offset).saturating_sub(JWT_MARGIN_SECS);
+        self.cache.set_secret(&self.jwt_key(), &serde_json::json!({"jwt": signed.token.expose()}), expires);
+        self.jwt = Some((signed.token, false));
+        Ok(())
+    }
+
+    /// The lookup (unless the id is known or cached) and the token request;
+    /// a refusal of the JWT's times is told apart.
+    fn attempt(
+        &self,
+        installation: &Installation,
+        scope: &Scope,
+        jwt: &Secret,
+    ) -> Result<MintedToken, Failed> {
+        let (api, http) = (&self.deployment.api, self.http);
+        let local_now = unix_secs(self.now);
+        let checked = |response: Response| -> Result<Response, Failed> {
+            match github::clock_offset(&response, local_now) {
+                Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
+                None => Ok(response),
+            }
+        };
+        let lookup = match installation {
+            Installation::Id(id) => github::Lookup { id: *id, app_slug: None },
+            _ => match self.cached_installation(installation) {
+                Some(lookup) => lookup,
+                None => {
+                    let response =
+                        checked(http.send(github::installation_request(api, installation, jwt))?)?;
+                    let lookup = github::read_installation(api, &response, jwt)?;
+                    self.keep_installation(installation, &lookup);
+                    lookup
+                }
+            },
+        };
+        let response = checked(http.send(github::access_token_request(api, lookup.id, scope, jwt))?)?;
+        let minted = github::read_access_token(api, &response, lookup.id, jwt)?;
+        Ok(MintedToken { app_slug: lookup.app_slug, ..minted })
+    }
+
+    fn cached_installation(&self, installation: &Installation) -> Option<github::Lookup> {
+        let cached = self.cache.get(&self.installation_key(installation), unix_secs(self.now));
+        let lookup = cached.and_then(|v| {
+            let app_slug = v.get("app_slug").and_then(|s| s.as_str()).map(str::to_owned);
+            Some(github::Lookup { id: v.get("id")?.as_u64()?, app_slug })
+        });
+        self.cache.found("installation", lookup.is_some());
+        lookup
+    }
+
+    fn keep_installation(&self, installation: &Installation, lookup: &github::Lookup) {
+        let value = serde_json::json!({"id": lookup.id, "app_slug": lookup.app_slug});
+        let expires = unix_secs(self.now).saturating_add(INSTALLATION_TTL_SECS);
+        self.cache.set(&self.installation_key(installation), value, expires);
+    }
+
+    /// Drops the cached id of `installation`; whether there was one to drop.
+    fn forget_installation(&self, installation: &Installation) -> bool {
+        let at = self.installation_key(installation);
+        let cached = self.cache.get(&at, unix_secs(self.now)).is_some();
+        if cached {
+            self.cache.drop_entry(&at);
+        }
+        cached
+    }
+
+    fn jwt_key(&self) -> String {
+        let (jwt, api) = (&self.deployment.jwt, self.deployment.api.to_string());
+        let kms = jwt.kms.endpoint.to_string();
+        let app = jwt.app.claim().to_string();
+        key_for("app-jwt", &[&api, &app, jwt.kms.key_id.as_str(), jwt.kms.region.as_str(), &kms])
+    }
+
+    fn installation_key(&self, installation: &Installation) -> String {
+        let api = self.deployment.api.to_string();
+        let (kind, name) = installation_name(installation);
+        key_for("installation", &[&api, kind, &name])
+    }
+
+    fn token_key(&self, target: &Target) -> String {
+        let api = self.deployment.api.to_string();
+        let (kind, name) = installation_name(&target.installation);
+        let mut repositories: Vec<String> =
+            target.scope.repositories.iter().map(|r| r.to_ascii_lowercase()).collect();
+        repositories.sort();
+        let permissions = permissions_json(&target.scope.permissions).to_string();
+        key_for("token", &[&api, kind, &name, &repositories.join(","), &permissions])
+    }
+}
+
+/// An installation as a cache key names it (logins compared as GitHub does, ignoring case).
+fn installation_name(installation: &Installation) -> (&'static str, String) {
+    match installation {
+        Installation::Id(id) => ("id", id.to_string()),
+        Installation::Owner(owner) => ("owner", owner.to_ascii_lowercase()),
+        Installation::Repository(r) => ("repository", format!("{}/{}", r.owner, r.name).to_ascii_lowercase()),
+        Installation::Enterprise(slug) => ("enterprise", slug.clone()),
+    }
 }
 
 /// Why one token could not be minted.
@@ -186,36 +388,6 @@ impl From<Error> for Failed {
     fn from(error: Error) -> Self {
         Failed::Other(error)
     }
-}
-
-/// The lookup (unless the id is known) and the token request; a refusal of
-/// the JWT's times is told apart.
-fn attempt(
-    api: &Url,
-    installation: &Installation,
-    scope: &Scope,
-    jwt: &Secret,
-    http: &impl Transport,
-    now: SystemTime,
-) -> Result<MintedToken, Failed> {
-    let local_now = unix_secs(now);
-    let checked = |response: Response| -> Result<Response, Failed> {
-        match github::clock_offset(&response, local_now) {
-            Some(offset) => Err(Failed::Clock { offset, error: github::read_error(&response, jwt) }),
-            None => Ok(response),
-        }
-    };
-    let lookup = match installation {
-        Installation::Id(id) => github::Lookup { id: *id, app_slug: None },
-        _ => github::read_installation(
-            api,
-            &checked(http.send(github::installation_request(api, installation, jwt))?)?,
-            jwt,
-        )?,
-    };
-    let response = checked(http.send(github::access_token_request(api, lookup.id, scope, jwt))?)?;
-    let minted = github::read_access_token(api, &response, lookup.id, jwt)?;
-    Ok(MintedToken { app_slug: lookup.app_slug, ..minted })
 }
 
 /// Every installation of the App, following pagination (at most 100 pages).

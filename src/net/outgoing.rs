@@ -34,8 +34,9 @@ pub fn transport(timeout: Duration) -> Retrying<WasiHttp> {
     Retrying { inner: WasiHttp { deadline }, attempts: retry::DEFAULT_ATTEMPTS, deadline, random }
 }
 
-/// A random number from the host (`wasi:random/random`), for backoff jitter.
-fn random() -> u64 {
+/// A random number from the host (`wasi:random/random`): backoff jitter,
+/// the nonces of sealed cache entries.
+pub fn random() -> u64 {
     wasi::random::random::get_random_u64()
 }
 

@@ -55,7 +55,13 @@ fn claims() -> Value {
 /// A broker with `rules` of `ISSUER`, App 42 minting at GitHub.
 fn broker(rules: Value) -> Broker {
     let policy = crate::broker::policy::parse(&json!({ "rules": rules }).to_string()).unwrap();
-    Broker { policy, audience: "broker".into(), deployment: Deployment::example("https://api.github.com") }
+    Broker {
+        policy,
+        audience: "broker".into(),
+        deployment: Deployment::example("https://api.github.com"),
+        cache_key: None,
+        cache_tokens: false,
+    }
 }
 
 /// The rule the tests use: callers `deployer` of `ISSUER` get `acme`'s
@@ -93,7 +99,8 @@ fn post_at(
     };
     let now = UNIX_EPOCH + Duration::from_secs(now);
     let body = body.as_bytes();
-    token(broker, authorization.as_deref(), Some("application/json"), body, retrying, store, now)
+    let call = Call { authorization: authorization.as_deref(), content_type: Some("application/json"), body };
+    token(broker, &call, Host { transport: retrying, store, random: || 7, now })
 }
 
 fn code(reply: &Reply) -> (u16, &str) {
@@ -331,4 +338,55 @@ fn a_request_body_naming_a_key_twice_is_refused() {
         post(Ok(&broker(json!([rule()]))), None, r#"{"owner": "acme", "owner": "evil"}"#, &Script::default());
     assert_eq!(reply.status, 400);
     assert!(reply.body["error"]["message"].as_str().unwrap().contains("given twice"), "{reply:?}");
+}
+
+/// After one request, a second for the same owner (here through the same
+/// store, as another replica would share it) makes no issuer fetch, no KMS
+/// call and no lookup: one GitHub mint; with tokens cached, none at all.
+#[test]
+fn a_warm_request_costs_one_upstream_call() {
+    let key = private(2048);
+    let caller = id_token(&key, &claims());
+    let sealing = || {
+        crate::cache::SealingKey::parse(
+            "CACHE_KEY",
+            &base64::engine::general_purpose::STANDARD.encode([4u8; 32]),
+        )
+        .unwrap()
+    };
+    let minted = || {
+        answer(
+            201,
+            &[],
+            r#"{"token":"ghs_warm","expires_at":"2027-01-15T09:00:00Z","repository_selection":"selected","repositories":[{"name":"infra"}]}"#,
+        )
+    };
+    let signed = || answer(200, &[], &format!(r#"{{"Signature":"{}=="}}"#, "A".repeat(342)));
+    for cache_tokens in [false, true] {
+        let warm = Broker { cache_key: Some(sealing()), cache_tokens, ..broker(json!([rule()])) };
+        let store = Memory::new();
+        let cold = Script::new([
+            answer(200, &[], &jwks(&key)),
+            signed(),
+            answer(200, &[], r#"{"id": 7}"#),
+            minted(),
+        ]);
+        let (reply, audit) = post_at(Ok(&warm), Some(&caller), "{}", &cold, &store, NOW);
+        assert_eq!((reply.status, cold.lines().len()), (200, 4), "{reply:?}");
+        assert!(audit.cache.values().all(|v| *v == "miss"), "{:?}", audit.cache);
+
+        let again = Script::new([minted()]);
+        let (reply, audit) = post_at(Ok(&warm), Some(&caller), "{}", &again, &store, NOW + 30);
+        assert_eq!(reply.body["token"], "ghs_warm");
+        if cache_tokens {
+            assert_eq!(again.lines().len(), 0, "the token itself was kept");
+            assert_eq!(audit.cache.get("token"), Some(&"hit"));
+        } else {
+            assert_eq!(again.lines(), ["POST https://api.github.com/app/installations/7/access_tokens"]);
+            let hits = [("app_jwt", "hit"), ("installation", "hit"), ("keys", "hit")];
+            assert_eq!(audit.cache, std::collections::BTreeMap::from(hits));
+        }
+        let line = audit.line(reply.status, &reply.body, UNIX_EPOCH);
+        assert!(line.contains(r#""cache":{"#) && !line.contains("ghs_warm"), "{line}");
+    }
 }

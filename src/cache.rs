@@ -1,0 +1,224 @@
+//! What a request may reuse from earlier ones, through a [`Store`]: plain
+//! entries (an issuer's keys, installation ids) and sealed ones (the App
+//! JWT, installation tokens), which the store only ever sees encrypted.
+//!
+//! Secret entries are sealed with ChaCha20-Poly1305 under the deployment's
+//! [`SealingKey`] (`CACHE_KEY`, or the Spin variable `cache_key`), a fresh
+//! random nonce each, and the entry's key as associated data, so that an
+//! entry moved to another key does not open. Without a sealing key nothing
+//! secret is kept. An entry that does not open or parse is ignored (and
+//! overwritten by the next), and a store that fails means no cache for that
+//! request: never an error.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Result, invalid};
+use crate::store::{Entry, Nothing, Store};
+
+/// The key that seals secret entries: 32 bytes, given as base64. Its
+/// `Debug` prints nothing of it, and its memory is zeroed on drop.
+pub struct SealingKey(Zeroizing<[u8; 32]>);
+
+impl SealingKey {
+    /// The key in `base64` (from `field`): it must be 32 bytes.
+    pub fn parse(field: &str, base64: &str) -> Result<SealingKey> {
+        let bytes = Zeroizing::new(STANDARD.decode(base64.trim()).unwrap_or_default());
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| invalid(field, "must be 32 random bytes in base64 (openssl rand -base64 32)"))?;
+        Ok(SealingKey(Zeroizing::new(key)))
+    }
+}
+
+impl std::fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKey([redacted])")
+    }
+}
+
+/// `plaintext` sealed for the entry at `at`, with `nonce`: the nonce, then
+/// the ciphertext and its tag.
+fn seal(key: &SealingKey, at: &str, plaintext: &[u8], nonce: [u8; 12]) -> Option<Vec<u8>> {
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key.0.as_slice()));
+    let sealed =
+        cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: at.as_bytes() }).ok()?;
+    Some(nonce.iter().copied().chain(sealed).collect())
+}
+
+/// What [`seal`] sealed for `at`, if `sealed` opens with `key`.
+fn open(key: &SealingKey, at: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let (nonce, ciphertext) = sealed.split_at_checked(12)?;
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key.0.as_slice()));
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: at.as_bytes() })
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// A request's view of the cache: where entries are kept, the key that
+/// seals secret ones, whether tokens are kept, and what was found (for the
+/// audit line).
+pub struct Cache<'a> {
+    store: &'a dyn Store,
+    sealing: Option<&'a SealingKey>,
+    /// Whether installation tokens are kept (off unless the deployment says so).
+    pub tokens: bool,
+    random: fn() -> u64,
+    found: RefCell<BTreeMap<&'static str, bool>>,
+}
+
+impl<'a> Cache<'a> {
+    /// A cache over `store`, sealing secret entries with `sealing` (none:
+    /// nothing secret is kept), keeping tokens if `tokens`, drawing nonces
+    /// from `random`.
+    pub fn new(
+        store: &'a dyn Store,
+        sealing: Option<&'a SealingKey>,
+        tokens: bool,
+        random: fn() -> u64,
+    ) -> Cache<'a> {
+        Cache { store, sealing, tokens, random, found: RefCell::default() }
+    }
+
+    /// A cache that keeps nothing: for faces that mint once and end.
+    pub fn none() -> Cache<'static> {
+        Cache::new(&Nothing, None, false, || 0)
+    }
+
+    /// The store underneath, for entries with rules of their own (an issuer's keys).
+    pub fn store(&self) -> &dyn Store {
+        self.store
+    }
+
+    /// The plain entry at `at`, unexpired at `now`.
+    pub fn get(&self, at: &str, now: u64) -> Option<Value> {
+        Entry::get(self.store, at, now).map(|entry| entry.value)
+    }
+
+    /// Keeps `value` at `at` until `expires`.
+    pub fn set(&self, at: &str, value: Value, expires: u64) {
+        Entry { expires, value }.set(self.store, at);
+    }
+
+    /// Drops the entry at `at` (it is kept as expired).
+    pub fn drop_entry(&self, at: &str) {
+        Entry { expires: 0, value: Value::Null }.set(self.store, at);
+    }
+
+    /// The secret entry at `at`, unexpired at `now`, if it opens with the
+    /// sealing key; nothing without one.
+    pub fn get_secret(&self, at: &str, now: u64) -> Option<Value> {
+        let key = self.sealing?;
+        let sealed = STANDARD.decode(self.get(at, now)?.as_str()?).ok()?;
+        serde_json::from_slice(&open(key, at, &sealed)?).ok()
+    }
+
+    /// Keeps the secret `value` at `at` until `expires`, sealed; nothing
+    /// without a sealing key.
+    pub fn set_secret(&self, at: &str, value: &Value, expires: u64) {
+        let Some(key) = self.sealing else { return };
+        let random = self.random;
+        let mut nonce = [0; 12];
+        nonce[..8].copy_from_slice(&random().to_le_bytes());
+        nonce[8..].copy_from_slice(&random().to_le_bytes()[..4]);
+        let plaintext = Zeroizing::new(value.to_string().into_bytes());
+        if let Some(sealed) = seal(key, at, &plaintext, nonce) {
+            self.set(at, Value::String(STANDARD.encode(sealed)), expires);
+        }
+    }
+
+    /// Records whether `what` (`keys`, `app_jwt`, `installation`, `token`) was found.
+    pub fn found(&self, what: &'static str, hit: bool) {
+        self.found.borrow_mut().insert(what, hit);
+    }
+
+    /// What was found, as the audit line says it: `{"keys": "hit", ...}`.
+    pub fn outcomes(&self) -> BTreeMap<&'static str, &'static str> {
+        self.found.borrow().iter().map(|(what, hit)| (*what, if *hit { "hit" } else { "miss" })).collect()
+    }
+}
+
+/// A store key for `kind` that names `parts` without holding them: a
+/// SHA-256 of them, so that keys are short and plain, and nothing (a
+/// repository name, a token's scope) is readable in the store's key list.
+pub fn key_for(kind: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part.as_bytes());
+    }
+    let hex: String = digest.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}/v1/{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Memory;
+    use serde_json::json;
+
+    fn key() -> SealingKey {
+        SealingKey::parse("CACHE_KEY", &STANDARD.encode([7u8; 32])).unwrap()
+    }
+
+    #[test]
+    fn secret_entries_are_sealed_and_open_only_where_they_were_kept() {
+        let (store, key) = (Memory::new(), key());
+        let cache = Cache::new(&store, Some(&key), false, || 42);
+        let secret = json!({"jwt": "eyJ.secret.jwt"});
+        cache.set_secret("app-jwt/v1/a", &secret, 100);
+        assert_eq!(cache.get_secret("app-jwt/v1/a", 99), Some(secret.clone()));
+        let kept = String::from_utf8(store.get("app-jwt/v1/a").unwrap()).unwrap();
+        assert!(!kept.contains("eyJ") && !kept.contains("secret"), "the store sees ciphertext only: {kept}");
+        assert_eq!(cache.get_secret("app-jwt/v1/a", 100), None, "expired");
+
+        // Moved to another key, tampered with, or under another sealing key: nothing.
+        store.set("app-jwt/v1/b", &store.get("app-jwt/v1/a").unwrap());
+        assert_eq!(cache.get_secret("app-jwt/v1/b", 0), None);
+        let other = SealingKey::parse("CACHE_KEY", &STANDARD.encode([8u8; 32])).unwrap();
+        assert_eq!(Cache::new(&store, Some(&other), false, || 1).get_secret("app-jwt/v1/a", 0), None);
+        let mut entry: Value = serde_json::from_str(&kept).unwrap();
+        entry["value"] = json!(STANDARD.encode([0u8; 40]));
+        store.set("app-jwt/v1/a", entry.to_string().as_bytes());
+        assert_eq!(cache.get_secret("app-jwt/v1/a", 0), None);
+
+        // Without a sealing key nothing secret is kept.
+        let keyless = Cache::new(&store, None, false, || 0);
+        keyless.set_secret("app-jwt/v1/c", &secret, 100);
+        assert_eq!(store.get("app-jwt/v1/c"), None);
+    }
+
+    #[test]
+    fn a_sealing_key_is_32_bytes_and_never_printed() {
+        for bad in ["", "c2hvcnQ=", "not base64!", &STANDARD.encode([1u8; 31])] {
+            assert!(SealingKey::parse("CACHE_KEY", bad).is_err(), "{bad}");
+        }
+        assert_eq!(format!("{:?}", key()), "SealingKey([redacted])");
+    }
+
+    #[test]
+    fn keys_name_their_parts_without_holding_them() {
+        let a = key_for("installation", &["https://api.github.com/", "owner", "acme"]);
+        assert!(a.starts_with("installation/v1/") && !a.contains("acme"));
+        assert_ne!(a, key_for("installation", &["https://api.github.com/", "owner", "acme2"]));
+        assert_ne!(key_for("t", &["ab", "c"]), key_for("t", &["a", "bc"]), "parts are told apart");
+    }
+
+    #[test]
+    fn what_was_found_is_recorded() {
+        let cache = Cache::none();
+        cache.found("keys", true);
+        cache.found("app_jwt", false);
+        assert_eq!(cache.outcomes(), BTreeMap::from([("app_jwt", "miss"), ("keys", "hit")]));
+    }
+}
