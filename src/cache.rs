@@ -1,14 +1,17 @@
-//! What a request may reuse from earlier ones, through a [`Store`]: plain
-//! entries (an issuer's keys, installation ids) and sealed ones (the App
-//! JWT, installation tokens), which the store only ever sees encrypted.
+//! What a request may reuse from earlier ones, through a [`Store`]: entries
+//! anyone may read (an issuer's keys, installation ids) and secret ones (the
+//! App JWT, installation tokens), which a store only ever sees encrypted.
 //!
-//! Secret entries are sealed with ChaCha20-Poly1305 under the deployment's
+//! Entries are sealed with ChaCha20-Poly1305 under the deployment's
 //! [`SealingKey`] (`CACHE_KEY`, or the Spin variable `cache_key`), a fresh
 //! random nonce each, and the entry's key as associated data, so that an
-//! entry moved to another key does not open. Without a sealing key nothing
-//! secret is kept. An entry that does not open or parse is ignored (and
-//! overwritten by the next), and a store that fails means no cache for that
-//! request: never an error.
+//! entry moved to another key does not open. Secret entries always are; in a
+//! shared store (Spin's key-value store) every entry is, so that whoever can
+//! write to its backend cannot plant an issuer's key or another
+//! installation's id. Without a sealing key nothing secret is kept, and a
+//! shared store is not used at all. An entry that does not open or parse is
+//! ignored (and overwritten by the next), and a store that fails means no
+//! cache for that request: never an error.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -94,19 +97,18 @@ impl<'a> Cache<'a> {
         Cache::new(&Nothing, None, false, || 0)
     }
 
-    /// The store underneath, for entries with rules of their own (an issuer's keys).
-    pub fn store(&self) -> &dyn Store {
-        self.store
-    }
-
-    /// The plain entry at `at`, unexpired at `now`.
+    /// The entry at `at`, unexpired at `now`: sealed in a shared store.
     pub fn get(&self, at: &str, now: u64) -> Option<Value> {
-        Entry::get(self.store, at, now).map(|entry| entry.value)
+        if self.store.is_shared() { self.get_secret(at, now) } else { self.get_plain(at, now) }
     }
 
-    /// Keeps `value` at `at` until `expires`.
-    pub fn set(&self, at: &str, value: Value, expires: u64) {
-        Entry { expires, value }.set(self.store, at);
+    /// Keeps `value` at `at` until `expires`: sealed in a shared store.
+    pub fn set(&self, at: &str, value: &Value, expires: u64) {
+        if self.store.is_shared() {
+            self.set_secret(at, value, expires);
+        } else {
+            Entry { expires, value: value.clone() }.set(self.store, at);
+        }
     }
 
     /// Drops the entry at `at` (it is kept as expired).
@@ -118,7 +120,7 @@ impl<'a> Cache<'a> {
     /// sealing key; nothing without one.
     pub fn get_secret(&self, at: &str, now: u64) -> Option<Value> {
         let key = self.sealing?;
-        let sealed = STANDARD.decode(self.get(at, now)?.as_str()?).ok()?;
+        let sealed = STANDARD.decode(self.get_plain(at, now)?.as_str()?).ok()?;
         serde_json::from_slice(&open(key, at, &sealed)?).ok()
     }
 
@@ -132,8 +134,12 @@ impl<'a> Cache<'a> {
         nonce[8..].copy_from_slice(&random().to_le_bytes()[..4]);
         let plaintext = Zeroizing::new(value.to_string().into_bytes());
         if let Some(sealed) = seal(key, at, &plaintext, nonce) {
-            self.set(at, Value::String(STANDARD.encode(sealed)), expires);
+            Entry { expires, value: Value::String(STANDARD.encode(sealed)) }.set(self.store, at);
         }
+    }
+
+    fn get_plain(&self, at: &str, now: u64) -> Option<Value> {
+        Entry::get(self.store, at, now).map(|entry| entry.value)
     }
 
     /// Records whether `what` (`keys`, `app_jwt`, `installation`, `token`) was found.
@@ -196,6 +202,44 @@ mod tests {
         let keyless = Cache::new(&store, None, false, || 0);
         keyless.set_secret("app-jwt/v1/c", &secret, 100);
         assert_eq!(store.get("app-jwt/v1/c"), None);
+    }
+
+    /// A store others can write to: every entry sealed, and without a
+    /// sealing key, not used at all; the instance's memory keeps plain
+    /// entries plain.
+    #[test]
+    fn a_shared_store_holds_only_sealed_entries() {
+        struct Shared(Memory);
+        impl Store for Shared {
+            fn get(&self, key: &str) -> Option<Vec<u8>> {
+                self.0.get(key)
+            }
+            fn set(&self, key: &str, value: &[u8]) {
+                self.0.set(key, value)
+            }
+            fn is_shared(&self) -> bool {
+                true
+            }
+        }
+        let (shared, key) = (Shared(Memory::new()), key());
+        let ids = json!({"id": 1001});
+        Cache::new(&shared, Some(&key), false, || 9).set("installation/v1/x", &ids, 100);
+        let kept = String::from_utf8(shared.get("installation/v1/x").unwrap()).unwrap();
+        assert!(!kept.contains("1001"), "{kept}");
+        assert_eq!(
+            Cache::new(&shared, Some(&key), false, || 9).get("installation/v1/x", 0),
+            Some(ids.clone())
+        );
+        // A planted plain entry is not believed.
+        shared.set("installation/v1/y", br#"{"expires": 100, "value": {"id": 666}}"#);
+        assert_eq!(Cache::new(&shared, Some(&key), false, || 9).get("installation/v1/y", 0), None);
+        let keyless = Cache::new(&shared, None, false, || 9);
+        keyless.set("installation/v1/z", &ids, 100);
+        assert_eq!((shared.get("installation/v1/z"), keyless.get("installation/v1/x", 0)), (None, None));
+
+        let memory = Memory::new();
+        Cache::new(&memory, None, false, || 9).set("installation/v1/x", &ids, 100);
+        assert!(String::from_utf8(memory.get("installation/v1/x").unwrap()).unwrap().contains("1001"));
     }
 
     #[test]

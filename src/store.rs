@@ -18,6 +18,9 @@ pub trait Store {
     fn get(&self, key: &str) -> Option<Vec<u8>>;
     /// Sets `key` to `value`; a store that fails keeps nothing, silently.
     fn set(&self, key: &str, value: &[u8]);
+    /// Whether others can write to it (another replica, whoever reaches its
+    /// backend): then every entry is sealed, so that none can be planted.
+    fn is_shared(&self) -> bool;
 }
 
 /// The largest value a store is asked to keep.
@@ -53,6 +56,10 @@ impl Store for Memory {
         }
         entries.insert(key.to_owned(), value.to_vec());
     }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// Every key `store` holds, for tests that spoil entries.
@@ -71,6 +78,10 @@ impl Store for Nothing {
     }
 
     fn set(&self, _: &str, _: &[u8]) {}
+
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// A value with its expiry, as a store keeps it: `{"expires": UNIX, "value": …}`.

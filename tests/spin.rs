@@ -1,6 +1,8 @@
-//! Spin, checked without Spin (no package registry here has it): the
-//! component's imports against WASI 0.2.6 as Spin 3.x and 4.x link it, and
-//! `spin.toml` against the component: the route, the source, and outbound
+//! Spin, checked without Spin (no package registry here has it): both
+//! builds' imports against what Spin 3.x and 4.x link (WASI 0.2.6, and for
+//! the Spin build Spin's own `variables` and `key-value` as spin-sdk 5.2
+//! ships them), and `spin.toml` against the Spin build: the route, the
+//! source, a variable for every setting, the key-value store, and outbound
 //! hosts that are exactly the hosts the component calls.
 
 mod common;
@@ -26,8 +28,67 @@ fn routes_everything_to_the_built_component() {
     assert_eq!(trigger["route"].as_str(), Some("/..."));
     let component = trigger["component"].as_str().unwrap();
     let source = m["component"][component]["source"].as_str().unwrap();
-    assert_eq!(source, "dist/github-app-kms-token.wasm", "the file `make build` writes");
+    assert_eq!(source, "dist/github-app-kms-token-spin.wasm", "the Spin build `make build` writes");
+    let stores = m["component"][component]["key_value_stores"].as_array().unwrap();
+    assert_eq!(stores.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>(), ["default"]);
 }
+
+/// Every setting the broker reads has a Spin variable (its name in lower
+/// case), handed to the component; the secret ones are marked; only what
+/// every deployment must set is required; none is set here.
+#[test]
+fn every_broker_setting_is_a_spin_variable() {
+    let m = manifest();
+    let declared = m["variables"].as_table().unwrap();
+    let handed = m["component"]["token"]["variables"].as_table().unwrap();
+    for name in BROKER_SETTINGS {
+        let variable = name.to_ascii_lowercase();
+        let spec = declared.get(&variable).unwrap_or_else(|| panic!("{variable} is declared"));
+        assert_eq!(
+            handed.get(&variable).and_then(|v| v.as_str()),
+            Some(format!("{{{{ {variable} }}}}").as_str())
+        );
+        let required =
+            ["APP_ID", "KMS_KEY_ID", "AWS_REGION", "TRUST_POLICY", "OIDC_AUDIENCE"].contains(&name);
+        assert_eq!(spec.get("required").and_then(|r| r.as_bool()).unwrap_or(false), required, "{variable}");
+        let secret = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CACHE_KEY"].contains(&name);
+        assert_eq!(spec.get("secret").and_then(|r| r.as_bool()).unwrap_or(false), secret, "{variable}");
+        if !required {
+            let default = spec.get("default").and_then(|d| d.as_str());
+            assert!(
+                default == Some("") || (name == "CACHE_TOKENS" && default == Some("false")),
+                "{variable}"
+            );
+        }
+    }
+    assert_eq!(declared.len(), BROKER_SETTINGS.len(), "no variable the broker does not read");
+    for name in BROKER_SETTINGS {
+        assert!(github_app_kms_token::env::VARIABLES.iter().any(|v| v.name == name), "{name} is read");
+    }
+}
+
+/// What the broker reads, as environment variables.
+const BROKER_SETTINGS: [&str; 19] = [
+    "APP_ID",
+    "KMS_KEY_ID",
+    "AWS_REGION",
+    "TRUST_POLICY",
+    "OIDC_AUDIENCE",
+    "GITHUB_API_URL",
+    "TOKEN_TIMEOUT_SECONDS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "STS_AUDIENCE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_STS",
+    "CACHE_KEY",
+    "CACHE_TOKENS",
+];
 
 #[test]
 fn outbound_hosts_are_exactly_what_the_component_calls() {
@@ -35,7 +96,7 @@ fn outbound_hosts_are_exactly_what_the_component_calls() {
     // The region has one home: a required variable, never a fixed environment value.
     assert_eq!(m["variables"]["aws_region"]["required"].as_bool(), Some(true));
     let component = &m["component"]["token"];
-    assert!(component.get("environment").is_none(), "settings go in with `spin up --env`");
+    assert!(component.get("environment").is_none(), "settings are Spin variables");
     let region = "eu-west-1";
     let allowed: BTreeSet<String> = component["allowed_outbound_hosts"]
         .as_array()
@@ -138,6 +199,70 @@ fn unlinkable_imports(component: &[u8]) -> Vec<String> {
 fn the_component_imports_only_what_spin_links() {
     let component = std::fs::read(common::wasm_path()).unwrap();
     assert_eq!(unlinkable_imports(&component), Vec::<String>::new());
+}
+
+/// `fermyon:spin@2.0.0` as spin-sdk 5.2 ships it (with the WASI packages
+/// it names: 0.2.0 and 0.2.0-rc-2023-10-18), resolved with every `@unstable`
+/// feature off.
+fn spin_2_0_0() -> wit_parser::Resolve {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/spin-sdk-5.2.0");
+    let mut resolve = wit_parser::Resolve::default();
+    let wasi = ["io", "clocks", "random", "filesystem", "sockets", "cli", "http"];
+    let dirs = wasi.iter().flat_map(|p| [format!("{p}@0.2.0"), format!("{p}-2023-10-18")]);
+    for dir in dirs.chain(["spin@2.0.0".to_owned()]) {
+        resolve.push_dir(root.join(&dir)).unwrap_or_else(|e| panic!("{dir}: {e:?}"));
+    }
+    resolve
+}
+
+/// The Spin build: its WASI imports as the portable build's, and its Spin
+/// imports (`variables`, `key-value`) exactly as Spin's `platform` world has
+/// them, every function and type.
+#[test]
+fn the_spin_build_imports_only_what_spin_links() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist/github-app-kms-token-spin.wasm");
+    assert!(path.exists(), "{} is missing: run `make build`", path.display());
+    let component = std::fs::read(path).unwrap();
+    let wit_parser::decoding::DecodedWasm::Component(resolve, world) =
+        wit_parser::decoding::decode(&component).expect("a component")
+    else {
+        panic!("not a component")
+    };
+    let spin = spin_2_0_0();
+    let mut spin_imports = Vec::new();
+    for item in resolve.worlds[world].imports.values() {
+        let wit_parser::WorldItem::Interface { id, .. } = item else { continue };
+        let iface = &resolve.interfaces[*id];
+        let package = &resolve.packages[iface.package.expect("in a package")].name;
+        if package.namespace != "fermyon" {
+            continue;
+        }
+        let name = iface.name.clone().expect("named");
+        let linked = find(&spin, package, &name).unwrap_or_else(|| panic!("{package}/{name} is not Spin's"));
+        for f in iface.functions.keys() {
+            assert!(linked.functions.contains_key(f), "{package}/{name}.{f} is not Spin's");
+        }
+        for t in iface.types.keys() {
+            assert!(linked.types.contains_key(t), "{package}/{name}.{t} is not Spin's");
+        }
+        spin_imports.push(format!("{package}/{name}"));
+    }
+    assert_eq!(spin_imports, ["fermyon:spin@2.0.0/variables", "fermyon:spin@2.0.0/key-value"]);
+    // Spin 3.x/4.x's host world includes that package's platform, which imports both.
+    let host = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/spin-sdk-5.2.0/spin-up-world.wit"),
+    )
+    .unwrap();
+    assert!(host.contains("include fermyon:spin/platform@2.0.0;"));
+    let platform = spin.worlds.iter().find(|(_, w)| w.name == "platform").map(|(_, w)| w).unwrap();
+    let imported: Vec<String> = platform.imports.keys().map(|k| spin.name_world_key(k)).collect();
+    for name in ["fermyon:spin/variables@2.0.0", "fermyon:spin/key-value@2.0.0"] {
+        assert!(imported.iter().any(|i| i == name), "{name} in {imported:?}");
+    }
+    // And its WASI imports are linkable as the portable build's are.
+    let wasi_only: Vec<String> =
+        unlinkable_imports(&component).into_iter().filter(|p| !p.starts_with("fermyon:")).collect();
+    assert_eq!(wasi_only, Vec::<String>::new());
 }
 
 /// The check fails for a component that calls `exit-with-code` (as the

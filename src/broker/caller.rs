@@ -90,8 +90,8 @@ fn issuer_key(
     cache: &Cache,
     now: u64,
 ) -> Result<PublicKey, Unverified> {
-    let (store, at) = (cache.store(), keys::store_key(&rule.issuer));
-    let known = Known::get(store, &at, now);
+    let at = keys::store_key(&rule.issuer);
+    let known = Known::get(cache, &at, now);
     let lookup = keys::lookup(known.as_ref(), kid, now);
     cache.found("keys", matches!(lookup, Lookup::Found(_)));
     match lookup {
@@ -100,7 +100,7 @@ fn issuer_key(
         Lookup::Fetch => {}
     }
     let fetched = fetch_keys(rule, http);
-    Known::after_fetch(known, fetched.as_ref().ok().map(|(jwks, ttl)| (jwks, *ttl)), now).set(store, &at);
+    Known::after_fetch(known, fetched.as_ref().ok().map(|(jwks, ttl)| (jwks, *ttl)), now).set(cache, &at);
     let (jwks, _) = fetched?;
     Ok(idtoken::key_in(&jwks, kid)?)
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::broker::idtoken::{self, Invalid};
 use crate::broker::rs256::PublicKey;
-use crate::store::{Entry, Store};
+use crate::cache::Cache;
 
 /// The shortest time keys are kept, whatever the issuer says.
 pub const MIN_TTL_SECS: u64 = 60;
@@ -71,9 +71,9 @@ pub enum Lookup {
 }
 
 impl Known {
-    /// What the store holds at `key` that still matters at `now`.
-    pub fn get(store: &dyn Store, key: &str, now: u64) -> Option<Known> {
-        let Entry { value, .. } = Entry::get(store, key, now)?;
+    /// What `cache` holds at `key` that still matters at `now`.
+    pub fn get(cache: &Cache, key: &str, now: u64) -> Option<Known> {
+        let value = cache.get(key, now)?;
         Some(Known {
             jwks: value.get("jwks").filter(|jwks| jwks.is_object()).cloned(),
             fresh_until: value.get("fresh_until")?.as_u64()?,
@@ -82,11 +82,10 @@ impl Known {
     }
 
     /// Keeps this at `key` for as long as any of it matters.
-    pub fn set(&self, store: &dyn Store, key: &str) {
+    pub fn set(&self, cache: &Cache, key: &str) {
         let value =
             json!({"jwks": self.jwks, "fresh_until": self.fresh_until, "fetched_at": self.fetched_at});
-        let expires = self.fresh_until.max(self.fetched_at.saturating_add(REFRESH_SECS));
-        Entry { expires, value }.set(store, key);
+        cache.set(key, &value, self.fresh_until.max(self.fetched_at.saturating_add(REFRESH_SECS)));
     }
 
     /// What is known after a fetch at `now`: `fetched` (the JWKS and how
@@ -122,7 +121,7 @@ pub fn lookup(known: Option<&Known>, kid: &str, now: u64) -> Lookup {
 mod tests {
     use super::*;
     use crate::broker::idtoken::test_keys::{jwk, private};
-    use crate::store::Memory;
+    use crate::store::{Memory, Store};
 
     #[test]
     fn the_issuer_says_how_long_within_bounds() {
@@ -161,13 +160,14 @@ mod tests {
     #[test]
     fn what_is_known_goes_through_a_store() {
         let store = Memory::new();
+        let cache = Cache::new(&store, None, false, || 0);
         let known = Known { jwks: Some(json!({"keys": []})), fresh_until: 500, fetched_at: 200 };
         let at = store_key("https://idp.example");
         assert!(at.starts_with("issuer-keys/v1/") && at.len() < 64);
-        known.set(&store, &at);
-        assert_eq!(Known::get(&store, &at, 499), Some(known));
-        assert_eq!(Known::get(&store, &at, 500), None, "past every use");
+        known.set(&cache, &at);
+        assert_eq!(Known::get(&cache, &at, 499), Some(known));
+        assert_eq!(Known::get(&cache, &at, 500), None, "past every use");
         store.set(&at, b"\xff garbage");
-        assert_eq!(Known::get(&store, &at, 0), None, "unreadable: as if nothing were known");
+        assert_eq!(Known::get(&cache, &at, 0), None, "unreadable: as if nothing were known");
     }
 }

@@ -42,4 +42,8 @@ impl Store for KeyValue {
             let _ = store.set(key, value);
         }
     }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
 }

@@ -312,7 +312,7 @@ impl<T: Transport> Minting<'_, T> {
     fn keep_installation(&self, installation: &Installation, lookup: &github::Lookup) {
         let value = serde_json::json!({"id": lookup.id, "app_slug": lookup.app_slug});
         let expires = unix_secs(self.now).saturating_add(INSTALLATION_TTL_SECS);
-        self.cache.set(&self.installation_key(installation), value, expires);
+        self.cache.set(&self.installation_key(installation), &value, expires);
     }
 
     /// Drops the cached id of `installation`; whether there was one to drop.
