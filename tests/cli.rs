@@ -25,8 +25,7 @@ fn run(env: &Env, args: &[&str]) -> Run {
 fn run_with(env: &Env, wasmtime_args: &[&str], args: &[&str]) -> Run {
     let mut command = wasmtime("run", env);
     command.args(["-S", "http"]).args(wasmtime_args);
-    let output =
-        command.arg(wasm_path()).args(args).output().expect("wasmtime runs (`make tools` installs it)");
+    let output = command.arg(wasm_path()).args(args).output().expect("wasmtime runs");
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -227,33 +226,42 @@ fn every_failure_exits_1_with_one_line_usage_errors_included() {
     }
     let cases = [
         (
+            "no app id",
             env_with(&world, &[("APP_ID", None)]),
             vec!["--owner", "octo-org"],
             "error: invalid --app-id (app-id): is required",
         ),
         (
+            "an owner with a leading dash",
             world.env(),
             vec!["--owner", "-bad"],
             "error: invalid --owner (installation.owner): must be a GitHub login",
         ),
-        (world.env(), vec!["--owner", "nobody"], "error: GitHub refused the request: HTTP 404"),
         (
+            "an owner without the App",
+            world.env(),
+            vec!["--owner", "nobody"],
+            "error: GitHub refused the request: HTTP 404",
+        ),
+        (
+            "one owner named twice",
             world.env(),
             vec!["--owner", "octo-org", "--owner", "Octo-Org", "--format", "json"],
             "error: invalid --owner (installation.owner): names octo-org twice: one token per installation",
         ),
         (
+            "a wrong AWS secret",
             env_with(&world, &[("AWS_SECRET_ACCESS_KEY", Some("0123456789abcdef0123"))]),
             vec!["--owner", "octo-org"],
             "error: the credentials were refused: HTTP 400 InvalidSignatureException",
         ),
     ];
-    for (env, args, says) in cases {
+    for (name, env, args, says) in cases {
         let out = run(&env, &args);
-        assert_eq!(out.code, 1, "{args:?}");
-        assert!(out.stderr.starts_with(says), "{args:?}: {}", out.stderr);
-        assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
-        assert!(out.stdout.is_empty());
+        assert_eq!(out.code, 1, "{name}: {args:?}");
+        assert!(out.stderr.starts_with(says), "{name}: {args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{name}: one line: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{name}");
     }
 }
 
@@ -443,7 +451,11 @@ fn faults_report_attempts_and_keep_the_timeout_flag() {
     assert!(hung.stderr.contains("timed out waiting for AWS KMS"), "{}", hung.stderr);
     let zero = run(&env, &["--timeout", "0"]);
     assert_eq!(zero.code, 1);
-    assert!(zero.stderr.starts_with("error: --timeout takes 1 to 3600 seconds"), "{}", zero.stderr);
+    assert!(
+        zero.stderr.starts_with("error: --timeout takes a whole number of seconds from 1 to 3600"),
+        "{}",
+        zero.stderr
+    );
 }
 
 /// Plain `http://` to anything but this machine is refused before anything

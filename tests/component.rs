@@ -171,57 +171,99 @@ fn bad_input_is_refused_before_any_request() {
         f(&mut r);
         r
     };
-    let cases: Vec<(TokenRequest, Env, &str)> = vec![
-        (with(|r| r.app_id = Some(String::new())), env.clone(), "app-id"),
-        (with(|r| r.app_id = Some("12 34".into())), env.clone(), "app-id"),
-        (with(|r| r.kms_key_id = Some("my-key".into())), env.clone(), "kms-key-id"),
-        (with(|r| r.kms_key_id = Some("arn:aws:kms:eu-west-1:1:key/x".into())), env.clone(), "kms-key-id"),
-        (with(|r| r.aws_region = Some("Europe (Ireland)".into())), env.clone(), "aws-region"),
-        (with(|r| r.installation = owner("-octo")), env.clone(), "installation.owner"),
-        (
+    struct Case {
+        name: &'static str,
+        request: TokenRequest,
+        env: Env,
+        field: &'static str,
+    }
+    let case = |name, request, env: &Env, field| Case { name, request, env: env.clone(), field };
+    let cases = [
+        case("an empty app id", with(|r| r.app_id = Some(String::new())), &env, "app-id"),
+        case("an app id with a space", with(|r| r.app_id = Some("12 34".into())), &env, "app-id"),
+        case("a bare key name", with(|r| r.kms_key_id = Some("my-key".into())), &env, "kms-key-id"),
+        case(
+            "a key ARN with a one-digit account",
+            with(|r| r.kms_key_id = Some("arn:aws:kms:eu-west-1:1:key/x".into())),
+            &env,
+            "kms-key-id",
+        ),
+        case(
+            "a region's display name",
+            with(|r| r.aws_region = Some("Europe (Ireland)".into())),
+            &env,
+            "aws-region",
+        ),
+        case(
+            "an owner with a leading dash",
+            with(|r| r.installation = owner("-octo")),
+            &env,
+            "installation.owner",
+        ),
+        case(
+            "a repository name with a slash",
             with(|r| {
                 r.installation =
                     Some(Installation::Repository(RepositoryRef { owner: "o".into(), name: "a/b".into() }))
             }),
-            env.clone(),
+            &env,
             "installation.repository.name",
         ),
-        (
+        case(
+            "an enterprise slug with a space",
             with(|r| r.installation = Some(Installation::Enterprise("Big Corp".into()))),
-            env.clone(),
+            &env,
             "installation.enterprise",
         ),
-        (with(|r| r.repositories = vec!["octo-org/widgets".into()]), env.clone(), "repositories"),
-        (
-            with(|r| r.repositories = (0..501).map(|i| format!("repo{i}")).collect()),
-            env.clone(),
+        case(
+            "a repository with its owner",
+            with(|r| r.repositories = vec!["octo-org/widgets".into()]),
+            &env,
             "repositories",
         ),
-        (
+        case(
+            "501 repositories",
+            with(|r| r.repositories = (0..501).map(|i| format!("repo{i}")).collect()),
+            &env,
+            "repositories",
+        ),
+        case(
+            "repositories with an installation id",
             with(|r| {
                 r.installation = Some(Installation::Id(1001));
                 r.repositories = vec!["widgets".into()];
             }),
-            env.clone(),
+            &env,
             "repositories",
         ),
-        (with(|r| r.permissions = vec![permission("Contents", Access::Read)]), env.clone(), "permissions"),
-        (with(|r| r.github_api_url = Some("api.github.com".into())), env.clone(), "github-api-url"),
-        (
+        case(
+            "a capitalised permission",
+            with(|r| r.permissions = vec![permission("Contents", Access::Read)]),
+            &env,
+            "permissions",
+        ),
+        case(
+            "a GitHub API URL without a scheme",
+            with(|r| r.github_api_url = Some("api.github.com".into())),
+            &env,
+            "github-api-url",
+        ),
+        case(
+            "a KMS endpoint kms.local:99999",
             with(|_| ()),
-            env_with(&world, &[("AWS_ENDPOINT_URL_KMS", Some("kms.local:99999"))]),
+            &env_with(&world, &[("AWS_ENDPOINT_URL_KMS", Some("kms.local:99999"))]),
             "AWS_ENDPOINT_URL_KMS",
         ),
-        (with(|_| ()), env_with(&world, &[("APP_ID", None)]), "app-id"),
-        (with(|r| r.installation = None), env.clone(), "installation"),
+        case("no app id anywhere", with(|_| ()), &env_with(&world, &[("APP_ID", None)]), "app-id"),
+        case("no installation anywhere", with(|r| r.installation = None), &env, "installation"),
     ];
-    for (req, env, field) in cases {
-        match mint(&env, &req).0 {
+    for Case { name, request, env, field } in cases {
+        match mint(&env, &request).0 {
             Err(TokenError::InvalidInput(e)) => {
-                assert_eq!(e.field, field, "{}", e.rule);
-                assert!(!e.rule.is_empty());
+                assert_eq!(e.field, field, "{name}: {}", e.rule);
+                assert!(!e.rule.is_empty(), "{name}");
             }
-            other => panic!("{field}: expected invalid-input, got {other:?}"),
+            other => panic!("{name}: expected invalid-input for {field}, got {other:?}"),
         }
     }
     assert_eq!(
@@ -271,28 +313,30 @@ fn kms_refuses_credentials_it_cannot_verify() {
 #[test]
 fn kms_errors_keep_code_message_and_request_id() {
     let world = World::start("");
+    // Each row is named by its error code.
     let cases = [
-        (400, "AccessDeniedException", "kms:Sign"),
-        (400, "DisabledException", "disabled"),
-        (400, "KMSInvalidStateException", "state"),
-        (400, "InvalidKeyUsageException", "SIGN_VERIFY"),
-        (500, "KMSInternalException", "retry"),
-        (503, "DependencyTimeoutException", "retry"),
+        ("AccessDeniedException", 400, "kms:Sign"),
+        ("DisabledException", 400, "disabled"),
+        ("KMSInvalidStateException", 400, "state"),
+        ("InvalidKeyUsageException", 400, "SIGN_VERIFY"),
+        ("KMSInternalException", 500, "retry"),
+        ("DependencyTimeoutException", 503, "retry"),
     ];
-    for (status, code, hint) in cases {
+    for (code, status, hint) in cases {
         world.kms.set_fault(Some(KmsFault {
             status,
             code: code.into(),
             message: format!("{code} from the stand-in"),
         }));
         let err = mint(&world.env(), &request(owner("octo-org"))).0.unwrap_err();
-        assert!(matches!(err, TokenError::Kms(_)), "{err:?}");
+        assert!(matches!(err, TokenError::Kms(_)), "{code}: {err:?}");
         let e = service_error(&err);
         assert_eq!(
             (e.status, e.code.as_deref(), e.message.as_str()),
-            (status, Some(code), format!("{code} from the stand-in").as_str())
+            (status, Some(code), format!("{code} from the stand-in").as_str()),
+            "{code}"
         );
-        assert!(e.request_id.as_deref().is_some_and(|id| id.len() == 36));
+        assert!(e.request_id.as_deref().is_some_and(|id| id.len() == 36), "{code}: {:?}", e.request_id);
         assert!(e.hint.as_deref().is_some_and(|h| h.contains(hint)), "{code}: {:?}", e.hint);
     }
     world.kms.set_fault(None);

@@ -311,22 +311,42 @@ fn malformed_github_answers_are_named() {
     let world = World::start("");
     let lookup = request(owner("octo-org"));
     let cases = [
-        (by_id(), answer(201, "text/html", "<html>ok</html>"), "access token answer"),
-        (by_id(), answer(201, "application/json", ""), "access token answer"),
-        (by_id(), answer(201, "application/json", r#"{"expires_at":"2026-11-25T21:00:00Z"}"#), "token"),
-        (by_id(), answer(201, "application/json", r#"{"token":7,"expires_at":"x"}"#), "token"),
-        (lookup.clone(), answer(200, "application/json", r#"{"account":{}}"#), "installation"),
-        (lookup, answer(200, "application/json", r#"{"id":"1001"}"#), "installation"),
+        ("HTML for a token", by_id(), answer(201, "text/html", "<html>ok</html>"), "access token answer"),
+        ("nothing for a token", by_id(), answer(201, "application/json", ""), "access token answer"),
+        (
+            "no token",
+            by_id(),
+            answer(201, "application/json", r#"{"expires_at":"2026-11-25T21:00:00Z"}"#),
+            "token",
+        ),
+        (
+            "a number for a token",
+            by_id(),
+            answer(201, "application/json", r#"{"token":7,"expires_at":"x"}"#),
+            "token",
+        ),
+        (
+            "a lookup without an id",
+            lookup.clone(),
+            answer(200, "application/json", r#"{"account":{}}"#),
+            "installation",
+        ),
+        (
+            "a lookup with a text id",
+            lookup,
+            answer(200, "application/json", r#"{"id":"1001"}"#),
+            "installation",
+        ),
     ];
-    for (request, wire, what) in cases {
+    for (name, request, wire, what) in cases {
         world.github.server().inject(wire, 1);
         match mint_within_deadline(&env(&world), &request) {
             Err(TokenError::MalformedResponse(e)) => {
-                assert_eq!((e.service, e.attempts), (Service::Github, 1));
-                assert_eq!(e.request_id.as_deref(), Some("GH:injected"));
-                assert!(e.message.contains(what), "{what}: {e:?}");
+                assert_eq!((e.service, e.attempts), (Service::Github, 1), "{name}");
+                assert_eq!(e.request_id.as_deref(), Some("GH:injected"), "{name}");
+                assert!(e.message.contains(what), "{name}: {what}: {e:?}");
             }
-            other => panic!("{what}: expected malformed-response, got {other:?}"),
+            other => panic!("{name}: expected malformed-response naming {what}, got {other:?}"),
         }
     }
 }

@@ -12,7 +12,7 @@ use standins::world::World;
 fn invoke(env: &[(String, String)], call: &str) -> Output {
     let mut command = wasmtime("run", env);
     command.args(["-S", "http"]).arg("--invoke").arg(call).arg(wasm_path());
-    command.output().expect("wasmtime runs (run `make tools` to install it)")
+    command.output().expect("wasmtime runs")
 }
 
 fn stdout(output: &Output) -> String {

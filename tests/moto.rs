@@ -25,11 +25,8 @@ struct Moto {
 
 /// `moto_server` from `MOTO_SERVER`, else from the virtual environment `make tools` creates.
 fn moto_server() -> PathBuf {
-    let path = std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/moto_server"));
-    assert!(path.exists(), "{} is missing: run `make tools` (or `make test`)", path.display());
-    path
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/venv/bin/moto_server");
+    standins::tool(venv, Some("MOTO_SERVER"), "tools")
 }
 
 fn start_moto() -> Moto {

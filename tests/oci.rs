@@ -36,14 +36,13 @@ impl Registry {
             dir.join("data").display()
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
-        let program = std::env::var_os("DOCKER_REGISTRY").unwrap_or_else(|| "docker-registry".into());
-        let child = Command::new(program)
+        let child = Command::new(standins::tool("docker-registry", Some("DOCKER_REGISTRY"), "tools"))
             .arg("serve")
             .arg(dir.join("config.yml"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("docker-registry starts (`make tools` installs it)");
+            .expect("docker-registry starts");
         let registry = Registry { _process: Owned(child), authority };
         for _ in 0..200 {
             if send(&registry.authority, "GET", "/v2/", &[], b"").is_ok_and(|a| a.status == 200) {
@@ -73,7 +72,7 @@ fn run(command: &mut Command) -> String {
 }
 
 fn wkg() -> Command {
-    Command::new(std::env::var_os("WKG").unwrap_or_else(|| "wkg".into()))
+    Command::new(standins::tool("wkg", Some("WKG"), "tools"))
 }
 
 #[test]

