@@ -99,6 +99,41 @@ fn several_owners_share_one_kms_signature() {
     assert!(refused.stderr.contains("several owners need --format json"), "{}", refused.stderr);
 }
 
+/// Full names (`--repository OWNER/NAME`): the installation's own, and with
+/// several owners each token gets its owner's; `--enterprise` the
+/// enterprise's installation.
+#[test]
+fn full_names_and_enterprises() {
+    let world = World::start("");
+    let args = ["--owner", "octo-org", "--owner", "octocat", "--repository", "octocat/hello-world"];
+    let v = json(run(
+        &world.env(),
+        &[&args[..], &["--repository", "octo-org/docs", "--format", "json"]].concat(),
+    ));
+    assert_eq!(
+        (v["octo-org"]["repositories"].clone(), v["octocat"]["repositories"].clone()),
+        (json!(["docs"]), json!(["hello-world"]))
+    );
+    let bare = run(
+        &world.env(),
+        &["--owner", "octo-org", "--owner", "octocat", "--repository", "docs", "--format", "json"],
+    );
+    assert!(
+        bare.stderr.starts_with("error: invalid --repositories (repositories): docs is a bare name"),
+        "{}",
+        bare.stderr
+    );
+    let foreign = run(&world.env(), &["--owner", "octo-org", "--repository", "octocat/hello-world"]);
+    assert!(
+        foreign.stderr.contains("octocat/hello-world is not a repository of octo-org"),
+        "{}",
+        foreign.stderr
+    );
+    let enterprise = json(run(&world.env(), &["--enterprise", "acme", "--format", "json"]));
+    assert_eq!(enterprise["installation_id"], 1003);
+    assert_eq!(world.kms.signatures(), 2, "nothing sent for the refusals");
+}
+
 #[test]
 fn environment_fallbacks_and_flags_winning() {
     let world = World::start("");

@@ -40,9 +40,12 @@ pub struct Args {
     pub kms_key_id: Option<String>,
     pub region: Option<String>,
     pub installation_id: Option<u64>,
+    /// `--enterprise`: the installation on an enterprise, by its slug.
+    pub enterprise: Option<String>,
     /// `--owner`, in order (may repeat).
     pub owners: Vec<String>,
-    /// `--repositories`, comma-separated and repeatable.
+    /// `--repositories` (comma-separated) and `--repository`, repeatable:
+    /// bare names or `OWNER/NAME`.
     pub repositories: Vec<String>,
     /// `--permission NAME=LEVEL`, repeatable.
     pub permissions: Vec<Permission>,
@@ -72,10 +75,8 @@ pub enum UsageError {
     UnknownCommand,
     /// A word after the command.
     Unexpected,
-    /// `--installation-id` with `--owner`.
+    /// More than one of `--installation-id`, `--enterprise` and `--owner`.
     InstallationAndOwner,
-    /// `--repositories` with several owners.
-    RepositoriesOfSeveralOwners,
     /// Several owners without `--format json`.
     SeveralOwnersNeedJson,
     /// `revoke` without a token.
@@ -92,9 +93,8 @@ impl std::fmt::Display for UsageError {
                 f.write_str("unknown command (not shown): use token, jwt, revoke, installations or help")
             }
             UsageError::Unexpected => f.write_str("unexpected argument after the command (not shown)"),
-            UsageError::InstallationAndOwner => f.write_str(&not_both("--owner", "--installation-id")),
-            UsageError::RepositoriesOfSeveralOwners => {
-                f.write_str("--repositories names one owner's repositories: give a single --owner")
+            UsageError::InstallationAndOwner => {
+                f.write_str(&not_both("--owner", "--installation-id or --enterprise"))
             }
             UsageError::SeveralOwnersNeedJson => {
                 f.write_str("several owners need --format json (one token per owner)")
@@ -115,6 +115,7 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
         kms_key_id: None,
         region: None,
         installation_id: None,
+        enterprise: None,
         owners: Vec::new(),
         repositories: Vec::new(),
         permissions: Vec::new(),
@@ -146,7 +147,9 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
         (false, true) => Command::Version,
         _ => command.unwrap_or(Command::Token),
     };
-    if parsed.installation_id.is_some() && !parsed.owners.is_empty() {
+    let installations =
+        [parsed.installation_id.is_some(), parsed.enterprise.is_some(), !parsed.owners.is_empty()];
+    if installations.iter().filter(|given| **given).count() > 1 {
         return Err(UsageError::InstallationAndOwner);
     }
     Ok(parsed)
@@ -169,7 +172,9 @@ fn set(
             parsed.installation_id = Some(id);
         }
         "--owner" => parsed.owners.push(value()?),
+        "--enterprise" => parsed.enterprise = Some(value()?),
         "--repositories" => parsed.repositories.extend(split_list(&value()?)),
+        "--repository" => parsed.repositories.push(value()?),
         "--permission" => parsed.permissions.push(parse_permission(&value()?)?),
         "--github-api-url" => parsed.github_api_url = Some(value()?),
         "--format" => parsed.format = parse_format(&value()?)?,

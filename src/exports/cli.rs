@@ -19,6 +19,7 @@ use crate::github::api::MintedToken;
 use crate::github::jwt::SignedJwt;
 use crate::github::names::check_token;
 use crate::mint::flow;
+use crate::mint::settings::route;
 use crate::net::http::Transport;
 use crate::net::outgoing::{self, WasiHttp};
 use crate::net::retry::Retrying;
@@ -141,6 +142,9 @@ fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
     if let Some(id) = args.installation_id {
         return (vec![Some(Installation::Id(id))], repositories);
     }
+    if let Some(slug) = &args.enterprise {
+        return (vec![Some(Installation::Enterprise(slug.clone()))], repositories);
+    }
     if !args.owners.is_empty() {
         return (args.owners.iter().map(|o| Some(Installation::Owner(o.clone()))).collect(), repositories);
     }
@@ -149,18 +153,21 @@ fn targets(args: &Args, env: &Env) -> (Vec<Option<Installation>>, Vec<String>) {
 
 fn tokens(args: &Args, env: &Env) -> Result<(), Failure> {
     let (targets, repositories) = targets(args, env);
-    if targets.len() > 1 && !repositories.is_empty() {
-        return Err(UsageError::RepositoriesOfSeveralOwners.into());
-    }
     if targets.len() > 1 && args.format == Format::Token {
         return Err(UsageError::SeveralOwnersNeedJson.into());
     }
 
-    // Everything is validated before the first request.
+    // Everything is validated before the first request: several owners
+    // each get their own of the full names (`--repository OWNER/NAME`).
     let deployment = resolve::deployment(&fields(args), env)?;
+    let routed = match targets.iter().cloned().collect::<Option<Vec<Installation>>>() {
+        Some(installations) if installations.len() > 1 => route(&installations, &repositories)?,
+        _ => vec![repositories; targets.len()],
+    };
     let targets = targets
         .iter()
-        .map(|installation| {
+        .zip(routed)
+        .map(|(installation, repositories)| {
             resolve::token_target(installation.as_ref(), &repositories, &args.permissions, env)
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -9,6 +9,7 @@ use crate::exports::resolve::{self, Fields, host_env};
 use crate::github::api::MintedToken;
 use crate::github::names::check_token;
 use crate::mint::flow;
+use crate::mint::settings::route;
 use crate::net::outgoing;
 use crate::secret::Secret;
 
@@ -36,7 +37,8 @@ impl Guest for Component {
         let deployment = resolve::deployment(&fields, &env)?;
         let targets = requests
             .iter()
-            .map(|r| resolve::token_target(r.installation.as_ref(), &r.repositories, &r.permissions, &env))
+            .zip(repositories(&requests)?)
+            .map(|(r, names)| resolve::token_target(r.installation.as_ref(), &names, &r.permissions, &env))
             .collect::<Result<Vec<_>>>()?;
         let http = outgoing::transport(deployment.timeout);
         let minted =
@@ -74,6 +76,27 @@ impl Guest for Component {
     fn describe_error(error: TokenError) -> String {
         error.message()
     }
+}
+
+/// Each request's repositories. Several requests that carry one and the
+/// same list (as the Action and the command line give one list for
+/// several owners) share it out: each full name `OWNER/NAME` to its owner's
+/// request ([`route`]). Otherwise each request's list is its own.
+fn repositories(requests: &[TokenRequest]) -> Result<Vec<Vec<String>>> {
+    let shared = requests.len() > 1
+        && requests.iter().all(|r| r.repositories == requests[0].repositories && !r.repositories.is_empty());
+    if !shared {
+        return Ok(requests.iter().map(|r| r.repositories.clone()).collect());
+    }
+    let installations = requests
+        .iter()
+        .map(|r| {
+            r.installation
+                .clone()
+                .ok_or_else(|| invalid("installation", "each of several requests needs one"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    route(&installations, &requests[0].repositories)
 }
 
 /// A minted token as the WIT record carries it.

@@ -82,6 +82,7 @@ pub const FACES: &[Face] = &[
     Face { field: "aws-region", flag: "--region", input: "aws-region" },
     Face { field: "installation", flag: "--installation-id", input: "owner" },
     Face { field: "installation.owner", flag: "--owner", input: "owner" },
+    Face { field: "installation.enterprise", flag: "--enterprise", input: "enterprise" },
     Face { field: "repositories", flag: "--repositories", input: "repositories" },
     Face { field: "permissions", flag: "--permission", input: "permission-*" },
     Face { field: "github-api-url", flag: "--github-api-url", input: "github-api-url" },

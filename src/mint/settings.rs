@@ -103,10 +103,10 @@ pub struct Target {
 }
 
 impl Target {
-    /// `installation` narrowed to `repositories` (bare names of its
-    /// account's; none: `default_repository`, if any) and `permissions`,
-    /// each named once. Every field is checked; an error names the field
-    /// (`installation.owner`, `repositories`, ...).
+    /// `installation` narrowed to `repositories` (its account's, bare or
+    /// full: `widgets` or `acme/widgets`; none: `default_repository`, if any)
+    /// and `permissions`, each named once. Every field is checked; an error
+    /// names the field (`installation.owner`, `repositories`, ...).
     pub fn new(
         installation: Installation,
         repositories: &[String],
@@ -114,7 +114,11 @@ impl Target {
         permissions: &[Permission],
     ) -> Result<Target> {
         check_installation(&installation)?;
-        for name in repositories {
+        let repositories: Vec<String> = repositories
+            .iter()
+            .map(|name| bare_name(name, account(&installation)).map(str::to_owned))
+            .collect::<Result<_>>()?;
+        for name in &repositories {
             check_repository("repositories", name)?;
         }
         check_unique("repositories", repositories.iter().map(String::as_str))?;
@@ -131,13 +135,44 @@ impl Target {
             check_permission_name("permissions", &permission.name)?;
         }
         check_unique("permissions", permissions.iter().map(|p| p.name.as_str()))?;
-        let repositories = if repositories.is_empty() {
-            default_repository.into_iter().collect()
-        } else {
-            repositories.to_vec()
-        };
+        let repositories =
+            if repositories.is_empty() { default_repository.into_iter().collect() } else { repositories };
         Ok(Target { installation, scope: Scope { repositories, permissions: permissions.to_vec() } })
     }
+}
+
+/// `name` as a bare name of `account`'s repositories: `widgets` as it is,
+/// `acme/widgets` only when `account` is `acme` (ignoring case, as GitHub
+/// does), the one rule for full names in every face.
+fn bare_name<'a>(name: &'a str, account: Option<&str>) -> Result<&'a str> {
+    let Some((owner, bare)) = name.split_once('/') else { return Ok(name) };
+    check_owner("repositories", owner)?;
+    match account {
+        Some(account) if account.eq_ignore_ascii_case(owner) => Ok(bare),
+        Some(account) => Err(invalid("repositories", format!("{name} is not a repository of {account}"))),
+        None => Err(invalid("repositories", format!("{name} names an owner, but the installation has none"))),
+    }
+}
+
+/// The repositories of each of several `installations`' tokens, from one
+/// list as a user writes it: each full name (`acme/widgets`) goes to its
+/// owner's token. A bare name is refused (whose would it be?), and so is a
+/// full name of none of the owners.
+pub fn route(installations: &[Installation], names: &[String]) -> Result<Vec<Vec<String>>> {
+    let mut routed = vec![Vec::new(); installations.len()];
+    for name in names {
+        let Some((owner, _)) = name.split_once('/') else {
+            return Err(invalid(
+                "repositories",
+                format!("{name} is a bare name, but there are several owners: write OWNER/{name}"),
+            ));
+        };
+        let at = installations.iter().position(|i| account(i).is_some_and(|a| a.eq_ignore_ascii_case(owner)));
+        let at =
+            at.ok_or_else(|| invalid("repositories", format!("{name}: {owner} is not among the owners")))?;
+        routed[at].push(name.clone());
+    }
+    Ok(routed)
 }
 
 /// `invalid-input` if two of `targets` are the same installation (owners
@@ -239,7 +274,8 @@ mod tests {
     fn scopes_follow_the_rules() {
         let names = |n: usize| (0..n).map(|i| format!("r{i}")).collect::<Vec<_>>();
         for (installation, repositories, permissions, field) in [
-            (owner(), vec!["acme/widgets".to_owned()], vec![], "repositories"),
+            (owner(), vec!["octo/widgets".to_owned()], vec![], "repositories"),
+            (Id(5), vec!["acme/widgets".to_owned()], vec![], "repositories"),
             (owner(), names(501), vec![], "repositories"),
             (owner(), vec!["a".into(), "a".into()], vec![], "repositories"),
             (Id(5), vec!["widgets".into()], vec![], "repositories"),
@@ -255,6 +291,29 @@ mod tests {
         );
         let named = Target::new(owner(), &["docs".into()], Some("widgets".into()), &[]).unwrap();
         assert_eq!(named.scope.repositories, ["docs"], "named repositories win over the default");
+    }
+
+    /// v3.2's rule: a full name is accepted when its owner is the
+    /// installation's; beyond it, several owners each get their own.
+    #[test]
+    fn full_names_are_their_owners_repositories() {
+        let t = Target::new(owner(), &["ACME/widgets".into(), "docs".into()], None, &[]).unwrap();
+        assert_eq!(t.scope.repositories, ["widgets", "docs"]);
+        let e = Target::new(owner(), &["octo/widgets".into()], None, &[]).unwrap_err();
+        assert_eq!(e.message(), "invalid repositories: octo/widgets is not a repository of acme");
+        let two = [owner(), Owner("octocat".into())];
+        let names: Vec<String> = ["acme/widgets", "octocat/tools", "Acme/docs"].map(String::from).to_vec();
+        assert_eq!(
+            route(&two, &names).unwrap(),
+            [vec!["acme/widgets".to_owned(), "Acme/docs".to_owned()], vec!["octocat/tools".to_owned()]]
+        );
+        let bare = route(&two, &["widgets".into()]).unwrap_err().message();
+        assert!(
+            bare.contains("widgets is a bare name, but there are several owners: write OWNER/widgets"),
+            "{bare}"
+        );
+        let stranger = route(&two, &["evil/x".into()]).unwrap_err().message();
+        assert!(stranger.contains("evil/x: evil is not among the owners"), "{stranger}");
     }
 
     #[test]

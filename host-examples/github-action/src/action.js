@@ -85,8 +85,10 @@ function permissions() {
  * variables the credential inputs set and whether post is to revoke. Every
  * input is read and checked here, before anything is sent. As the official
  * action: no owner and no repositories is the current repository alone;
- * repositories without an owner are the current owner's; several owners
- * (one a line) each get a token, from one KMS signature. */
+ * repositories without an owner are the current owner's; `enterprise` is
+ * the App's installation on an enterprise. Several owners (one a line) each
+ * get a token, from one KMS signature, each scoped to its own of the full
+ * names (`owner/repo`) in `repositories`: the component shares them out. */
 export function requests() {
   const revoke = !boolean("skip-token-revoke");
   const clientId = core.getInput("client-id");
@@ -97,8 +99,10 @@ export function requests() {
   const kmsKeyId = core.getInput("kms-key-id", { required: true });
   const owners = list(core.getInput("owner"));
   const repositories = list(core.getInput("repositories"));
-  if (owners.length > 1 && repositories.length > 0) {
-    throw new InputError("repositories", "names one owner's repositories: give a single owner");
+  const enterprise = core.getInput("enterprise");
+  if (enterprise && (owners.length > 0 || repositories.length > 0)) {
+    const other = owners.length > 0 ? "owner" : "repositories";
+    throw new InputError("enterprise", `cannot be combined with ${other}: an enterprise's token is for the enterprise`);
   }
   const request = {
     appId: clientId || appId,
@@ -115,10 +119,14 @@ export function requests() {
   }
   // No owner: the component's default, the current repository's owner's
   // installation scoped to it (or to the repositories named).
-  const installations = owners.length > 0 ? owners.map((owner) => ({ tag: "owner", val: owner })) : [undefined];
+  const installations = enterprise
+    ? [{ tag: "enterprise", val: enterprise }]
+    : owners.length > 0
+      ? owners.map((owner) => ({ tag: "owner", val: owner }))
+      : [undefined];
   return {
     // The `tokens` output's keys.
-    owners: owners.length > 0 ? owners : [process.env.GITHUB_REPOSITORY_OWNER ?? ""],
+    owners: enterprise ? [enterprise] : owners.length > 0 ? owners : [process.env.GITHUB_REPOSITORY_OWNER ?? ""],
     env,
     revoke,
     requests: installations.map((installation) => ({ ...request, installation })),

@@ -26,6 +26,7 @@ export const FIELD_INPUTS = {
   "aws-region": "aws-region",
   "github-api-url": "github-api-url",
   "installation": "owner",
+  "installation.enterprise": "enterprise",
   "installation.owner": "owner",
   "kms-key-id": "kms-key-id",
   "permissions": "permission-*",

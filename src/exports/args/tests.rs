@@ -17,7 +17,7 @@ fn defaults_to_token_in_token_format() {
 fn reads_every_flag() {
     let a = args(
         "token --app-id 42 --kms-key-id alias/k --region eu-west-1 --owner a --owner=b \
-         --repositories x,y --repositories z --permission contents=read --permission issues:write \
+         --repositories x,y --repositories z --repository acme/w --permission contents=read --permission issues:write \
          --github-api-url https://ghe/api/v3 --format json --token t",
     )
     .unwrap();
@@ -26,7 +26,8 @@ fn reads_every_flag() {
     assert_eq!(a.region.as_deref(), Some("eu-west-1"));
     assert_eq!(args("--installation-id 7").unwrap().installation_id, Some(7));
     assert_eq!(a.owners, ["a", "b"]);
-    assert_eq!(a.repositories, ["x", "y", "z"]);
+    assert_eq!(a.repositories, ["x", "y", "z", "acme/w"]);
+    assert_eq!(args("--enterprise acme").unwrap().enterprise.as_deref(), Some("acme"));
     assert_eq!(
         a.permissions,
         [
@@ -62,6 +63,7 @@ fn usage_errors_say_what_is_wrong() {
         ("mint", "unknown command (not shown)"),
         ("revoke ghs_secret", "unexpected argument after the command (not shown)"),
         ("--owner a --installation-id 1", "not both"),
+        ("--enterprise e --owner a", "not both"),
     ] {
         let message = args(line).unwrap_err().to_string();
         assert!(message.contains(says), "{line}: {message}");

@@ -215,6 +215,7 @@ fn action_yml_declares_a_javascript_action_with_described_inputs_and_outputs() {
         "role-to-assume",
         "role-session-name",
         "audience",
+        "enterprise",
     ] {
         assert!(inputs.contains_key(name), "input {name}");
     }
@@ -350,7 +351,23 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
         ),
         (
             Job::new(&world).with("owner", "a\nb").with("repositories", "x"),
-            "Input repositories: names one owner's",
+            "Input repositories: x is a bare name, but there are several owners: write OWNER/x",
+        ),
+        (
+            Job::new(&world).with("owner", "a\nb").with("repositories", "a/x, c/y"),
+            "Input repositories: c/y: c is not among the owners",
+        ),
+        (
+            Job::new(&world).with("owner", "octo-org").with("repositories", "octocat/hello-world"),
+            "Input repositories: octocat/hello-world is not a repository of octo-org",
+        ),
+        (
+            Job::new(&world).with("enterprise", "acme").with("owner", "octo-org"),
+            "Input enterprise: cannot be combined with owner",
+        ),
+        (
+            Job::new(&world).with("enterprise", "acme").with("repositories", "widgets"),
+            "Input enterprise: cannot be combined with repositories",
         ),
         (
             Job::keyless(&world).with("role-to-assume", "arn:aws:iam::1:user/me"),
@@ -368,6 +385,53 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
     let sent =
         world.kms.server().requests() + world.github.server().requests() + world.sts.server().requests();
     assert_eq!(sent, 0, "nothing was sent");
+}
+
+/// v3.2's `enterprise`: the enterprise's installation, its outputs, and
+/// revocation in post, as for an owner.
+#[test]
+fn mints_for_an_enterprise() {
+    let world = World::start("");
+    let mut job =
+        Job::new(&world).with("enterprise", "acme").with("permission-organization-administration", "read");
+    let (main, post) = job.main_then_post();
+    let issued = world.github.issued();
+    assert_eq!((issued.len(), issued[0].installation_id), (1, 1003));
+    assert_eq!(world.github.seen()[0].path, "/enterprises/acme/installation");
+    assert_eq!(
+        (main.outputs["installation-id"].as_str(), main.outputs["token"].as_str()),
+        ("1003", issued[0].token.as_str())
+    );
+    assert_eq!(main.outputs["app-slug"], standins::github::APP_SLUG);
+    assert_masked_first(&main, &[&issued[0].token]);
+    post.ok();
+    assert!(world.github.issued()[0].revoked);
+}
+
+/// v3.2's full names (`repositories: ${{ github.repository }}` works), and
+/// beyond it several owners, each token scoped to its owner's full names,
+/// all from one KMS signature.
+#[test]
+fn full_names_scope_each_owners_token() {
+    let world = World::start("");
+    Job::new(&world).with("repositories", "octo-org/widgets").run("main").ok();
+    assert_eq!(world.github.issued()[0].repositories, ["widgets"], "the current owner's, by full name");
+
+    let world = World::start("");
+    let job = Job::new(&world)
+        .with("owner", "octo-org\noctocat")
+        .with("repositories", "octo-org/widgets, octocat/hello-world, Octo-Org/docs")
+        .with("app-id", &APP_ID.to_string())
+        .without("client-id");
+    let main = job.run("main").ok();
+    let issued = world.github.issued();
+    assert_eq!((issued.len(), world.kms.signatures()), (2, 1));
+    assert_eq!(
+        (issued[0].repositories.as_slice(), issued[1].repositories.as_slice()),
+        (["widgets", "docs"].map(String::from).as_slice(), ["hello-world".to_owned()].as_slice())
+    );
+    let tokens: Value = serde_json::from_str(&main.outputs["tokens"]).unwrap();
+    assert_eq!(tokens, serde_json::json!({"octo-org": issued[0].token, "octocat": issued[1].token}));
 }
 
 /// Main fails after minting (here: the outputs file cannot be written):
