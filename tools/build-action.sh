@@ -64,6 +64,8 @@ rm -rf "$action/build" "$dist"
 	--bundle --platform=node --format=cjs --minify --target=node20 --legal-comments=none --log-level=warning \
 	--define:import.meta.url=import_meta_url \
 	"--banner:js=const import_meta_url=require('node:url').pathToFileURL(__filename).href;" \
+	--alias:node:http="$(path "$action/src/bundle/proxy-http.cjs")" \
+	--alias:node:https="$(path "$action/src/bundle/proxy-https.cjs")" \
 	--outfile="$dist/worker-thread.bundle.js" --metafile="$meta/worker.json"
 
 # The licences; a package.json that makes the worker's .js bundle CommonJS

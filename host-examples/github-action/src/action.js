@@ -147,7 +147,25 @@ export function describe(error) {
         : (FIELD_INPUTS[field] ?? Object.keys(VARIABLE_INPUTS).find((input) => VARIABLE_INPUTS[input] === field));
     return input ? `Input ${input}: ${rule}` : `${field}: ${rule}`;
   }
-  return issuer.describeError(payload);
+  const proxy = runnersProxy();
+  const through = proxy && ["transport", "timeout"].includes(payload.tag) ? ` (through the proxy ${proxy})` : "";
+  return issuer.describeError(payload) + through;
+}
+
+/** The proxy the runner sets (the I/O worker's agents honour it: see
+ * src/bundle/proxy-agents.cjs), without the credentials its URL may hold. */
+function runnersProxy() {
+  const names = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+  const set = names.map((name) => process.env[name]).find((value) => value);
+  if (!set) return undefined;
+  try {
+    const url = new URL(set);
+    url.username = "";
+    url.password = "";
+    return url.origin;
+  } catch {
+    return "(not a URL)";
+  }
 }
 
 /** Runs `step`; a failure is an `::error::` line and a non-zero exit. */

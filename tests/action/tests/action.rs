@@ -521,3 +521,59 @@ fn dist_carries_the_licences_of_what_it_bundles() {
     }
     assert!(notices.contains("Permission is hereby granted")); // @actions/core's MIT text
 }
+
+/// Behind a proxy, as a self-hosted runner sets it (`HTTPS_PROXY`,
+/// `HTTP_PROXY`, with credentials): every request the component makes goes
+/// through it (the runner's OIDC token URL, STS, KMS, GitHub, and post's
+/// revocation), and its credentials appear nowhere.
+#[test]
+fn every_request_goes_through_the_runners_proxy() {
+    let world = World::start("");
+    let proxy = standins::process::Proxy::start(Some("runner:pr0xy-pa55word-42"));
+    let with_credentials = proxy.url.replace("http://", "http://runner:pr0xy-pa55word-42@");
+    let mut job = Job::keyless(&world);
+    job.env.push(("HTTPS_PROXY".into(), with_credentials.clone()));
+    job.env.push(("http_proxy".into(), with_credentials));
+    let (main, post) = job.main_then_post();
+    let post = post.ok();
+    assert!(world.github.issued()[0].revoked);
+    let requests = proxy.requests();
+    let oidc = world.oidc.request_url();
+    let oidc = oidc.split('/').take(3).collect::<Vec<_>>().join("/");
+    for (service, url) in
+        [("OIDC", oidc), ("STS", world.sts.url()), ("KMS", world.kms.url()), ("GitHub", world.github.url())]
+    {
+        assert!(
+            requests.iter().any(|r| r.contains(url.trim_end_matches('/'))),
+            "{service} ({url}) in {requests:?}"
+        );
+    }
+    assert!(requests.iter().any(|r| r.starts_with("DELETE ")), "post's revocation: {requests:?}");
+    for step in [&main, &post] {
+        assert!(!format!("{}{}", step.stdout, step.stderr).contains("pr0xy-pa55word"), "{step:?}");
+    }
+}
+
+/// `NO_PROXY` bypasses the proxy (here for the loopback stand-ins); with
+/// the proxy gone, the error names it (without credentials) and nothing is minted.
+#[test]
+fn no_proxy_bypasses_it_and_a_dead_proxy_is_named() {
+    let world = World::start("");
+    let mut proxy = standins::process::Proxy::start(None);
+    let mut job = Job::new(&world);
+    job.env.push(("HTTP_PROXY".into(), proxy.url.clone()));
+    job.env.push(("NO_PROXY".into(), "localhost,127.0.0.1".into()));
+    job.run("main").ok();
+    assert_eq!(proxy.requests(), Vec::<String>::new(), "NO_PROXY: straight to the stand-ins");
+
+    let world = World::start("");
+    let mut job = Job::new(&world);
+    job.env.push(("HTTP_PROXY".into(), proxy.url.replace("http://", "http://runner:pr0xy-pa55word-42@")));
+    proxy.stop();
+    let step = job.run("main");
+    assert_ne!(step.code, 0);
+    let error = step.errors().join("\n");
+    assert!(error.contains(&format!("(through the proxy {})", proxy.url)), "{error}");
+    assert!(!step.stdout.contains("pr0xy-pa55word") && !step.stderr.contains("pr0xy-pa55word"));
+    assert!(world.github.issued().is_empty());
+}

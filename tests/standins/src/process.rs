@@ -109,3 +109,64 @@ impl Redis {
         panic!("redis-server did not listen on port {port}");
     }
 }
+
+/// tinyproxy (Debian's, `make tools`): a real forward proxy on a loopback
+/// port the OS picked, logging every request it forwards, asking for
+/// `user:password` when given. Stops when dropped (or with [`Proxy::stop`]).
+pub struct Proxy {
+    process: Option<Owned>,
+    /// `http://127.0.0.1:PORT`, without credentials.
+    pub url: String,
+    log: std::path::PathBuf,
+}
+
+impl Proxy {
+    /// Starts it, with `credentials` (`user:password`) if given.
+    pub fn start(credentials: Option<&str>) -> Proxy {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = crate::temp_dir("gakt-proxy");
+        let log = dir.join("tinyproxy.log");
+        let auth = credentials
+            .and_then(|c| c.split_once(':'))
+            .map_or(String::new(), |(user, password)| format!("BasicAuth {user} {password}\n"));
+        let config = format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogLevel Info\nLogFile \"{}\"\nMaxClients 50\n\
+             Allow 127.0.0.1\nDisableViaHeader Yes\n{auth}",
+            log.display()
+        );
+        std::fs::write(dir.join("tinyproxy.conf"), config).unwrap();
+        let program = crate::tool("tinyproxy", Some("TINYPROXY"), "tools");
+        let process = Owned(
+            Command::new(program)
+                .arg("-d")
+                .arg("-c")
+                .arg(dir.join("tinyproxy.conf"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tinyproxy starts"),
+        );
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Proxy { process: Some(process), url: format!("http://127.0.0.1:{port}"), log };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("tinyproxy did not listen on port {port}");
+    }
+
+    /// The requests it forwarded so far, one a line as it logged them
+    /// (`GET http://HOST:PORT/PATH`, or `CONNECT HOST:PORT`).
+    pub fn requests(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| line.split_once("Request (file descriptor ").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split_once("): ").map(|(_, request)| request.trim().to_owned()))
+            .collect()
+    }
+
+    /// Stops it: what it proxied is still in [`Proxy::requests`].
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+}
