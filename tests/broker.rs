@@ -139,6 +139,22 @@ fn sha256_prefix(token: &str) -> String {
     standins::sha256_hex(token.as_bytes())[..12].to_owned()
 }
 
+/// The classic 40-character format (GHES): minted, hashed in the audit
+/// line, as the stateless one is in the test below.
+#[test]
+fn the_classic_token_format_is_minted_and_audited_alike() {
+    let world = World::start("");
+    world.github.set_token_format(standins::github::TokenFormat::Classic);
+    let serve = Serve::start(&broker_env(&world));
+    let answer = serve.post(Some(&caller(&world)), "{}");
+    let token = world.github.issued()[0].token.clone();
+    assert_eq!(
+        (answer.status, token.len(), answer.json()["token"].as_str()),
+        (200, 40, Some(token.as_str()))
+    );
+    assert_eq!(serve.audit()["token_sha256"], sha256_prefix(&token).as_str());
+}
+
 #[test]
 fn mints_exactly_what_the_request_asks_within_the_grant() {
     let world = World::start("");

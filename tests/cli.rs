@@ -47,16 +47,22 @@ fn json(run: Run) -> Value {
     serde_json::from_str(&ok(run).stdout).expect("one JSON object on stdout")
 }
 
+/// Both token formats (github.com's stateless one, about 520 characters
+/// with `_`, `-` and `.`; GHES's 40 characters): printed alone, revoked.
 #[test]
 fn token_format_prints_the_token_alone() {
-    let world = World::start("");
-    let out = ok(run(&world.env(), &["--owner", "octo-org", "--repositories", "widgets"]));
-    assert_eq!(
-        out.stdout,
-        format!("{}\n", world.github.issued()[0].token),
-        "TOKEN=$(wasmtime run ...) works"
-    );
-    assert_eq!(world.github.issued()[0].repositories, ["widgets"]);
+    use standins::github::TokenFormat;
+    for (format, length) in [(TokenFormat::Stateless, 500..600), (TokenFormat::Classic, 40..41)] {
+        let world = World::start("");
+        world.github.set_token_format(format);
+        let out = ok(run(&world.env(), &["--owner", "octo-org", "--repositories", "widgets"]));
+        let token = world.github.issued()[0].token.clone();
+        assert_eq!(out.stdout, format!("{token}\n"), "TOKEN=$(wasmtime run ...) works");
+        assert!(length.contains(&token.len()), "{format:?}: {}", token.len());
+        assert_eq!(world.github.issued()[0].repositories, ["widgets"]);
+        ok(run(&env_with(&world, &[("GITHUB_TOKEN", Some(&token))]), &["revoke"]));
+        assert!(world.github.issued()[0].revoked, "{format:?}");
+    }
 }
 
 #[test]

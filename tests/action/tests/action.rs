@@ -252,6 +252,21 @@ fn generated_js_is_the_components_lists() {
     assert!(committed.contains(r#""GITHUB_REPOSITORY""#) && !committed.contains(r#""APP_ID""#));
 }
 
+/// The classic 40-character format (GHES), where the test below has
+/// github.com's stateless one: masked, output, revoked the same.
+#[test]
+fn the_classic_token_format_is_handled_alike() {
+    let world = World::start("");
+    world.github.set_token_format(standins::github::TokenFormat::Classic);
+    let mut job = Job::new(&world);
+    let (main, post) = job.main_then_post();
+    let token = world.github.issued()[0].token.clone();
+    assert_eq!((token.len(), main.outputs["token"].as_str()), (40, token.as_str()));
+    assert_masked_first(&main, &[&token]);
+    post.ok();
+    assert!(world.github.issued()[0].revoked);
+}
+
 #[test]
 fn mints_with_static_keys_masks_the_token_and_revokes_it_in_post() {
     let world = World::start("");
@@ -261,6 +276,11 @@ fn mints_with_static_keys_masks_the_token_and_revokes_it_in_post() {
     let issued = world.github.issued();
     assert_eq!(issued.len(), 1);
     let token = issued[0].token.as_str();
+    assert!(
+        (500..600).contains(&token.len()) && token.contains('.'),
+        "github.com's stateless format: {}",
+        token.len()
+    );
     assert_eq!(main.outputs["token"], token);
     assert_eq!(main.outputs["installation-id"], "1001");
     assert_eq!(main.outputs["app-slug"], standins::github::APP_SLUG);

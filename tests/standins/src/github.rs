@@ -84,6 +84,7 @@ struct State {
     jwts: Mutex<Vec<String>>,
     fault: crate::Injected<Fault>,
     clock_offset: AtomicI64,
+    classic: std::sync::atomic::AtomicBool,
     date_offset: AtomicI64,
 }
 
@@ -115,6 +116,7 @@ impl Github {
             fault: crate::Injected::default(),
             clock_offset: AtomicI64::new(0),
             date_offset: AtomicI64::new(0),
+            classic: std::sync::atomic::AtomicBool::new(false),
         });
         let handler_state = state.clone();
         let server = Server::start(move |request| {
@@ -178,6 +180,12 @@ impl Github {
         self.state.date_offset.store(date_offset, Ordering::SeqCst);
     }
 
+    /// Issues tokens in `format` from now on (a request's
+    /// `X-GitHub-Stateless-S2S-Token` header still wins, as on GitHub).
+    pub fn set_token_format(&self, format: TokenFormat) {
+        self.state.classic.store(format == TokenFormat::Classic, Ordering::SeqCst);
+    }
+
     /// Answers the next `times` matching requests with this error, then heals.
     pub fn set_fault_times(&self, fault: Fault, times: usize) {
         self.state.fault.set_times(fault, times);
@@ -236,7 +244,7 @@ fn handle(state: &State, request: &Request) -> Response {
         ("GET", ["app", "installations"]) => list(state, request),
         ("GET", ["app", "installations", id]) => found(installation(state, id)),
         ("POST", ["app", "installations", id, "access_tokens"]) => match installation(state, id) {
-            Some(installation) => access_token(state, installation, &request.body),
+            Some(installation) => access_token(state, installation, request),
             None => error(404, "Not Found"),
         },
         _ => error(404, "Not Found"),
@@ -366,7 +374,8 @@ fn level_rank(level: &str) -> u8 {
     }
 }
 
-fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Response {
+fn access_token(state: &State, installation: &Installation, request: &Request) -> Response {
+    let body = &request.body;
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -399,7 +408,14 @@ fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Resp
     if permissions.is_empty() {
         permissions = installation.permissions.clone();
     }
-    let token = opaque_token();
+    // The header forces a format, as GitHub's does; else the stand-in's own.
+    let format = match request.header("x-github-stateless-s2s-token") {
+        Some("enabled") => TokenFormat::Stateless,
+        Some("disabled") => TokenFormat::Classic,
+        _ if state.classic.load(Ordering::SeqCst) => TokenFormat::Classic,
+        _ => TokenFormat::Stateless,
+    };
+    let token = token(format, state.app_id);
     crate::remember(&token);
     state.issued.lock().unwrap().push(Issued {
         token: token.clone(),
@@ -431,10 +447,37 @@ fn access_token(state: &State, installation: &Installation, body: &[u8]) -> Resp
     )
 }
 
-/// A token shaped like GitHub's newer ones: long, with dots.
-fn opaque_token() -> String {
-    let body = random_hex(250);
-    format!("ghs_{}.{}.{}", &body[..200], &body[200..400], &body[400..])
+/// An installation token in `format`: the stateless one github.com issues
+/// since 2026-04-27 (`ghs_`, the App id, `_`, then a JWT-shaped blob of
+/// base64url parts: about 520 characters with `_`, `-` and `.`), or the
+/// classic 40 characters GHES keeps.
+fn token(format: TokenFormat, app_id: u64) -> String {
+    match format {
+        TokenFormat::Classic => {
+            let alphanumeric: String = random_hex(18)
+                .chars()
+                .map(|c| if c.is_ascii_digit() { c } else { c.to_ascii_uppercase() })
+                .collect();
+            format!("ghs_{alphanumeric}")
+        }
+        TokenFormat::Stateless => {
+            let part = |bytes: usize| {
+                let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+                URL_SAFE_NO_PAD.encode(raw)
+            };
+            // A header and a payload of JSON's base64url, and a signature.
+            format!("ghs_{app_id}_eyJ{}.eyJ{}.{}", part(24), part(228), part(126))
+        }
+    }
+}
+
+/// Which token format the stand-in issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// About 520 characters with `_`, `-` and `.` (github.com's default).
+    Stateless,
+    /// `ghs_` and 36 letters and digits (GHES, or `X-GitHub-Stateless-S2S-Token: disabled`).
+    Classic,
 }
 
 fn revoke(state: &State, request: &Request) -> Response {
