@@ -241,8 +241,8 @@ bench: tools action
 		npm ci --prefix tests/bench/node --no-audit --no-fund
 	@test -x $(BENCH_VENV)/bin/aws || \
 		(python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install --quiet -r tests/bench/requirements.txt)
-	cargo build --release -p spin-host
-	WASMTIME=$$(command -v wasmtime) SPIN_HOST=$(CURDIR)/target/release/spin-host cargo run --release -p bench
+	cargo build --profile host -p spin-host
+	WASMTIME=$$(command -v wasmtime) SPIN_HOST=$(CURDIR)/target/host/spin-host cargo run --profile host -p bench
 
 # The parsers under libFuzzer (cargo-fuzz needs nightly): each target for
 # FUZZ_SECONDS, built with debug assertions and overflow checks (-a), so an

@@ -59,6 +59,7 @@ rm -rf "$action/build" "$dist"
 	--alias:@actions/http-client="$(path "$action/src/bundle/http-client")" \
 	--alias:@actions/exec="$(path "$action/src/bundle/exec")" \
 	--alias:node:http="$(path "$action/src/bundle/node-http.js")" \
+	--alias:@bytecodealliance/preview2-shim/http="$(path "$action/src/bundle/shim-http.js")" \
 	--outdir="$dist" --out-extension:.js=.mjs --metafile="$meta/main.json"
 "$tools/esbuild" "$action/node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.js" \
 	--bundle --platform=node --format=cjs --minify --target=node20 --legal-comments=none --log-level=warning \

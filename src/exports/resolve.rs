@@ -317,7 +317,10 @@ fn installation_from_env(env: &Env) -> Result<(Installation, Option<String>)> {
         check_repository("GITHUB_REPOSITORY", name)?;
         return Ok((Installation::Owner(owner.to_owned()), Some(name.to_owned())));
     }
-    Err(invalid("installation", "is required: give it, or set INSTALLATION_ID, OWNER or GITHUB_REPOSITORY"))
+    Err(invalid(
+        "installation",
+        "is required: name it, or run where GITHUB_REPOSITORY is set (a workflow), or set INSTALLATION_ID or OWNER",
+    ))
 }
 
 /// The broker: `TRUST_POLICY`, `OIDC_AUDIENCE` and the deployment it

@@ -126,11 +126,16 @@ export function requests() {
       : [undefined];
   return {
     // The `tokens` output's keys.
-    owners: enterprise ? [enterprise] : owners.length > 0 ? owners : [process.env.GITHUB_REPOSITORY_OWNER ?? ""],
+    owners: enterprise ? [enterprise] : owners.length > 0 ? owners : [currentOwner()],
     env,
     revoke,
     requests: installations.map((installation) => ({ ...request, installation })),
   };
+}
+
+/** The current repository's owner, as the runner names it. */
+function currentOwner() {
+  return process.env.GITHUB_REPOSITORY_OWNER || (process.env.GITHUB_REPOSITORY ?? "").split("/")[0];
 }
 
 /** A thrown error as one line: an input's fault names the input. */

@@ -1,9 +1,10 @@
 // The post step (started by post.js): revokes what main minted and saved,
-// unless it has expired. A token revoked already is a notice, not a failure.
+// unless it has expired. A token revoked already is a notice, and any other
+// failure to revoke a warning, not a failed job.
 
 import * as core from "@actions/core";
 
-import { clean, component, optional, run } from "./action.js";
+import { clean, component, describe, optional, run } from "./action.js";
 
 run(async () => {
   // Main saved the tokens as soon as they were masked, unless
@@ -27,7 +28,9 @@ run(async () => {
       if (error?.payload?.tag === "github" && error.payload.val.status === 401) {
         core.notice("The token was already revoked or had expired: nothing to do.");
       } else {
-        throw error;
+        // As actions/create-github-app-token: a warning, and the job goes
+        // on (the token expires within the hour).
+        core.warning(clean(`Token revocation failed: ${describe(error)}`));
       }
     }
   }

@@ -1,11 +1,11 @@
 //! The token broker under `wasmtime serve`, with a bounded local load: a
-//! fixed number of requests over a fixed number of connections, from this
-//! process (a small Rust load generator).
+//! fixed number of requests over a fixed number of kept-open connections,
+//! from this process (a small Rust load generator).
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use standins::client::send;
+use standins::client::Connection;
 use standins::world::World;
 
 use crate::stats::{ms, percentile, process_cpu};
@@ -42,22 +42,29 @@ pub fn run(world: &World, wasm: &std::path::Path) -> Load {
     env.push(("OIDC_AUDIENCE".into(), audience.into()));
     let broker = standins::process::wasmtime_serve(wasm, &env);
     let bearer = format!("Bearer {}", world.oidc.id_token(audience));
-    let request = || {
+    let request = |connection: &mut Connection| {
         let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
         let started = Instant::now();
-        let answer = send(&broker.authority, "POST", "/token", &headers, b"{}").expect("an answer");
+        let answer = connection.send("POST", "/token", &headers, b"{}").expect("an answer");
         assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
         started.elapsed()
     };
+    let connect = || Connection::open(&broker.authority).expect("the broker takes connections");
+    let mut warm_up = connect();
     for _ in 0..WARM_UP {
-        request();
+        request(&mut warm_up);
     }
     let pid = broker.process.0.id();
     let cpu_before = process_cpu(pid);
     let started = Instant::now();
     let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..CONCURRENCY)
-            .map(|_| scope.spawn(|| (0..REQUESTS / CONCURRENCY).map(|_| request()).collect::<Vec<_>>()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut connection = connect();
+                    (0..REQUESTS / CONCURRENCY).map(|_| request(&mut connection)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("a worker")).collect()
     });

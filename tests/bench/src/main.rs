@@ -39,7 +39,8 @@ use wasmtime_host::{AppJwtRequest, Host, Installation, RepositoryRef};
 use stats::{Summary, ms};
 use variants::{Sample, Variant};
 
-/// Runs per variant after the warm-up (`BENCH_RUNS` to change).
+/// Runs per variant after the warm-up (`BENCH_RUNS` to change; `BENCH_ONLY=broker`
+/// measures the broker cold and warm alone).
 const RUNS: usize = 30;
 const WARM_UP: usize = 3;
 
@@ -58,6 +59,11 @@ fn main() {
     let root = root();
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).expect("target/bench");
+    // `BENCH_ONLY=broker`: the broker cold and warm alone, printed, no report.
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "broker") {
+        print!("{}", scale::markdown(&scale::run(&root)));
+        return;
+    }
     let wasm = root.join("dist/github-app-kms-token.wasm");
     let wasmtime = standins::tool("wasmtime", Some("WASMTIME"), "tools");
     let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
@@ -366,7 +372,7 @@ impl Report<'_> {
         }
 
         md.push_str(&format!(
-            "\n## Token broker under `wasmtime serve` ({} requests over {} connections after {}, a Rust load generator)\n\n\
+            "\n## Token broker under `wasmtime serve` ({} requests over {} kept-open connections after {}, a Rust load generator)\n\n\
              | measure | value |\n|---|---|\n| requests per second | {:.1} |\n| latency median | {:.2} ms |\n\
              | latency p99 | {:.2} ms |\n| `wasmtime serve` CPU per request | {:.2} ms |\n",
             self.load.requests,

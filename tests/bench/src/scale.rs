@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use standins::client::send;
+use standins::client::{Connection, send};
 use standins::process::{Redis, Served};
 use standins::world::World;
 
@@ -87,14 +87,18 @@ fn measure(root: &Path, world: &World, name: &'static str, extra: &[(&str, &str)
     let redis = Redis::start();
     let host = host(root, world, &redis.url, extra);
     let bearer = format!("Bearer {}", world.oidc.id_token(AUDIENCE));
-    let request = || {
-        let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
-        let answer = send(&host.authority, "POST", "/token", &headers, b"{}").expect("an answer");
+    let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+    let check = |answer: standins::client::Answer| {
         assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     };
-    for _ in 0..3 {
-        request();
-    }
+    // Each caller on a kept-open connection, as behind a load balancer.
+    let caller = |requests: usize| {
+        let mut connection = Connection::open(&host.authority).expect("the host takes connections");
+        for _ in 0..requests {
+            check(connection.send("POST", "/token", &headers, b"{}").expect("an answer"));
+        }
+    };
+    caller(3);
     let pid = host.process.0.id();
     let mut per_second = Vec::new();
     let (mut cpu, mut calls, mut count) = (Duration::ZERO, 0, 0);
@@ -103,7 +107,7 @@ fn measure(root: &Path, world: &World, name: &'static str, extra: &[(&str, &str)
         let started = Instant::now();
         std::thread::scope(|scope| {
             for _ in 0..callers {
-                scope.spawn(|| (0..REQUESTS / callers).for_each(|_| request()));
+                scope.spawn(|| caller(REQUESTS / callers));
             }
         });
         let wall = started.elapsed();
@@ -121,7 +125,7 @@ fn measure(root: &Path, world: &World, name: &'static str, extra: &[(&str, &str)
         for i in 0..total {
             let due = started + Duration::from_millis(i * 10);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            scope.spawn(request);
+            scope.spawn(|| check(send(&host.authority, "POST", "/token", &headers, b"{}").expect("an answer")));
         }
     });
     let minutes = started.elapsed().as_secs_f64() / 60.0;
@@ -151,7 +155,7 @@ pub fn run(root: &Path) -> Vec<Mode> {
 /// The figures as a Markdown section, warm against cold.
 pub fn markdown(modes: &[Mode]) -> String {
     let mut md = format!(
-        "\n## The broker cold and warm (the Spin build in the Spin test host, Redis key-value, {REQUESTS} requests per concurrency, a Rust load generator)\n\n\
+        "\n## The broker cold and warm (the Spin build in the Spin test host, Redis key-value, {REQUESTS} requests per concurrency, each caller on a kept-open connection, a Rust load generator)\n\n\
          | mode | requests/s, 8 callers | requests/s, 32 callers | host CPU per request | upstream calls per request | KMS signatures per minute at 100 requests/s |\n|---|---|---|---|---|---|\n"
     );
     for m in modes {

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hyper::server::conn::http1;
 use tokio::net::TcpListener;
@@ -113,7 +113,7 @@ struct State {
     table: ResourceTable,
     hooks: Hooks,
     manifest: Arc<Manifest>,
-    redis: redis::Client,
+    redis: Redis,
 }
 
 impl WasiView for State {
@@ -140,14 +140,30 @@ impl variables::Host for State {
     }
 }
 
-impl State {
-    fn redis(&self) -> Result<redis::Connection, key_value::Error> {
-        self.redis.get_connection().map_err(|e| key_value::Error::Other(e.to_string()))
-    }
+/// The Redis behind every store, its connections kept open between
+/// requests (as Spin's Redis key-value keeps its own).
+#[derive(Clone)]
+struct Redis {
+    client: redis::Client,
+    idle: Arc<Mutex<Vec<redis::Connection>>>,
 }
 
-fn other(error: redis::RedisError) -> key_value::Error {
-    key_value::Error::Other(error.to_string())
+impl Redis {
+    /// Runs `command` on an idle connection, else a new one; a connection
+    /// that failed is dropped, the others go back.
+    fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, key_value::Error> {
+        let other = |error: redis::RedisError| key_value::Error::Other(error.to_string());
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut connection = match idle {
+            Some(connection) => connection,
+            None => self.client.get_connection().map_err(other)?,
+        };
+        let answer = command.query(&mut connection).map_err(other)?;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+        Ok(answer)
+    }
 }
 
 impl key_value::Host for State {}
@@ -161,23 +177,23 @@ impl key_value::HostStore for State {
     }
 
     fn get(&mut self, _: Resource<OpenStore>, key: String) -> Result<Option<Vec<u8>>, key_value::Error> {
-        redis::cmd("GET").arg(&key).query(&mut self.redis()?).map_err(other)
+        self.redis.query(redis::cmd("GET").arg(&key))
     }
 
     fn set(&mut self, _: Resource<OpenStore>, key: String, value: Vec<u8>) -> Result<(), key_value::Error> {
-        redis::cmd("SET").arg(&key).arg(value).query(&mut self.redis()?).map_err(other)
+        self.redis.query(redis::cmd("SET").arg(&key).arg(value))
     }
 
     fn delete(&mut self, _: Resource<OpenStore>, key: String) -> Result<(), key_value::Error> {
-        redis::cmd("DEL").arg(&key).query(&mut self.redis()?).map_err(other)
+        self.redis.query(redis::cmd("DEL").arg(&key))
     }
 
     fn exists(&mut self, _: Resource<OpenStore>, key: String) -> Result<bool, key_value::Error> {
-        redis::cmd("EXISTS").arg(&key).query(&mut self.redis()?).map_err(other)
+        self.redis.query(redis::cmd("EXISTS").arg(&key))
     }
 
     fn get_keys(&mut self, _: Resource<OpenStore>) -> Result<Vec<String>, key_value::Error> {
-        redis::cmd("KEYS").arg("*").query(&mut self.redis()?).map_err(other)
+        self.redis.query(redis::cmd("KEYS").arg("*"))
     }
 
     fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -204,7 +220,8 @@ pub async fn serve(
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     bindings::SpinImports::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)?;
     let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
-    let redis = redis::Client::open(redis_url).context("the Redis URL")?;
+    let client = redis::Client::open(redis_url).context("the Redis URL")?;
+    let redis = Redis { client, idle: Arc::default() };
     let (manifest, listener) = (Arc::new(manifest), TcpListener::bind(addr).await?);
     ready(listener.local_addr()?);
     loop {
