@@ -69,6 +69,17 @@ pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
     serve(command)
 }
 
+/// Waits (up to 10 s) until `program` takes connections on loopback `port`.
+fn listening(program: &str, port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{program} did not listen on port {port}");
+}
+
 /// `redis-server` (Debian's, `make tools`) on a loopback port the OS picked,
 /// keeping nothing on disk: a real key-value store for the Spin build's
 /// caches. Stops when dropped; `url` is `redis://127.0.0.1:PORT/`.
@@ -79,7 +90,7 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Starts it and waits (up to 10 s) until it takes connections.
+    /// Starts it and waits until it takes connections.
     pub fn start() -> Redis {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let program = crate::tool("redis-server", Some("REDIS_SERVER"), "tools");
@@ -100,13 +111,8 @@ impl Redis {
                 .spawn()
                 .expect("redis-server starts"),
         );
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Redis { _process: process, url: format!("redis://127.0.0.1:{port}/") };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not listen on port {port}");
+        listening("redis-server", port);
+        Redis { _process: process, url: format!("redis://127.0.0.1:{port}/") }
     }
 }
 
@@ -146,13 +152,8 @@ impl Proxy {
                 .spawn()
                 .expect("tinyproxy starts"),
         );
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Proxy { process: Some(process), url: format!("http://127.0.0.1:{port}"), log };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("tinyproxy did not listen on port {port}");
+        listening("tinyproxy", port);
+        Proxy { process: Some(process), url: format!("http://127.0.0.1:{port}"), log }
     }
 
     /// The requests it forwarded so far, one a line as it logged them
