@@ -23,7 +23,7 @@
 # What the targets above install first (each does nothing when all is there):
 #   make toolchain    the Rust toolchain of rust-toolchain.toml, with wasm32-wasip2, rustfmt, clippy
 #   make build-tools  wasm-tools and the pinned npm tools (wasm-opt, jco, esbuild, Node 24)
-#   make tools        what the tests start: wasmtime, wkg, moto and jsonschema, and jq,
+#   make tools        what the tests start: wasmtime, wkg, moto and jsonschema, and
 #                     docker-registry, redis-server and tinyproxy from Debian
 #   make lint-tools   actionlint
 
@@ -114,13 +114,13 @@ demo: build
 
 # Tools the tests drive: the wasmtime CLI, wkg, the pinned npm tools (jco,
 # Node 24), moto (KMS) and jsonschema (the SpinKube manifests) in a venv,
-# and from Debian jq, a real OCI registry (docker-registry), redis-server
+# and from Debian a real OCI registry (docker-registry), redis-server
 # and tinyproxy.
 tools: build-tools
 	@wasmtime --version 2>/dev/null | grep -qw "$(WASMTIME_VERSION)" || \
 		cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked
 	@$(INSTALL_WKG)
-	@$(call APT_INSTALL,jq docker-registry redis-server tinyproxy)
+	@$(call APT_INSTALL,docker-registry redis-server tinyproxy)
 	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet -r tests/moto/requirements.txt -r tests/spinkube/requirements.txt
 
@@ -235,8 +235,8 @@ publish:
 # other ways to mint a token come from the registries, locked: Node.js with
 # @aws-sdk/client-kms (npm), awscli (PyPI).
 BENCH_VENV := target/bench-venv
-bench: tools action
-	@$(call APT_INSTALL,curl)
+bench: tools check-action
+	@$(call APT_INSTALL,curl jq)
 	@test -d tests/bench/node/node_modules/@aws-sdk/client-kms || \
 		npm ci --prefix tests/bench/node --no-audit --no-fund
 	@test -x $(BENCH_VENV)/bin/aws || \

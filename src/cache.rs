@@ -4,8 +4,9 @@
 //!
 //! Entries are sealed with ChaCha20-Poly1305 under the deployment's
 //! [`SealingKey`] (`CACHE_KEY`, or the Spin variable `cache_key`), a fresh
-//! random nonce each, and the entry's key as associated data, so that an
-//! entry moved to another key does not open. Secret entries always are; in a
+//! random nonce each, and the entry's key and expiry as associated data, so
+//! that an entry moved to another key, or given a later expiry, does not
+//! open. Secret entries always are; in a
 //! shared store (Spin's key-value store) every entry is, so that whoever can
 //! write to its backend cannot plant an issuer's key or another
 //! installation's id. Without a sealing key nothing secret is kept, and a
@@ -48,23 +49,26 @@ impl std::fmt::Debug for SealingKey {
     }
 }
 
-/// `plaintext` sealed for the entry at `at`, with `nonce`: the nonce, then
-/// the ciphertext and its tag.
-fn seal(key: &SealingKey, at: &str, plaintext: &[u8], nonce: [u8; 12]) -> Option<Vec<u8>> {
+/// What a sealed entry is bound to: its key and its expiry.
+fn associated(at: &str, expires: u64) -> Vec<u8> {
+    format!("{at}\n{expires}").into_bytes()
+}
+
+/// `plaintext` sealed for the entry at `at` expiring at `expires`, with
+/// `nonce`: the nonce, then the ciphertext and its tag.
+fn seal(key: &SealingKey, at: &str, expires: u64, plaintext: &[u8], nonce: [u8; 12]) -> Option<Vec<u8>> {
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key.0.as_slice()));
-    let sealed =
-        cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: at.as_bytes() }).ok()?;
+    let aad = associated(at, expires);
+    let sealed = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad }).ok()?;
     Some(nonce.iter().copied().chain(sealed).collect())
 }
 
-/// What [`seal`] sealed for `at`, if `sealed` opens with `key`.
-fn open(key: &SealingKey, at: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+/// What [`seal`] sealed for `at` and `expires`, if `sealed` opens with `key`.
+fn open(key: &SealingKey, at: &str, expires: u64, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let (nonce, ciphertext) = sealed.split_at_checked(12)?;
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key.0.as_slice()));
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: at.as_bytes() })
-        .ok()
-        .map(Zeroizing::new)
+    let aad = associated(at, expires);
+    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).ok().map(Zeroizing::new)
 }
 
 /// A request's view of the cache: where entries are kept, the key that
@@ -81,14 +85,15 @@ pub struct Cache<'a> {
 
 impl<'a> Cache<'a> {
     /// A cache over `store`, sealing secret entries with `sealing` (none:
-    /// nothing secret is kept), keeping tokens if `tokens`, drawing nonces
-    /// from `random`.
+    /// nothing secret is kept, and a shared store not used at all), keeping
+    /// tokens if `tokens`, drawing nonces from `random`.
     pub fn new(
         store: &'a dyn Store,
         sealing: Option<&'a SealingKey>,
         tokens: bool,
         random: fn() -> u64,
     ) -> Cache<'a> {
+        let store = if store.is_shared() && sealing.is_none() { &Nothing } else { store };
         Cache { store, sealing, tokens, random, found: RefCell::default() }
     }
 
@@ -120,8 +125,9 @@ impl<'a> Cache<'a> {
     /// sealing key; nothing without one.
     pub fn get_secret(&self, at: &str, now: u64) -> Option<Value> {
         let key = self.sealing?;
-        let sealed = STANDARD.decode(self.get_plain(at, now)?.as_str()?).ok()?;
-        serde_json::from_slice(&open(key, at, &sealed)?).ok()
+        let entry = Entry::get(self.store, at, now)?;
+        let sealed = STANDARD.decode(entry.value.as_str()?).ok()?;
+        serde_json::from_slice(&open(key, at, entry.expires, &sealed)?).ok()
     }
 
     /// Keeps the secret `value` at `at` until `expires`, sealed; nothing
@@ -133,7 +139,7 @@ impl<'a> Cache<'a> {
         nonce[..8].copy_from_slice(&random().to_le_bytes());
         nonce[8..].copy_from_slice(&random().to_le_bytes()[..4]);
         let plaintext = Zeroizing::new(value.to_string().into_bytes());
-        if let Some(sealed) = seal(key, at, &plaintext, nonce) {
+        if let Some(sealed) = seal(key, at, expires, &plaintext, nonce) {
             Entry { expires, value: Value::String(STANDARD.encode(sealed)) }.set(self.store, at);
         }
     }
@@ -193,7 +199,15 @@ mod tests {
         assert_eq!(cache.get_secret("app-jwt/v1/b", 0), None);
         let other = SealingKey::parse("CACHE_KEY", &STANDARD.encode([8u8; 32])).unwrap();
         assert_eq!(Cache::new(&store, Some(&other), false, || 1).get_secret("app-jwt/v1/a", 0), None);
+        // Given a later expiry in the clear (whoever writes to the store
+        // could): it no longer opens, so a revoked token is not served on.
         let mut entry: Value = serde_json::from_str(&kept).unwrap();
+        entry["expires"] = json!(u64::MAX);
+        store.set("app-jwt/v1/a", entry.to_string().as_bytes());
+        assert_eq!(cache.get_secret("app-jwt/v1/a", 99), None);
+        entry["expires"] = json!(100);
+        store.set("app-jwt/v1/a", entry.to_string().as_bytes());
+        assert_eq!(cache.get_secret("app-jwt/v1/a", 99), Some(secret.clone()), "as it was kept");
         entry["value"] = json!(STANDARD.encode([0u8; 40]));
         store.set("app-jwt/v1/a", entry.to_string().as_bytes());
         assert_eq!(cache.get_secret("app-jwt/v1/a", 0), None);
@@ -235,7 +249,9 @@ mod tests {
         assert_eq!(Cache::new(&shared, Some(&key), false, || 9).get("installation/v1/y", 0), None);
         let keyless = Cache::new(&shared, None, false, || 9);
         keyless.set("installation/v1/z", &ids, 100);
+        keyless.drop_entry("installation/v1/x");
         assert_eq!((shared.get("installation/v1/z"), keyless.get("installation/v1/x", 0)), (None, None));
+        assert_eq!(shared.get("installation/v1/x").map(String::from_utf8), Some(Ok(kept)), "untouched");
 
         let memory = Memory::new();
         Cache::new(&memory, None, false, || 9).set("installation/v1/x", &ids, 100);

@@ -32,6 +32,7 @@ pub enum Error {
     Missing(String),
     /// A field that is not what it must be.
     Wrong {
+        /// The field, as its parent names it.
         field: String,
         /// What it must be: `a string`, `an RFC 3339 time`, ...
         expected: &'static str,

@@ -13,7 +13,7 @@ use common::{Env, assert_no_secret, wasm_path, with};
 use serde_json::{Value, json};
 use standins::client::{Answer, send};
 use standins::oidc::KID;
-use standins::process::{Owned, Served};
+use standins::process::{Group, Served};
 use standins::world::World;
 
 /// The audience callers' tokens must carry.
@@ -66,7 +66,7 @@ impl Serve {
 /// `jco serve` (Node.js) on a free loopback port; killed on drop. The
 /// component sees the whole process environment there, so it is cleared.
 struct Jco {
-    _process: Owned,
+    _process: Group,
     authority: String,
 }
 
@@ -74,20 +74,21 @@ impl Jco {
     fn start(env: &Env) -> Jco {
         let pinned = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/node_modules/.bin/jco");
         let jco = standins::tool(pinned, Some("JCO"), "build-tools");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(jco)
-            .arg("serve")
-            .arg(wasm_path())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("jco serve starts");
-        let jco = Jco { _process: Owned(child), authority: format!("127.0.0.1:{port}") };
+        let port = standins::process::free_port();
+        let child = Group::spawn(
+            Command::new(jco)
+                .arg("serve")
+                .arg(wasm_path())
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", std::env::temp_dir())
+                .envs(env.iter().cloned())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("jco serve starts");
+        let jco = Jco { _process: child, authority: format!("127.0.0.1:{port}") };
         for _ in 0..240 {
             if send(&jco.authority, "GET", "/healthz", &[], b"").is_ok_and(|a| a.status == 200) {
                 return jco;

@@ -129,6 +129,13 @@ fn full_names_and_enterprises() {
         "{}",
         bare.stderr
     );
+    // An owner none of the names is for would get a token for all its repositories.
+    let widened = run(
+        &world.env(),
+        &["--owner", "octo-org", "--owner", "octocat", "--repository", "octo-org/docs", "--format", "json"],
+    );
+    assert!(widened.stderr.contains("names none of octocat's repositories"), "{}", widened.stderr);
+    assert_ne!(widened.code, 0);
     let foreign = run(&world.env(), &["--owner", "octo-org", "--repository", "octocat/hello-world"]);
     assert!(
         foreign.stderr.contains("octocat/hello-world is not a repository of octo-org"),

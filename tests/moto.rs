@@ -4,16 +4,14 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::*;
 use standins::github::Github;
-use standins::process::Owned;
+use standins::process::{Owned, free_port, listening};
 use standins::rsa::RsaPublicKey;
 use standins::rsa::pkcs8::DecodePublicKey;
 
@@ -30,7 +28,7 @@ fn moto_server() -> PathBuf {
 }
 
 fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = Command::new(moto_server())
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
@@ -39,11 +37,7 @@ fn start_moto() -> Moto {
         .spawn()
         .expect("moto_server starts");
     let moto = Moto { _process: Owned(child), url: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not listen within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    listening("moto_server", port);
     moto
 }
 

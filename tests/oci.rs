@@ -29,7 +29,7 @@ struct Registry {
 impl Registry {
     fn start() -> Registry {
         let dir = standins::temp_dir("gakt-oci");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = standins::process::free_port();
         let authority = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {authority}\n",

@@ -15,6 +15,7 @@ pub struct AwsCredentials {
     /// `AKIA…` (long-term) or `ASIA…` (temporary). Not a secret, but not
     /// printed in errors either.
     pub access_key_id: String,
+    /// Signs every request (SigV4); never sent, never printed.
     pub secret_access_key: Secret,
     /// The session token of temporary credentials.
     pub session_token: Option<Secret>,

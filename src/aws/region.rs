@@ -29,6 +29,7 @@ impl Region {
         }
     }
 
+    /// As AWS writes it: `eu-west-1`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -70,11 +70,13 @@ pub enum Invalid {
     Audience,
     /// `exp`, `nbf` or `iat` is not a whole number of seconds.
     NotATime(&'static str),
+    /// No `exp`: a token that never expires is refused.
     NoExp,
     /// Past `exp` (and the leeway).
     Expired,
     /// Before `nbf` (and the leeway).
     NotYetValid,
+    /// No `iat`: its age could not be bounded.
     NoIat,
     /// `iat` in the future (beyond the leeway).
     IssuedInTheFuture,
@@ -131,6 +133,7 @@ pub struct Unverified {
     pub alg: String,
     /// `kid` from the header.
     pub kid: Option<String>,
+    /// The payload, not yet to be believed: read only after verification.
     pub claims: Map<String, Value>,
     signing_input: String,
     signature: Vec<u8>,

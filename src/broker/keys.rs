@@ -10,13 +10,19 @@
 //!   so does a token arriving when none are fresh, but an issuer's keys are
 //!   fetched at most once per [`REFRESH_SECS`], whether the fetch works or
 //!   not: a stream of forged tokens costs the issuer one fetch a minute.
+//!
+//! The bound holds where the store outlives a request: an instance's memory
+//! where the host reuses instances (`jco serve`, an embedding), Spin's
+//! key-value store where a `cache_key` is set. A host that starts an
+//! instance per request with no shared store (`wasmtime serve` as is, the
+//! Spin build without a `cache_key`) keeps nothing, and each token naming a
+//! trusted issuer costs a fetch (docs/broker.md, "Scaling out").
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::broker::idtoken::{self, Invalid};
 use crate::broker::rs256::PublicKey;
-use crate::cache::Cache;
+use crate::cache::{Cache, key_for};
 
 /// The shortest time keys are kept, whatever the issuer says.
 pub const MIN_TTL_SECS: u64 = 60;
@@ -51,12 +57,9 @@ pub struct Known {
     pub fetched_at: u64,
 }
 
-/// Where an issuer's keys are kept: the issuer's URL hashed, so that a key
-/// is short and plain whatever the URL.
+/// Where an issuer's keys are kept ([`key_for`] its URL).
 pub fn store_key(issuer: &str) -> String {
-    let digest = Sha256::digest(issuer.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("issuer-keys/v1/{hex}")
+    key_for("issuer-keys", &[issuer])
 }
 
 /// What to do for a token naming `kid`.

@@ -38,7 +38,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// An HTTP answer: status and JSON body.
 #[derive(Debug, PartialEq)]
 pub struct Reply {
+    /// 200 with a token; else the status of the refusal (docs/broker.md).
     pub status: u16,
+    /// The token and its scope, or `{"error", "message"}`.
     pub body: Value,
 }
 

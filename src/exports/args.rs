@@ -35,10 +35,15 @@ pub enum Format {
 /// the environment fills them later.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Args {
+    /// What to do: mint (the default), sign a JWT, revoke, list, help.
     pub command: Command,
+    /// `--app-id`: App ID or Client ID.
     pub app_id: Option<String>,
+    /// `--kms-key-id`.
     pub kms_key_id: Option<String>,
+    /// `--region`.
     pub region: Option<String>,
+    /// `--installation-id`.
     pub installation_id: Option<u64>,
     /// `--enterprise`: the installation on an enterprise, by its slug.
     pub enterprise: Option<String>,
@@ -49,7 +54,9 @@ pub struct Args {
     pub repositories: Vec<String>,
     /// `--permission NAME=LEVEL`, repeatable.
     pub permissions: Vec<Permission>,
+    /// `--github-api-url`: GitHub Enterprise Server's `https://HOST/api/v3`.
     pub github_api_url: Option<String>,
+    /// `--format`: the token alone (default) or JSON.
     pub format: Format,
     /// `--token` (for `revoke`).
     pub token: Option<Secret>,
@@ -65,6 +72,7 @@ pub enum UsageError {
     NeedsValue(String),
     /// A flag whose value is not what it takes (`what` it takes).
     Takes {
+        /// The flag, as written in `help`.
         flag: &'static str,
         /// What it takes.
         what: &'static str,

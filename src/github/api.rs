@@ -43,6 +43,7 @@ pub struct MintedToken {
     pub token: Secret,
     /// RFC 3339 expiry.
     pub expires_at: String,
+    /// The installation it was minted for (looked up, or as given).
     pub installation_id: u64,
     /// The permissions granted.
     pub permissions: Vec<Permission>,

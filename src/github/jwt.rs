@@ -45,6 +45,7 @@ impl AppId {
         Ok(AppId::ClientId(text.to_owned()))
     }
 
+    /// The JWT's `iss`: a JSON number for an App ID, a string for a Client ID.
     pub fn claim(&self) -> serde_json::Value {
         match self {
             AppId::Number(n) => (*n).into(),

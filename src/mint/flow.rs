@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::github::api::{self as github, MintedToken, Scope};
 use crate::github::jwt::{SignedJwt, UnsignedJwt};
 use crate::github::names::permissions_json;
-use crate::mint::settings::{Deployment, JwtSettings, Target, check_distinct};
+use crate::mint::settings::{Deployment, JwtSettings, Target, check_distinct, installation_name};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
@@ -156,6 +156,12 @@ pub fn installation_tokens(
             }
         }
     }
+    // Kept only once all are minted: none of a failed call's tokens is served later.
+    for (target, (token, fresh)) in targets.iter().zip(&minted) {
+        if *fresh {
+            minting.keep(target, token);
+        }
+    }
     Ok(minted.into_iter().map(|(token, _)| token).collect())
 }
 
@@ -181,8 +187,8 @@ struct Minting<'a, T> {
 impl<T: Transport> Minting<'_, T> {
     /// A token for `target`, and whether it was minted now (not cached).
     fn token(&mut self, target: &Target) -> Result<(MintedToken, bool)> {
-        let at = self.token_key(target);
         if self.cache.tokens {
+            let at = self.token_key(target);
             let cached =
                 self.cache.get_secret(&at, unix_secs(self.now)).and_then(|v| MintedToken::from_json(&v));
             self.cache.found("token", cached.is_some());
@@ -194,7 +200,7 @@ impl<T: Transport> Minting<'_, T> {
         loop {
             let jwt = self.jwt()?;
             let failed = match self.attempt(&target.installation, &target.scope, &jwt) {
-                Ok(token) => break self.keep(&at, token),
+                Ok(token) => break Ok((token, true)),
                 Err(failed) => failed,
             };
             match failed {
@@ -224,33 +230,36 @@ impl<T: Transport> Minting<'_, T> {
         }
     }
 
-    /// `token`, kept for its target when the deployment keeps tokens.
-    fn keep(&self, at: &str, token: MintedToken) -> Result<(MintedToken, bool)> {
+    /// Keeps `token` for `target` when the deployment keeps tokens.
+    fn keep(&self, target: &Target, token: &MintedToken) {
         if self.cache.tokens
             && let Some(expires) = parse_rfc3339(&token.expires_at)
         {
-            self.cache.set_secret(at, &token.to_json(), expires.saturating_sub(TOKEN_MARGIN_SECS));
+            let at = self.token_key(target);
+            self.cache.set_secret(&at, &token.to_json(), expires.saturating_sub(TOKEN_MARGIN_SECS));
         }
-        Ok((token, true))
     }
 
     /// The App JWT: the one signed in this call, else a cached one, else a new one.
     fn jwt(&mut self) -> Result<Secret> {
-        if self.jwt.is_none() {
-            let cached = self.cache.get_secret(&self.jwt_key(), unix_secs(self.now));
-            let cached = cached.as_ref().and_then(|v| v.get("jwt")?.as_str()).map(Secret::new);
-            self.cache.found("app_jwt", cached.is_some());
-            match cached {
-                Some(jwt) => self.jwt = Some((jwt, true)),
-                None => self.sign(0)?,
-            }
+        if let Some((jwt, _)) = &self.jwt {
+            return Ok(jwt.clone());
         }
-        Ok(self.jwt.as_ref().map(|(jwt, _)| jwt.clone()).unwrap_or_else(|| Secret::new("")))
+        let cached = self.cache.get_secret(&self.jwt_key(), unix_secs(self.now));
+        let cached = cached.as_ref().and_then(|v| v.get("jwt")?.as_str()).map(Secret::new);
+        self.cache.found("app_jwt", cached.is_some());
+        match cached {
+            Some(jwt) => {
+                self.jwt = Some((jwt.clone(), true));
+                Ok(jwt)
+            }
+            None => self.sign(0),
+        }
     }
 
     /// Signs a JWT whose times are `offset` seconds from now (GitHub's
     /// clock), with credentials fetched once, and keeps it.
-    fn sign(&mut self, offset: i64) -> Result<()> {
+    fn sign(&mut self, offset: i64) -> Result<Secret> {
         let credentials = match self.credentials.take() {
             Some(credentials) => credentials,
             None => aws_credentials(&self.deployment.credentials, self.http)?,
@@ -261,8 +270,8 @@ impl<T: Transport> Minting<'_, T> {
         // The JWT's `exp` is GitHub's time; the cache keeps the local one.
         let expires = signed.expires_at.saturating_add_signed(-offset).saturating_sub(JWT_MARGIN_SECS);
         self.cache.set_secret(&self.jwt_key(), &serde_json::json!({"jwt": signed.token.expose()}), expires);
-        self.jwt = Some((signed.token, false));
-        Ok(())
+        self.jwt = Some((signed.token.clone(), false));
+        Ok(signed.token)
     }
 
     /// The lookup (unless the id is known or cached) and the token request;
@@ -332,30 +341,21 @@ impl<T: Transport> Minting<'_, T> {
         key_for("app-jwt", &[&api, &app, jwt.kms.key_id.as_str(), jwt.kms.region.as_str(), &kms])
     }
 
+    /// Installation ids are the App's own: the key names the App.
     fn installation_key(&self, installation: &Installation) -> String {
-        let api = self.deployment.api.to_string();
+        let (api, app) = (self.deployment.api.to_string(), self.deployment.jwt.app.claim().to_string());
         let (kind, name) = installation_name(installation);
-        key_for("installation", &[&api, kind, &name])
+        key_for("installation", &[&api, &app, kind, &name])
     }
 
     fn token_key(&self, target: &Target) -> String {
-        let api = self.deployment.api.to_string();
+        let (api, app) = (self.deployment.api.to_string(), self.deployment.jwt.app.claim().to_string());
         let (kind, name) = installation_name(&target.installation);
         let mut repositories: Vec<String> =
             target.scope.repositories.iter().map(|r| r.to_ascii_lowercase()).collect();
         repositories.sort();
         let permissions = permissions_json(&target.scope.permissions).to_string();
-        key_for("token", &[&api, kind, &name, &repositories.join(","), &permissions])
-    }
-}
-
-/// An installation as a cache key names it (logins compared as GitHub does, ignoring case).
-fn installation_name(installation: &Installation) -> (&'static str, String) {
-    match installation {
-        Installation::Id(id) => ("id", id.to_string()),
-        Installation::Owner(owner) => ("owner", owner.to_ascii_lowercase()),
-        Installation::Repository(r) => ("repository", format!("{}/{}", r.owner, r.name).to_ascii_lowercase()),
-        Installation::Enterprise(slug) => ("enterprise", slug.clone()),
+        key_for("token", &[&api, &app, kind, &name, &repositories.join(","), &permissions])
     }
 }
 

@@ -157,7 +157,8 @@ fn bare_name<'a>(name: &'a str, account: Option<&str>) -> Result<&'a str> {
 /// The repositories of each of several `installations`' tokens, from one
 /// list as a user writes it: each full name (`acme/widgets`) goes to its
 /// owner's token. A bare name is refused (whose would it be?), and so is a
-/// full name of none of the owners.
+/// full name of none of the owners, and a list that names none of one
+/// owner's repositories: that owner's token would reach all of them.
 pub fn route(installations: &[Installation], names: &[String]) -> Result<Vec<Vec<String>>> {
     let mut routed = vec![Vec::new(); installations.len()];
     for name in names {
@@ -172,27 +173,44 @@ pub fn route(installations: &[Installation], names: &[String]) -> Result<Vec<Vec
             at.ok_or_else(|| invalid("repositories", format!("{name}: {owner} is not among the owners")))?;
         routed[at].push(name.clone());
     }
-    Ok(routed)
+    match routed.iter().position(Vec::is_empty) {
+        Some(at) if !names.is_empty() => {
+            let whose =
+                account(&installations[at]).map_or_else(|| "an installation".to_owned(), str::to_owned);
+            Err(invalid(
+                "repositories",
+                format!(
+                    "names none of {whose}'s repositories: name at least one OWNER/NAME of each owner, \
+                     or none at all (a token for all of them)"
+                ),
+            ))
+        }
+        _ => Ok(routed),
+    }
 }
 
 /// `invalid-input` if two of `targets` are the same installation (owners
 /// compared as GitHub does, ignoring case): each would get a token of its
 /// own for one installation. The one check for every face.
 pub fn check_distinct(targets: &[Target]) -> Result<()> {
-    let key = |t: &Target| match &t.installation {
-        Installation::Id(id) => ("installation", id.to_string()),
-        Installation::Owner(owner) => ("installation.owner", owner.to_ascii_lowercase()),
-        Installation::Repository(r) => {
-            ("installation.repository", format!("{}/{}", r.owner, r.name).to_ascii_lowercase())
-        }
-        Installation::Enterprise(slug) => ("installation.enterprise", slug.clone()),
-    };
     let mut seen = BTreeSet::new();
-    match targets.iter().map(key).find(|k| !seen.insert(k.clone())) {
-        Some((field, twice)) => {
-            Err(invalid(field, format!("names {twice} twice: one token per installation")))
+    match targets.iter().map(|t| installation_name(&t.installation)).find(|k| !seen.insert(k.clone())) {
+        Some((kind, twice)) => {
+            let field = if kind == "id" { "installation".to_owned() } else { format!("installation.{kind}") };
+            Err(invalid(&field, format!("names {twice} twice: one token per installation")))
         }
         None => Ok(()),
+    }
+}
+
+/// An installation's kind and name, logins lower-cased (GitHub ignores
+/// their case): what tells two installations apart, here and in cache keys.
+pub fn installation_name(installation: &Installation) -> (&'static str, String) {
+    match installation {
+        Installation::Id(id) => ("id", id.to_string()),
+        Installation::Owner(owner) => ("owner", owner.to_ascii_lowercase()),
+        Installation::Repository(r) => ("repository", format!("{}/{}", r.owner, r.name).to_ascii_lowercase()),
+        Installation::Enterprise(slug) => ("enterprise", slug.clone()),
     }
 }
 
@@ -314,6 +332,10 @@ mod tests {
         );
         let stranger = route(&two, &["evil/x".into()]).unwrap_err().message();
         assert!(stranger.contains("evil/x: evil is not among the owners"), "{stranger}");
+        // An owner left out of the list would get all its repositories.
+        let widened = route(&two, &["acme/widgets".into()]).unwrap_err().message();
+        assert!(widened.contains("names none of octocat's repositories"), "{widened}");
+        assert_eq!(route(&two, &[]).unwrap(), [Vec::<String>::new(), Vec::new()], "no list: no narrowing");
     }
 
     #[test]

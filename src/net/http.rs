@@ -14,8 +14,11 @@ use crate::secret::{Secret, plain, quote};
 /// The methods this component uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// Lookups, the runner's OIDC token, issuers' keys.
     Get,
+    /// KMS, STS, and minting a token.
     Post,
+    /// Revoking a token.
     Delete,
 }
 
@@ -36,6 +39,7 @@ impl Method {
 pub struct Request {
     /// Which service it goes to: named in transport errors.
     pub service: Service,
+    /// GET, POST or DELETE.
     pub method: Method,
     /// The absolute URL.
     pub url: Url,
@@ -54,6 +58,7 @@ pub struct Response {
     pub status: u16,
     /// Header names (lower case) and values.
     pub headers: Vec<(String, String)>,
+    /// The whole body, bounded in size by the transport.
     pub body: Vec<u8>,
     /// How many times the request was sent to get this answer.
     pub attempts: u32,

@@ -71,6 +71,7 @@ pub fn backoff(attempt: u32, random: u64) -> Duration {
 
 /// A transport that retries on top of `inner`.
 pub struct Retrying<T> {
+    /// The transport that sends each attempt.
     pub inner: T,
     /// Attempts per request, the first included.
     pub attempts: u32,

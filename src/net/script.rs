@@ -32,7 +32,9 @@ use crate::net::http::{Request, Response, Transport};
 pub struct Sent {
     /// `GET https://host/path`
     pub line: String,
+    /// Its headers, as sent.
     pub headers: Vec<(String, String)>,
+    /// Its body, as sent.
     pub body: Vec<u8>,
 }
 

@@ -9,6 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 pub enum Scheme {
     /// Plain HTTP: only to loopback hosts (see [`Url::is_secure`]).
     Http,
+    /// Everything else.
     Https,
 }
 

@@ -35,30 +35,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The Spin build's variables as decided; used until spin.toml declares them
-# (then spin.toml's [variables] table is the list). name -> secret?
-VARIABLES = {
-    "app_id": False,
-    "kms_key_id": False,
-    "aws_region": False,
-    "trust_policy": False,
-    "oidc_audience": False,
-    "github_api_url": False,
-    "token_timeout_seconds": False,
-    "aws_access_key_id": False,
-    "aws_secret_access_key": True,
-    "aws_session_token": True,
-    "aws_role_arn": False,
-    "aws_role_session_name": False,
-    "aws_web_identity_token_file": False,
-    "sts_audience": False,
-    "aws_endpoint_url": False,
-    "aws_endpoint_url_kms": False,
-    "aws_endpoint_url_sts": False,
-    "cache_key": True,
-    "cache_tokens": False,
-}
-REQUIRED = {"app_id", "kms_key_id", "aws_region", "trust_policy", "oidc_audience"}
 # Not secret to Spin, but kept in a Secret on purpose (see spinapp.yaml).
 SECRET_BY_CHOICE = {"trust_policy"}
 # Three pods, so that a node drain or a rollout never takes the broker down.
@@ -109,21 +85,13 @@ def load_crd(path):
     return spec["names"]["kind"], served
 
 
-def expected_variables(spin_toml, notes):
-    """name -> (secret?, required?) from spin.toml if it declares the Spin
-    build's variables, else from VARIABLES."""
-    declared = {}
-    if spin_toml.is_file():
-        declared = tomllib.loads(spin_toml.read_text()).get("variables", {})
-    if REQUIRED <= declared.keys():
-        return {
-            name: (bool(v.get("secret")), bool(v.get("required"))) for name, v in declared.items()
-        }, f"{spin_toml.name} [variables]"
-    notes.append(
-        f"note: {spin_toml.name} does not declare the Spin build's variables yet; "
-        "using the list in tests/spinkube/validate.py"
-    )
-    return {name: (secret, name in REQUIRED) for name, secret in VARIABLES.items()}, "validate.py's list"
+def expected_variables(spin_toml):
+    """name -> (secret?, required?): spin.toml's [variables] table, the
+    variables the Spin build reads (tests/spin.rs checks that list)."""
+    declared = tomllib.loads(spin_toml.read_text()).get("variables", {})
+    if not declared:
+        raise SystemExit(f"{spin_toml} declares no [variables]")
+    return {name: (bool(v.get("secret")), bool(v.get("required"))) for name, v in declared.items()}
 
 
 def refs(node, path=""):
@@ -203,7 +171,7 @@ def check_spinapp(app, where, schema, objects, variables, errors):
         if source and len(source) != 1:
             errors.append(f"{where}: {at} ({vname}): valueFrom takes one of secretKeyRef and configMapKeyRef")
         bound[vname] = var
-    expected, _ = variables
+    expected = variables
     for missing in sorted(expected.keys() - bound.keys()):
         errors.append(f"{where}: spec.variables lacks {missing}")
     for extra in sorted(bound.keys() - expected.keys(), key=str):
@@ -287,9 +255,9 @@ def main():
     parser.add_argument("--spin-toml", type=Path, default=ROOT / "spin.toml")
     args = parser.parse_args()
 
-    errors, notes = [], []
+    errors = []
     crd_kind, crd_versions = load_crd(args.crd)
-    variables = expected_variables(args.spin_toml, notes)
+    variables = expected_variables(args.spin_toml)
 
     documents = []
     files = sorted(args.dir.glob("*.yaml")) + sorted(args.dir.glob("*.yml"))
@@ -343,8 +311,6 @@ def main():
     if (args.dir / "runtime-config.toml").is_file():
         check_runtime_config(args.dir / "runtime-config.toml", errors)
 
-    for note in notes:
-        print(note, file=sys.stderr)
     if errors:
         for error in errors:
             print(error, file=sys.stderr)
@@ -352,7 +318,7 @@ def main():
     print(
         f"{args.dir.name}: {len(documents)} objects in {len(files)} files valid; "
         f"{crd_kind} against {args.crd.name} ({', '.join(sorted(crd_versions))}, strict), "
-        f"{len(variables[0])} variables as {variables[1]} declares"
+        f"{len(variables)} variables as spin.toml [variables] declares"
     )
     return 0
 

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::*;
 use crate::cache::Cache;
+use crate::github::jwt::AppId;
 use crate::net::script::{Script, Sent, answer};
 use crate::store::Store;
 use std::time::UNIX_EPOCH;
@@ -295,4 +296,51 @@ fn what_cannot_be_read_is_no_cache() {
     }
     assert_eq!(mint_at(&warm, false, 6, vec![signed(), installation(1), token("ghs_c")]).0.len(), 3);
     assert_eq!(mint_at(&warm, false, 7, vec![token("ghs_d")]).0, [MINT], "and overwritten");
+}
+
+/// A call that fails half-way revokes what it minted, and keeps none of it:
+/// the next call for the first target mints afresh.
+#[test]
+fn a_failed_calls_tokens_are_not_kept() {
+    let warm = Warm::new();
+    let refused =
+        || answer(422, &[], r#"{"message":"There is at least one repository that does not exist"}"#);
+    let script = Script::new([
+        signed(),
+        installation(1),
+        token("ghs_a"),
+        installation(2),
+        refused(),
+        answer(204, &[], ""),
+    ]);
+    let targets = [owner("a"), owner("b")];
+    let failed = installation_tokens(
+        &deployment("https://api.github.com"),
+        &targets,
+        &script,
+        at(0),
+        &warm.cache(true),
+    );
+    assert!(failed.is_err());
+    assert_eq!(
+        script.lines().last().map(String::as_str),
+        Some("DELETE https://api.github.com/installation/token")
+    );
+    let (lines, minted) = mint_at(&warm, true, 5, vec![token("ghs_c")]);
+    assert_eq!((lines, minted.unwrap()[0].token.expose()), (vec![MINT.to_owned()], "ghs_c"), "minted afresh");
+}
+
+/// Installation ids and tokens are an App's own: another App sharing the
+/// store and its key finds none of them.
+#[test]
+fn another_app_finds_nothing_of_this_ones() {
+    let warm = Warm::new();
+    mint_at(&warm, true, 0, vec![signed(), installation(1), token("ghs_a")]).1.unwrap();
+    let other = Deployment {
+        jwt: JwtSettings { app: AppId::Number(43), ..deployment("https://api.github.com").jwt },
+        ..deployment("https://api.github.com")
+    };
+    let script = Script::new([signed(), installation(7), token("ghs_b")]);
+    let minted = installation_tokens(&other, &[owner("a")], &script, at(5), &warm.cache(true)).unwrap();
+    assert_eq!((script.lines().len(), minted[0].installation_id), (3, 7), "signed, looked up and minted");
 }

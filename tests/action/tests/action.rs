@@ -207,6 +207,10 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
             "Input repositories: c/y: c is not among the owners",
         ),
         (
+            Job::new(&world).with("owner", "a\nb").with("repositories", "a/x"),
+            "Input repositories: names none of b's repositories",
+        ),
+        (
             Job::new(&world).with("owner", "octo-org").with("repositories", "octocat/hello-world"),
             "Input repositories: octocat/hello-world is not a repository of octo-org",
         ),
@@ -374,7 +378,11 @@ fn dist_carries_the_licences_of_what_it_bundles() {
 /// Behind a proxy, as a self-hosted runner sets it (`HTTPS_PROXY`,
 /// `HTTP_PROXY`, with credentials): every request the component makes goes
 /// through it (the runner's OIDC token URL, STS, KMS, GitHub, and post's
-/// revocation), and its credentials appear nowhere.
+/// revocation), and its credentials appear nowhere. (The stand-ins are
+/// plain HTTP on loopback, so the requests take the `http_proxy` path: the
+/// proxy sees each request, not a `CONNECT`.) Not built on Windows, where no
+/// tinyproxy is packaged.
+#[cfg(not(windows))]
 #[test]
 fn every_request_goes_through_the_runners_proxy() {
     let world = World::start("");
@@ -405,6 +413,7 @@ fn every_request_goes_through_the_runners_proxy() {
 
 /// `NO_PROXY` bypasses the proxy (here for the loopback stand-ins); with
 /// the proxy gone, the error names it (without credentials) and nothing is minted.
+#[cfg(not(windows))]
 #[test]
 fn no_proxy_bypasses_it_and_a_dead_proxy_is_named() {
     let world = World::start("");
@@ -425,4 +434,27 @@ fn no_proxy_bypasses_it_and_a_dead_proxy_is_named() {
     assert!(error.contains(&format!("(through the proxy {})", proxy.url)), "{error}");
     assert!(!step.stdout.contains("pr0xy-pa55word") && !step.stderr.contains("pr0xy-pa55word"));
     assert!(world.github.issued().is_empty());
+}
+
+/// `NO_PROXY`'s forms, as Node 24 and curl read them: `*`, an address, an
+/// address with its port; an entry that matches nothing leaves the proxy
+/// in the way.
+#[cfg(not(windows))]
+#[test]
+fn no_proxy_forms() {
+    let world = World::start("");
+    let ports: Vec<String> =
+        [world.kms.authority(), world.github.authority()].iter().map(|a| a.to_string()).collect();
+    let proxy = standins::process::Proxy::start(None);
+    for (no_proxy, bypassed) in
+        [("*", true), ("127.0.0.1", true), (ports.join(",").as_str(), true), ("example.com", false)]
+    {
+        let before = proxy.requests().len();
+        let mut job = Job::new(&world);
+        job.env.push(("HTTP_PROXY".into(), proxy.url.clone()));
+        job.env.push(("NO_PROXY".into(), no_proxy.into()));
+        job.run("main").ok();
+        let proxied = proxy.requests().len() - before;
+        assert_eq!(proxied == 0, bypassed, "NO_PROXY={no_proxy}: {proxied} requests through the proxy");
+    }
 }

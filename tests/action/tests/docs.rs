@@ -1,6 +1,6 @@
 //! No example puts a secret on a command line (review finding N10): a value
-//! given as `NAME=value` to `--env`, `-e`, `--variable`, `export` or `env`
-//! lands in `ps` and the shell's history. The examples use the host's own
+//! given as `NAME=value` to `--env`, `-e`, `--variable`, `export`, `env` or
+//! kubectl's `--from-literal` lands in `ps` and the shell's history. The examples use the host's own
 //! way instead: `--env NAME` (the value from the environment), an
 //! environment file only its owner can read, Spin's variable providers,
 //! Kubernetes Secrets.
@@ -13,13 +13,15 @@ fn root() -> PathBuf {
 
 /// The variables that hold secrets, as environment variables; Spin's
 /// variables are their lower-case forms, `SPIN_VARIABLE_` their upper-case.
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 7] = [
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "CACHE_KEY",
     "GITHUB_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "WKG_OCI_PASSWORD",
+    // The Redis URL of the SpinKube example carries its password.
+    "REDIS_URL",
 ];
 
 /// Every line of `text` that gives a secret a value on a command line.
@@ -29,11 +31,15 @@ fn secrets_on_command_lines(text: &str) -> Vec<String> {
         let words: Vec<&str> = line.split_whitespace().collect();
         for (i, word) in words.iter().enumerate() {
             let word = word.trim_start_matches(['"', '\'', '`']);
+            // kubectl's `--from-literal=NAME=VALUE`.
+            let word = word.strip_prefix("--from-literal=").unwrap_or(word);
             let Some((name, value)) = word.split_once('=') else { continue };
             let name = name.trim_start_matches("SPIN_VARIABLE_").to_ascii_uppercase();
             let commanded = i == 0
                 || ["--env", "-e", "--variable", "export", "env", "\\"].contains(&words[i - 1])
-                || words[..i].iter().any(|w| ["export", "env", "spin", "wasmtime", "make"].contains(w));
+                || words[..i]
+                    .iter()
+                    .any(|w| ["export", "env", "spin", "wasmtime", "make", "kubectl"].contains(w));
             if SECRETS.contains(&name.as_str()) && !value.trim_matches(['"', '\'']).is_empty() && commanded {
                 found.push(line.trim().to_owned());
             }
@@ -90,6 +96,8 @@ fn the_check_sees_a_secret_given_on_a_command_line() {
         "export APP_ID=1 AWS_SECRET_ACCESS_KEY=abc",
         "SPIN_VARIABLE_CACHE_KEY=c2VjcmV0 spin up",
         "spin up --variable cache_key=c2VjcmV0",
+        r#"  --from-literal=aws_secret_access_key="$AWS_SECRET_ACCESS_KEY" \"#,
+        r#"kubectl create secret generic x --from-literal=redis_url="redis://:$REDIS_PASSWORD@redis:6379""#,
     ] {
         assert!(!secrets_on_command_lines(bad).is_empty(), "{bad}");
     }
@@ -99,6 +107,7 @@ fn the_check_sees_a_secret_given_on_a_command_line() {
         "cache_key = { default = \"\", secret = true }",
         "aws_secret_access_key = \"{{ aws_secret_access_key }}\"",
         "AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+        "kubectl create secret generic x --from-env-file=secrets.env --from-file=trust_policy=policy.json",
     ] {
         assert_eq!(secrets_on_command_lines(good), Vec::<String>::new(), "{good}");
     }

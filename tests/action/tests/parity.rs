@@ -101,7 +101,8 @@ fn action_deprecated_inputs() {
     let yml = runner::action_yml();
     let deprecation = |input: &str| yml["inputs"][input]["deprecationMessage"].as_str().map(str::to_owned);
     assert_eq!(deprecation("app-id").as_deref(), Some("Use 'client-id' instead."));
-    let others = yml["inputs"].as_mapping().unwrap().keys().filter_map(|k| k.as_str()).filter(|k| *k != "app-id");
+    let others =
+        yml["inputs"].as_mapping().unwrap().keys().filter_map(|k| k.as_str()).filter(|k| *k != "app-id");
     let deprecated: Vec<&str> = others.filter(|input| deprecation(input).is_some()).collect();
     assert!(deprecated.is_empty(), "{deprecated:?}");
 }

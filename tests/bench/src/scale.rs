@@ -125,7 +125,9 @@ fn measure(root: &Path, world: &World, name: &'static str, extra: &[(&str, &str)
         for i in 0..total {
             let due = started + Duration::from_millis(i * 10);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            scope.spawn(|| check(send(&host.authority, "POST", "/token", &headers, b"{}").expect("an answer")));
+            scope.spawn(|| {
+                check(send(&host.authority, "POST", "/token", &headers, b"{}").expect("an answer"))
+            });
         }
     });
     let minutes = started.elapsed().as_secs_f64() / 60.0;

@@ -5,14 +5,13 @@
 //! two host processes, as two replicas of a SpinKube deployment share it.
 //! Upstream calls are counted at the stand-ins, never timed.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use standins::client::{Answer, send};
-use standins::process::{Redis, Served};
+use standins::process::{Redis, Served, free_port};
 use standins::world::World;
 
 /// The audience callers' tokens must carry.
@@ -20,11 +19,6 @@ const AUDIENCE: &str = "https://tokens.acme.example";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A free port on loopback (the OS picks it; the listener closes at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn policy(world: &World) -> String {
@@ -164,18 +158,24 @@ fn with_tokens_cached_a_warm_request_costs_nothing_upstream() {
 }
 
 /// A store that cannot be reached is no cache, never an error: every
-/// request pays for everything, and is answered.
+/// request pays for everything, and is answered; the audit line shows each
+/// lookup missed.
 #[test]
 fn a_store_that_fails_means_no_cache() {
     let world = World::start("");
     let gone = format!("redis://127.0.0.1:{}/", free_port());
     let a = replica(&variables(&world, &[]), &gone);
     let caller = world.oidc.id_token(AUDIENCE);
-    for _ in 0..2 {
+    for request in 1..=2 {
         let before = upstream(&world);
         let answer = post(&a, &caller, "{}");
         assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
         assert_eq!(difference(upstream(&world), before), [2, 1, 1, 1]);
+        // The cache was consulted (a cache key is set) and missed each time.
+        let cache = &last_audit(&a, request)["cache"];
+        for entry in ["keys", "app_jwt", "installation"] {
+            assert_eq!(cache[entry], "miss", "{cache}");
+        }
     }
 }
 

@@ -18,6 +18,29 @@ impl Drop for Owned {
     }
 }
 
+/// A child in a process group of its own, every process of which is killed
+/// (and the child reaped) when dropped: for programs that hand the work to
+/// children of their own, as `jco serve` runs `node`.
+#[cfg(unix)]
+pub struct Group(Child);
+
+#[cfg(unix)]
+impl Group {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> std::io::Result<Group> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).spawn().map(Group)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// A server process and what it logged.
 pub struct Served {
     /// The process.
@@ -69,15 +92,19 @@ pub fn wasmtime_serve(wasm: &Path, env: &[(String, String)]) -> Served {
     serve(command)
 }
 
-/// Waits (up to 10 s) until `program` takes connections on loopback `port`.
-fn listening(program: &str, port: u16) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
+/// A free loopback port, picked by the OS (its listener is closed at once),
+/// for a server started with a `--port` option.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits (up to 60 s) until `program` takes connections on loopback `port`.
+pub fn listening(program: &str, port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{program} did not listen on port {port} within 60 s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{program} did not listen on port {port}");
 }
 
 /// `redis-server` (Debian's, `make tools`) on a loopback port the OS picked,
@@ -92,7 +119,7 @@ pub struct Redis {
 impl Redis {
     /// Starts it and waits until it takes connections.
     pub fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let program = crate::tool("redis-server", Some("REDIS_SERVER"), "tools");
         let process = Owned(
             Command::new(program)
@@ -129,7 +156,7 @@ pub struct Proxy {
 impl Proxy {
     /// Starts it, with `credentials` (`user:password`) if given.
     pub fn start(credentials: Option<&str>) -> Proxy {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let dir = crate::temp_dir("gakt-proxy");
         let log = dir.join("tinyproxy.log");
         let auth = credentials
