@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// the crate root's constants sit below them all.)
 const LAYERS: &[&str] = &[
     "secret",
+    "rs256",
     "time",
     "json",
     "store",
@@ -20,11 +21,11 @@ const LAYERS: &[&str] = &[
     "net::script",
     "net::retry",
     "net::outgoing",
+    "identity",
     "aws::region",
     "aws::arn",
     "aws::errors",
     "aws::credentials",
-    "aws::oidc",
     "aws::sts",
     "aws::kms",
     "github::names",
@@ -32,7 +33,6 @@ const LAYERS: &[&str] = &[
     "github::api",
     "mint::settings",
     "mint::flow",
-    "broker::rs256",
     "broker::idtoken",
     "broker::keys",
     "broker::policy",

@@ -3,7 +3,8 @@
 //! 2048-bit modulus and signature.
 #![no_main]
 
-use github_app_kms_token::broker::{idtoken, policy, rs256};
+use github_app_kms_token::broker::{idtoken, policy};
+use github_app_kms_token::rs256;
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://token.actions.githubusercontent.com";

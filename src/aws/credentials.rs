@@ -6,6 +6,7 @@
 //! fetches.
 
 use crate::error::{Result, invalid};
+pub use crate::identity::IdentityToken;
 use crate::net::url::Url;
 use crate::secret::Secret;
 
@@ -74,22 +75,6 @@ pub enum Source {
         /// The STS endpoint.
         sts: Url,
     },
-}
-
-/// Where a web identity token comes from.
-#[derive(Debug)]
-pub enum IdentityToken {
-    /// The GitHub Actions runner's OIDC token endpoint.
-    GithubActions {
-        /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
-        request_url: Url,
-        /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
-        request_token: Secret,
-        /// The ID token's audience (`sts.amazonaws.com` unless `STS_AUDIENCE`).
-        audience: String,
-    },
-    /// The token itself, as the host handed it over (EKS IRSA's file, say).
-    Given(Secret),
 }
 
 /// The audience of the runner's ID token that AWS's OIDC provider expects.

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::broker::idtoken::{self, Invalid};
 use crate::broker::keys::{self, Known, Lookup};
 use crate::broker::policy::{Policy, Rule};
-use crate::broker::rs256::PublicKey;
+use crate::rs256::PublicKey;
 use crate::cache::Cache;
 use crate::error::{Error, Service};
 use crate::net::http::{Method, Request, Response, Transport};

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use crate::broker::rs256::{self, KeyError, PublicKey};
+use crate::rs256::{self, KeyError, PublicKey};
 use crate::json::Object;
 use crate::net::url::{Scheme, Url};
 

@@ -21,7 +21,7 @@
 use serde_json::{Value, json};
 
 use crate::broker::idtoken::{self, Invalid};
-use crate::broker::rs256::PublicKey;
+use crate::rs256::PublicKey;
 use crate::cache::{Cache, key_for};
 
 /// The shortest time keys are kept, whatever the issuer says.

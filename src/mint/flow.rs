@@ -46,8 +46,8 @@
 use std::time::SystemTime;
 
 use crate::api::Installation;
-use crate::aws::credentials::{AwsCredentials, IdentityToken, Source};
-use crate::aws::{kms, oidc, sts};
+use crate::aws::credentials::{AwsCredentials, Source};
+use crate::aws::{kms, sts};
 use crate::cache::{Cache, key_for};
 use crate::error::{Error, Result};
 use crate::github::api::{self as github, MintedToken, Scope};
@@ -67,17 +67,9 @@ pub fn aws_credentials(source: &Source, http: &impl Transport) -> Result<AwsCred
         Source::Keys(keys) => return Ok(keys.clone()),
         Source::WebIdentity { role, token, sts } => (role, token, sts),
     };
-    let fetched;
-    let web_identity = match token {
-        IdentityToken::GithubActions { request_url, request_token, audience } => {
-            let response = http.send(oidc::id_token_request(request_url, request_token, audience))?;
-            fetched = oidc::read_id_token(request_url, &response, request_token)?;
-            &fetched
-        }
-        IdentityToken::Given(token) => token,
-    };
-    let response = http.send(sts::assume_role_request(endpoint, role, web_identity))?;
-    sts::read_credentials(endpoint, &response, web_identity)
+    let web_identity = token.fetch(http)?;
+    let response = http.send(sts::assume_role_request(endpoint, role, &web_identity))?;
+    sts::read_credentials(endpoint, &response, &web_identity)
 }
 
 /// The largest clock correction made for GitHub, in seconds. A clock that

@@ -132,7 +132,7 @@ fn installations_follow_pages_up_to_the_limit() {
 
 #[test]
 fn a_web_identity_is_exchanged_at_sts() {
-    use crate::aws::credentials::Role;
+    use crate::aws::credentials::{IdentityToken, Role};
     let source = Source::WebIdentity {
         role: Role { arn: "arn:aws:iam::111122223333:role/r".into(), session_name: "gha-1-1".into() },
         token: IdentityToken::GithubActions {

@@ -1,13 +1,46 @@
-//! The GitHub Actions runner's OIDC ID token: request and answer.
+//! The workload's identity: the OIDC ID token that every keyless
+//! credential is exchanged for (AWS STS, Google STS, Entra ID, Vault's JWT
+//! login), where it comes from, and the GitHub Actions runner's request
+//! for it.
 //!
 //! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` with
 //! `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the JWT is in `.value`.
 
 use crate::error::{Error, Result, Service, ServiceError};
 use crate::json::Object;
-use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::http::{Method, Request, Response, Transport, malformed};
 use crate::net::url::Url;
 use crate::secret::Secret;
+
+/// Where the workload's ID token comes from.
+#[derive(Debug)]
+pub enum IdentityToken {
+    /// The GitHub Actions runner's OIDC token endpoint.
+    GithubActions {
+        /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
+        request_url: Url,
+        /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+        request_token: Secret,
+        /// The ID token's audience: the one the exchange expects.
+        audience: String,
+    },
+    /// The token itself, as the host handed it over (a Kubernetes projected
+    /// token's file, EKS IRSA's, say).
+    Given(Secret),
+}
+
+impl IdentityToken {
+    /// The ID token: the one given, or one fetched from the runner.
+    pub fn fetch(&self, http: &impl Transport) -> Result<Secret> {
+        match self {
+            IdentityToken::GithubActions { request_url, request_token, audience } => {
+                let response = http.send(id_token_request(request_url, request_token, audience))?;
+                read_id_token(request_url, &response, request_token)
+            }
+            IdentityToken::Given(token) => Ok(token.clone()),
+        }
+    }
+}
 
 /// The request for an ID token with `audience`.
 pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Request {
