@@ -29,6 +29,7 @@ const fn own(name: &'static str) -> Variable {
 pub const VARIABLES: &[Variable] = &[
     // The request's fields, when it leaves them out.
     own("APP_ID"),
+    own("KEY"),
     own("KMS_KEY_ID"),
     job("AWS_REGION"),
     job("AWS_DEFAULT_REGION"),
@@ -37,7 +38,8 @@ pub const VARIABLES: &[Variable] = &[
     own("INSTALLATION_ID"),
     own("OWNER"),
     job("GITHUB_REPOSITORY"),
-    // AWS credentials, in the order they are tried, and the endpoints.
+    // AWS credentials, in the order they are tried, and the endpoints; the
+    // runner's ID token is every store's.
     job("AWS_ACCESS_KEY_ID"),
     job("AWS_SECRET_ACCESS_KEY"),
     job("AWS_SESSION_TOKEN"),
@@ -54,6 +56,15 @@ pub const VARIABLES: &[Variable] = &[
     job("AWS_ENDPOINT_URL"),
     job("AWS_ENDPOINT_URL_KMS"),
     job("AWS_ENDPOINT_URL_STS"),
+    // Vault or OpenBao: where, and its token or JWT login.
+    job("VAULT_ADDR"),
+    job("VAULT_NAMESPACE"),
+    job("VAULT_TRANSIT_MOUNT"),
+    job("VAULT_TOKEN"),
+    job("VAULT_ROLE"),
+    job("VAULT_AUTH_MOUNT"),
+    job("VAULT_AUDIENCE"),
+    own("VAULT_JWT_FILE"),
     // The command line's own.
     own("REPOSITORIES"),
     own("GITHUB_TOKEN"),

@@ -58,6 +58,7 @@ impl fmt::Display for Service {
             Service::Sts => "AWS STS",
             Service::Github => "GitHub",
             Service::Oidc => "the OIDC token endpoint",
+            Service::Vault => "Vault",
         })
     }
 }
@@ -105,10 +106,10 @@ impl Error {
     pub fn message(&self) -> String {
         match self {
             Error::InvalidInput(e) => format!("invalid {}: {}", e.field, e.rule),
-            Error::CredentialsMissing(why) => format!("no AWS credentials: {why}"),
+            Error::CredentialsMissing(why) => format!("no credentials for the key store: {why}"),
             Error::CredentialsRejected(e) => format!("the credentials were refused: {e}"),
-            Error::Kms(e) => format!("AWS KMS refused to sign: {e}"),
-            Error::Sts(e) => format!("AWS STS refused the web identity: {e}"),
+            Error::Kms(e) => format!("{} refused to sign: {e}", e.service),
+            Error::Sts(e) => format!("{} refused the web identity: {e}", e.service),
             Error::Github(e) => format!("GitHub refused the request: {e}"),
             Error::MalformedResponse(e) => format!("unexpected answer from {e}"),
             Error::Transport(e) => format!("could not reach {e}"),
@@ -124,6 +125,7 @@ mod tests {
     #[test]
     fn display_names_the_parts() {
         let e = Error::Kms(ServiceError {
+            service: Service::Kms,
             status: 400,
             code: Some("DisabledException".into()),
             message: "key is disabled".into(),

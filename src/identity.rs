@@ -21,8 +21,9 @@ pub enum IdentityToken {
         request_url: Url,
         /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
         request_token: Secret,
-        /// The ID token's audience: the one the exchange expects.
-        audience: String,
+        /// The ID token's audience: the one the exchange expects (`None`:
+        /// the runner's default, the repository owner's URL).
+        audience: Option<String>,
     },
     /// The token itself, as the host handed it over (a Kubernetes projected
     /// token's file, EKS IRSA's, say).
@@ -34,7 +35,8 @@ impl IdentityToken {
     pub fn fetch(&self, http: &impl Transport) -> Result<Secret> {
         match self {
             IdentityToken::GithubActions { request_url, request_token, audience } => {
-                let response = http.send(id_token_request(request_url, request_token, audience))?;
+                let response =
+                    http.send(id_token_request(request_url, request_token, audience.as_deref()))?;
                 read_id_token(request_url, &response, request_token)
             }
             IdentityToken::Given(token) => Ok(token.clone()),
@@ -42,12 +44,15 @@ impl IdentityToken {
     }
 }
 
-/// The request for an ID token with `audience`.
-pub fn id_token_request(url: &Url, request_token: &Secret, audience: &str) -> Request {
+/// The request for an ID token with `audience` (`None`: the runner's default).
+pub fn id_token_request(url: &Url, request_token: &Secret, audience: Option<&str>) -> Request {
     Request {
         service: Service::Oidc,
         method: Method::Get,
-        url: url.with_query_param("audience", audience),
+        url: match audience {
+            Some(audience) => url.with_query_param("audience", audience),
+            None => url.clone(),
+        },
         headers: vec![
             ("authorization".to_owned(), format!("bearer {}", request_token.expose())),
             ("accept".to_owned(), "application/json".to_owned()),
@@ -85,12 +90,14 @@ mod tests {
     #[test]
     fn requests_with_the_audience_and_reads_the_value() {
         let url = Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0").unwrap();
-        let req = id_token_request(&url, &Secret::new("rt"), "sts.amazonaws.com");
+        let req = id_token_request(&url, &Secret::new("rt"), Some("sts.amazonaws.com"));
         assert_eq!(
             req.url.to_string(),
             "https://pipelines.example/idtoken?api-version=2.0&audience=sts.amazonaws.com"
         );
         assert_eq!(req.headers[0], ("authorization".to_owned(), "bearer rt".to_owned()));
+        let default = id_token_request(&url, &Secret::new("rt"), None);
+        assert_eq!(default.url.to_string(), "https://pipelines.example/idtoken?api-version=2.0");
         let ok = crate::net::script::answer(200, &[], r#"{"count":1,"value":"a.b.c"}"#).unwrap();
         assert_eq!(read_id_token(&url, &ok, &Secret::new("rt")).unwrap().expose(), "a.b.c");
         let refused = crate::net::script::answer(401, &[], "bad token rt").unwrap();

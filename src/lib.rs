@@ -37,6 +37,7 @@ pub mod rs256;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod vault;
 
 // Generated from `wit/`, whose comments document the types; the only
 // unsafe code, the canonical ABI's.

@@ -12,7 +12,10 @@
 //! 4096-bit keys: all 797 that apply gave the expected verdict, e=3
 //! forgeries and BER or DigestInfo variants included.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
+use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 /// The smallest and largest moduli accepted, in bits.
 pub const MIN_BITS: usize = 2048;
@@ -25,6 +28,9 @@ const SHA256_DIGEST_INFO: [u8; 19] = [
     0x04, 0x20,
 ];
 
+/// The `rsaEncryption` algorithm of an RSA key's `SubjectPublicKeyInfo` (RFC 8017 A.1).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 /// Why a key was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyError {
@@ -33,6 +39,9 @@ pub enum KeyError {
     /// An even modulus, more than [`MAX_BITS`] bits, or an exponent that is
     /// even, below 3 or above 2^32.
     Unusable,
+    /// Not an RSA public key: a PEM or DER that is not a
+    /// `SubjectPublicKeyInfo` of an RSA key (an EC key's, say).
+    NotRsa,
 }
 
 /// An RSA public key.
@@ -72,6 +81,25 @@ impl PublicKey {
             inv = inv.wrapping_mul(2u32.wrapping_sub(n[0].wrapping_mul(inv)));
         }
         Ok(PublicKey { len: bits.div_ceil(8), n, e, n_inv: inv.wrapping_neg() })
+    }
+
+    /// A key from a PEM `PUBLIC KEY` (an X.509 `SubjectPublicKeyInfo`), as
+    /// Google Cloud KMS and Vault hand out the public halves of their keys.
+    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
+        let body = pem
+            .trim()
+            .strip_prefix("-----BEGIN PUBLIC KEY-----")
+            .and_then(|rest| rest.strip_suffix("-----END PUBLIC KEY-----"))
+            .ok_or(KeyError::NotRsa)?;
+        let base64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = STANDARD.decode(base64).map_err(|_| KeyError::NotRsa)?;
+        let info = SubjectPublicKeyInfoRef::try_from(der.as_slice()).map_err(|_| KeyError::NotRsa)?;
+        if info.algorithm.oid != RSA_ENCRYPTION {
+            return Err(KeyError::NotRsa);
+        }
+        let bits = info.subject_public_key.as_bytes().ok_or(KeyError::NotRsa)?;
+        let key = pkcs1::RsaPublicKey::try_from(bits).map_err(|_| KeyError::NotRsa)?;
+        PublicKey::new(key.modulus.as_bytes(), key.public_exponent.as_bytes())
     }
 
     /// The modulus length in bits.
@@ -329,6 +357,29 @@ mod tests {
         let mut padded = vec![0, 0];
         padded.extend(&n);
         assert_eq!(PublicKey::new(&padded, &[0, 1, 0, 1]), Ok(public));
+    }
+
+    #[test]
+    fn reads_a_pem_public_key_and_only_an_rsa_one() {
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        let (private, public) = key(2048);
+        let pem = private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        assert_eq!(PublicKey::from_pem(&pem), Ok(public.clone()));
+        assert_eq!(PublicKey::from_pem(&format!("\n  {}\r\n", pem.replace('\n', "\r\n"))), Ok(public));
+        // The same key under another algorithm's OID (rsaEncryption's last arc changed).
+        let der = private.to_public_key().to_public_key_der().unwrap().into_vec();
+        let oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        let at = der.windows(oid.len()).position(|w| w == oid).unwrap();
+        let mut other = der.clone();
+        other[at + oid.len() - 1] = 0x0b;
+        let armored = |der: &[u8]| {
+            format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", STANDARD.encode(der))
+        };
+        assert_eq!(PublicKey::from_pem(&armored(&der)).map(|k| k.bits()), Ok(2048));
+        assert_eq!(PublicKey::from_pem(&armored(&other)), Err(KeyError::NotRsa));
+        assert_eq!(PublicKey::from_pem(&armored(&der[..der.len() - 1])), Err(KeyError::NotRsa));
+        assert_eq!(PublicKey::from_pem(&pem.replace("PUBLIC KEY", "RSA PUBLIC KEY")), Err(KeyError::NotRsa));
+        assert_eq!(PublicKey::from_pem("not a key"), Err(KeyError::NotRsa));
     }
 
     #[test]

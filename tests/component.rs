@@ -131,6 +131,7 @@ fn create_app_jwt_verifies_with_the_kms_public_key() {
     let mut instance = host().instance(&world.env()).unwrap();
     let jwt = instance
         .create_app_jwt(&AppJwtRequest {
+            key: None,
             app_id: None,
             kms_key_id: None,
             aws_region: None,

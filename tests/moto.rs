@@ -91,6 +91,7 @@ fn moto_kms_signs_the_jwt_and_github_accepts_it() {
     let mut instance = host().instance(&env(&moto, &s, &s.secret_access_key)).unwrap();
     let jwt_request = AppJwtRequest {
         app_id: None,
+        key: None,
         kms_key_id: Some(s.key_arn.clone()),
         aws_region: None,
         timeout_seconds: None,
@@ -116,7 +117,8 @@ fn moto_refuses_a_wrong_secret() {
     let s = setup(&moto);
     let wrong = standins::random_hex(20);
     let mut instance = host().instance(&env(&moto, &s, &wrong)).unwrap();
-    let request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
+    let request =
+        AppJwtRequest { app_id: None, key: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
     let err = instance.create_app_jwt(&request).unwrap().unwrap_err();
     assert!(matches!(err, TokenError::CredentialsRejected(_)), "{err:?}");
     let e = service_error(&err);

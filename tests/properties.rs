@@ -14,16 +14,16 @@ use github_app_kms_token::aws::errors as aws;
 use github_app_kms_token::aws::kms::{self, KeyId, KmsKey};
 use github_app_kms_token::aws::region::Region;
 use github_app_kms_token::aws::sts;
-use github_app_kms_token::identity as oidc;
 use github_app_kms_token::broker::{idtoken, policy};
-use github_app_kms_token::rs256;
 use github_app_kms_token::exports::args;
 use github_app_kms_token::github::api::{self as github, Scope};
 use github_app_kms_token::github::jwt::{AppId, UnsignedJwt};
 use github_app_kms_token::github::names::check_owner;
+use github_app_kms_token::identity as oidc;
 use github_app_kms_token::net::http::Response;
 use github_app_kms_token::net::retry;
 use github_app_kms_token::net::url::{self as http, Url};
+use github_app_kms_token::rs256;
 use github_app_kms_token::secret::Secret;
 use github_app_kms_token::time::parse_http_date;
 use standins::sigv4::{self, Credential};
@@ -155,7 +155,7 @@ proptest! {
         let message = format!("{prefix}{secret}{prefix}");
         let body = serde_json::json!({ "__type": "InvalidSignatureException", "message": message });
         let response = answer(status, vec![], body.to_string().into_bytes());
-        let e = aws::service_error(&response, &[&Secret::new(secret.clone())], |_| None);
+        let e = aws::service_error(&response, Service::Kms, &[&Secret::new(secret.clone())], |_| None);
         prop_assert!(!e.message.contains(&secret));
         prop_assert_eq!(e.code.as_deref(), Some("InvalidSignatureException"));
     }
@@ -166,7 +166,7 @@ proptest! {
         let secret = Secret::new("secret-value");
         let credentials = AwsCredentials { access_key_id: "AKIA".into(), secret_access_key: secret.clone(), session_token: None };
         let _ = kms::read_sign_response(&api(), &response, &credentials);
-        let _ = aws::service_error(&response, &[&secret], |_| None);
+        let _ = aws::service_error(&response, Service::Kms, &[&secret], |_| None);
         let _ = aws::xml_text(&String::from_utf8_lossy(&response.body), "Code");
         let _ = sts::read_credentials(&api(), &response, &secret);
         let _ = oidc::read_id_token(&api(), &response, &secret);

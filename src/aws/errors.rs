@@ -49,6 +49,7 @@ pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
 /// for a code.
 pub fn service_error(
     response: &Response,
+    service: Service,
     secrets: &[&Secret],
     hint: fn(&str) -> Option<&'static str>,
 ) -> ServiceError {
@@ -60,7 +61,7 @@ pub fn service_error(
         )
     });
     // AWS's request id header, for STS too; else the XML body's.
-    let mut error = ServiceError::quoted(response, Service::Kms, code.as_deref(), &message, secrets);
+    let mut error = ServiceError::quoted(response, service, code.as_deref(), &message, secrets);
     if error.request_id.is_none() {
         error.request_id =
             xml_text(&String::from_utf8_lossy(&response.body), "RequestId").map(|id| plain(&id));
@@ -97,7 +98,7 @@ mod tests {
         hint: fn(&str) -> Option<&'static str>,
         otherwise: fn(ServiceError) -> Error,
     ) -> Error {
-        refusal(service_error(response, secrets, hint), otherwise)
+        refusal(service_error(response, Service::Kms, secrets, hint), otherwise)
     }
 
     #[test]
@@ -128,7 +129,8 @@ mod tests {
         assert!(e.message.contains("without an AWS error body"));
 
         let sts = r#"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>req-9</RequestId></ErrorResponse>"#;
-        let e = service_error(&crate::net::script::answer(400, &[], sts).unwrap(), &[], no_hint);
+        let e =
+            service_error(&crate::net::script::answer(400, &[], sts).unwrap(), Service::Sts, &[], no_hint);
         assert_eq!(
             (e.code.as_deref(), e.request_id.as_deref()),
             (Some("InvalidIdentityToken"), Some("req-9"))

@@ -156,7 +156,7 @@ pub fn read_sign_response(
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
     if !response.is_success() {
-        return Err(refusal(service_error(response, &credentials.secrets(), hint), Error::Kms));
+        return Err(refusal(service_error(response, Service::Kms, &credentials.secrets(), hint), Error::Kms));
     }
     let not_expected =
         |e| malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"));

@@ -47,7 +47,7 @@ pub fn read_credentials(
     web_identity: &Secret,
 ) -> Result<AwsCredentials> {
     if !response.is_success() {
-        return Err(Error::Sts(errors::service_error(response, &[web_identity], hint)));
+        return Err(Error::Sts(errors::service_error(response, Service::Sts, &[web_identity], hint)));
     }
     let xml = String::from_utf8_lossy(&response.body);
     let field = |tag: &str| {

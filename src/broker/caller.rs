@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 use crate::broker::idtoken::{self, Invalid};
 use crate::broker::keys::{self, Known, Lookup};
 use crate::broker::policy::{Policy, Rule};
-use crate::rs256::PublicKey;
 use crate::cache::Cache;
 use crate::error::{Error, Service};
 use crate::net::http::{Method, Request, Response, Transport};
 use crate::net::url::Url;
+use crate::rs256::PublicKey;
 use crate::secret::Secret;
 
 /// Why a caller could not be verified: for the audit line only (every

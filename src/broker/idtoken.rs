@@ -11,9 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use crate::rs256::{self, KeyError, PublicKey};
 use crate::json::Object;
 use crate::net::url::{Scheme, Url};
+use crate::rs256::{self, KeyError, PublicKey};
 
 /// Allowed clock difference for `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: u64 = 60;
@@ -225,7 +225,7 @@ pub fn key_in(jwks: &Value, kid: &str) -> Result<PublicKey, Invalid> {
     match (field("kty").unwrap_or_default(), number("n"), number("e")) {
         ("RSA", Some(n), Some(e)) => PublicKey::new(&n, &e).map_err(|e| match e {
             KeyError::TooShort => Invalid::KeyTooShort,
-            KeyError::Unusable => Invalid::KeyUnusable,
+            KeyError::Unusable | KeyError::NotRsa => Invalid::KeyUnusable,
         }),
         _ => Err(Invalid::NotRsaKey),
     }

@@ -21,8 +21,8 @@
 use serde_json::{Value, json};
 
 use crate::broker::idtoken::{self, Invalid};
-use crate::rs256::PublicKey;
 use crate::cache::{Cache, key_for};
+use crate::rs256::PublicKey;
 
 /// The shortest time keys are kept, whatever the issuer says.
 pub const MIN_TTL_SECS: u64 = 60;

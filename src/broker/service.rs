@@ -251,10 +251,12 @@ fn upstream(error: &Error) -> Reply {
         } }),
     };
     let mut reply = match error {
-        Error::Kms(e) => service_reply(502, "kms", e),
-        Error::Sts(e) => service_reply(502, "sts", e),
-        Error::Github(e) => service_reply(502, "github", e),
-        Error::CredentialsRejected(e) => service_reply(502, "aws", e),
+        Error::Kms(e) | Error::Sts(e) | Error::Github(e) => service_reply(502, service_name(e.service), e),
+        // AWS's refusals of credentials come from KMS or STS alike.
+        Error::CredentialsRejected(e) if matches!(e.service, Service::Kms | Service::Sts) => {
+            service_reply(502, "aws", e)
+        }
+        Error::CredentialsRejected(e) => service_reply(502, service_name(e.service), e),
         Error::MalformedResponse(e) => {
             let mut reply = Reply::error(502, "upstream", error.message());
             reply.body["error"]["upstream"] = json!({
@@ -280,6 +282,7 @@ fn service_name(service: Service) -> &'static str {
         Service::Sts => "sts",
         Service::Github => "github",
         Service::Oidc => "oidc",
+        Service::Vault => "vault",
     }
 }
 

@@ -39,7 +39,9 @@ pub struct Args {
     pub command: Command,
     /// `--app-id`: App ID or Client ID.
     pub app_id: Option<String>,
-    /// `--kms-key-id`.
+    /// `--key`: a key reference.
+    pub key: Option<String>,
+    /// `--kms-key-id`: an AWS KMS key, an alias of `--key`.
     pub kms_key_id: Option<String>,
     /// `--region`.
     pub region: Option<String>,
@@ -120,6 +122,7 @@ pub fn parse(args: &[String]) -> Result<Args, UsageError> {
     let mut parsed = Args {
         command: Command::Token,
         app_id: None,
+        key: None,
         kms_key_id: None,
         region: None,
         installation_id: None,
@@ -171,6 +174,7 @@ fn set(
 ) -> Result<(), UsageError> {
     match flag {
         "--app-id" => parsed.app_id = Some(value()?),
+        "--key" => parsed.key = Some(value()?),
         "--kms-key-id" => parsed.kms_key_id = Some(value()?),
         "--region" => parsed.region = Some(value()?),
         "--installation-id" => {

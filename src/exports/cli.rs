@@ -118,6 +118,7 @@ fn transport(args: &Args, env: &Env) -> Result<Retrying<WasiHttp>, Failure> {
 fn fields(args: &Args) -> Fields<'_> {
     Fields {
         app_id: args.app_id.as_deref(),
+        key: args.key.as_deref(),
         kms_key_id: args.kms_key_id.as_deref(),
         aws_region: args.region.as_deref(),
         github_api_url: args.github_api_url.as_deref(),
@@ -127,7 +128,7 @@ fn fields(args: &Args) -> Fields<'_> {
 
 fn app_jwt(args: &Args, env: &Env, http: &impl Transport) -> Result<SignedJwt, Failure> {
     let jwt = resolve::jwt_settings(&fields(args), env)?;
-    Ok(flow::app_jwt(&jwt, &resolve::credentials(env, &jwt.kms.region)?, http, SystemTime::now())?)
+    Ok(flow::app_jwt(&jwt, &resolve::credentials(env, &jwt.key)?, http, SystemTime::now())?)
 }
 
 /// The installations to mint for and the repositories to narrow to, in

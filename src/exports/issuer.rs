@@ -50,14 +50,14 @@ impl Guest for Component {
         let env = host_env();
         let fields = Fields {
             app_id: request.app_id.as_deref(),
+            key: request.key.as_deref(),
             kms_key_id: request.kms_key_id.as_deref(),
             aws_region: request.aws_region.as_deref(),
             ..Fields::default()
         };
         let jwt = resolve::jwt_settings(&fields, &env)?;
         let http = outgoing::transport(resolve::timeout(request.timeout_seconds, &env)?);
-        let signed =
-            flow::app_jwt(&jwt, &resolve::credentials(&env, &jwt.kms.region)?, &http, SystemTime::now())?;
+        let signed = flow::app_jwt(&jwt, &resolve::credentials(&env, &jwt.key)?, &http, SystemTime::now())?;
         Ok(AppJwt {
             jwt: signed.token.expose().to_owned(),
             issued_at: signed.issued_at,

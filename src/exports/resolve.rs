@@ -25,8 +25,11 @@ use crate::github::names::{check_owner, check_repository};
 use crate::mint::settings::{
     DEFAULT_TIMEOUT_SECS, Deployment, JwtSettings, Target, installation_id, timeout as deadline,
 };
+use crate::mint::signer::{Credentials, Key, Reference};
 use crate::net::url::Url;
 use crate::secret::Secret;
+use crate::vault::login::{self, Login};
+use crate::vault::{Server, transit};
 
 /// The host's environment, as `wasi:cli/environment` gives it.
 pub fn host_env() -> Env {
@@ -39,7 +42,9 @@ pub fn host_env() -> Env {
 pub struct Fields<'a> {
     /// `app-id`, else `APP_ID`.
     pub app_id: Option<&'a str>,
-    /// `kms-key-id`, else `KMS_KEY_ID`.
+    /// `key`, else `kms-key-id`, else `KEY`, else `KMS_KEY_ID`.
+    pub key: Option<&'a str>,
+    /// `kms-key-id`: an alias of `key`.
     pub kms_key_id: Option<&'a str>,
     /// `aws-region`, else a key ARN's, else `AWS_REGION`, `AWS_DEFAULT_REGION`.
     pub aws_region: Option<&'a str>,
@@ -54,6 +59,7 @@ impl<'a> Fields<'a> {
     pub fn of(request: &'a TokenRequest) -> Fields<'a> {
         Fields {
             app_id: request.app_id.as_deref(),
+            key: request.key.as_deref(),
             kms_key_id: request.kms_key_id.as_deref(),
             aws_region: request.aws_region.as_deref(),
             github_api_url: request.github_api_url.as_deref(),
@@ -78,6 +84,7 @@ pub struct Face {
 /// flag or input. (`app-id` is also the Action's `client-id`, which it knows.)
 pub const FACES: &[Face] = &[
     Face { field: "app-id", flag: "--app-id", input: "app-id" },
+    Face { field: "key", flag: "--key", input: "key" },
     Face { field: "kms-key-id", flag: "--kms-key-id", input: "kms-key-id" },
     Face { field: "aws-region", flag: "--region", input: "aws-region" },
     Face { field: "installation", flag: "--installation-id", input: "owner" },
@@ -112,16 +119,56 @@ fn aws_endpoint(env: &Env, var: &str, default: Url) -> Result<Url> {
     }
 }
 
-/// The App and its KMS key.
+/// The App and its key.
 pub fn jwt_settings(fields: &Fields, env: &Env) -> Result<JwtSettings> {
     let (field, app_id) = resolve(fields.app_id, "app-id", env, &["APP_ID"])
         .ok_or_else(|| invalid("app-id", "is required (or set APP_ID)"))?;
     let app = AppId::parse(field, app_id)?;
+    Ok(JwtSettings { app, key: key(fields, env)? })
+}
 
-    let (field, key_id) = resolve(fields.kms_key_id, "kms-key-id", env, &["KMS_KEY_ID"])
-        .ok_or_else(|| invalid("kms-key-id", "is required (or set KMS_KEY_ID)"))?;
+/// The App's key: `key`, else `kms-key-id`, else `KEY`, else `KMS_KEY_ID`,
+/// read as a key reference ([`Reference`]).
+fn key(fields: &Fields, env: &Env) -> Result<Key> {
+    if matches!((fields.key, fields.kms_key_id), (Some(key), Some(kms)) if key != kms) {
+        return Err(invalid("key", "give key or kms-key-id, not both"));
+    }
+    let given = fields.key.map(|key| ("key", key)).or(fields.kms_key_id.map(|key| ("kms-key-id", key)));
+    let (field, text) = given.or_else(|| env.first(&["KEY", "KMS_KEY_ID"])).ok_or_else(|| {
+        invalid("key", "is required: awskms:///alias/NAME, hashivault://NAME, ... (or set KEY)")
+    })?;
+    match Reference::parse(field, text)? {
+        Reference::AwsKms { endpoint, key } => {
+            let endpoint = endpoint.map(|authority| store_endpoint(field, authority)).transpose()?;
+            aws_key(fields, env, field, key, endpoint).map(Key::AwsKms)
+        }
+        Reference::HashiVault { key } => {
+            if fields.aws_region.is_some() {
+                return Err(invalid("aws-region", "is for AWS KMS keys, and this key is in Vault"));
+            }
+            vault_key(env, field, key).map(Key::VaultTransit)
+        }
+    }
+}
+
+/// The endpoint a key reference names (`host[:port]`): `https://`, or
+/// plain `http://` to a loopback host (a local stand-in).
+fn store_endpoint(field: &str, authority: &str) -> Result<Url> {
+    let mut url = Url::parse(&format!("https://{authority}"))
+        .ok()
+        .filter(|url| url.path.is_empty())
+        .ok_or_else(|| invalid(field, "must name the store's endpoint as host[:port]"))?;
+    if url.is_loopback() {
+        url.scheme = crate::net::url::Scheme::Http;
+    }
+    Ok(url)
+}
+
+/// An AWS KMS key (from `field`) in the request's region, else its ARN's,
+/// else `AWS_REGION`; at `endpoint` (the reference's), else
+/// `AWS_ENDPOINT_URL_KMS`, else the region's.
+fn aws_key(fields: &Fields, env: &Env, field: &str, key_id: &str, endpoint: Option<Url>) -> Result<KmsKey> {
     let key_id = KeyId::parse(field, key_id)?;
-
     let region = match (fields.aws_region, key_id.arn_region()) {
         (Some(given), Some(arn)) if given != arn.as_str() => {
             return Err(invalid("aws-region", format!("differs from the key ARN's region {}", arn.as_str())));
@@ -136,8 +183,29 @@ pub fn jwt_settings(fields: &Fields, env: &Env) -> Result<JwtSettings> {
         }
     };
 
-    let endpoint = aws_endpoint(env, "AWS_ENDPOINT_URL_KMS", kms::default_endpoint(&region))?;
-    Ok(JwtSettings { app, kms: KmsKey { key_id, region, endpoint } })
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint,
+        None => aws_endpoint(env, "AWS_ENDPOINT_URL_KMS", kms::default_endpoint(&region))?,
+    };
+    Ok(KmsKey { key_id, region, endpoint })
+}
+
+/// A Vault Transit key (from `field`): Vault at `VAULT_ADDR`, in
+/// `VAULT_NAMESPACE` if set, Transit at `VAULT_TRANSIT_MOUNT` (else `transit`).
+fn vault_key(env: &Env, field: &str, name: &str) -> Result<transit::Key> {
+    let address =
+        env.get("VAULT_ADDR").ok_or_else(|| invalid("VAULT_ADDR", "is required for a hashivault:// key"))?;
+    let address = endpoint("VAULT_ADDR", address)?;
+    let namespace = match env.get("VAULT_NAMESPACE") {
+        Some(namespace) if crate::vault::is_path(namespace.trim_matches('/')) => {
+            Some(namespace.trim_matches('/').to_owned())
+        }
+        Some(_) => return Err(invalid("VAULT_NAMESPACE", "must be a namespace path such as admin/team-a")),
+        None => None,
+    };
+    let (mount_field, mount) =
+        env.first(&["VAULT_TRANSIT_MOUNT"]).unwrap_or(("VAULT_TRANSIT_MOUNT", transit::DEFAULT_MOUNT));
+    transit::Key::new(field, name, mount_field, mount, Server { address, namespace })
 }
 
 /// The GitHub API base URL: the request's, else `GITHUB_API_URL`, else GitHub's.
@@ -160,12 +228,73 @@ pub fn timeout(requested: Option<u32>, env: &Env) -> Result<Duration> {
 /// The most a web identity token file may hold: tokens are a few KiB.
 pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
+/// The credentials for `key`'s store, from the first source the
+/// environment configures for it.
+pub fn credentials(env: &Env, key: &Key) -> Result<Credentials> {
+    match key {
+        Key::AwsKms(kms) => aws_credentials(env, &kms.region).map(Credentials::Aws),
+        Key::VaultTransit(_) => vault_login(env).map(Credentials::Vault),
+    }
+}
+
+/// The workload's ID token: the GitHub Actions runner's (for `audience`),
+/// else the one in the file `file_var` names (read here, at most
+/// [`MAX_TOKEN_FILE_BYTES`]); `None` if neither is there.
+fn identity_token(env: &Env, audience: Option<&str>, file_var: &str) -> Result<Option<IdentityToken>> {
+    let oidc = (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
+    Ok(Some(match (oidc, env.get(file_var)) {
+        ((Some(url), Some(request_token)), _) => IdentityToken::GithubActions {
+            request_url: Url::parse_with_query(url)
+                .and_then(Url::secure)
+                .map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?,
+            request_token: Secret::new(request_token),
+            audience: audience.map(str::to_owned),
+        },
+        (_, Some(path)) => IdentityToken::Given(read_token_file(file_var, path)?),
+        _ => return Ok(None),
+    }))
+}
+
+/// What an error says of the runner's ID token.
+fn oidc_hint(env: &Env) -> &'static str {
+    match (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+        (Some(_), Some(_)) => "the runner's token is available",
+        _ => "ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set: give the job `permissions: id-token: write`",
+    }
+}
+
+/// A Vault token from the first source the environment configures:
+/// `VAULT_TOKEN` as it is; else the JWT login as `VAULT_ROLE` (at
+/// `VAULT_AUTH_MOUNT`, else `jwt`) with the runner's ID token (audience
+/// `VAULT_AUDIENCE`, else the runner's default) or the one in `VAULT_JWT_FILE`.
+fn vault_login(env: &Env) -> Result<Login> {
+    if let Some(token) = env.get("VAULT_TOKEN") {
+        return Ok(Login::Token(Secret::new(token)));
+    }
+    let role = env.get("VAULT_ROLE");
+    let token = match role {
+        Some(_) => identity_token(env, env.get("VAULT_AUDIENCE"), "VAULT_JWT_FILE")?,
+        None => None,
+    };
+    let (Some(role), Some(token)) = (role, token) else {
+        let role_hint = if role.is_some() { "VAULT_ROLE is set" } else { "VAULT_ROLE is not set" };
+        let file = if env.get("VAULT_JWT_FILE").is_some() { "is set" } else { "is not set" };
+        return Err(Error::CredentialsMissing(format!(
+            "tried 1. VAULT_TOKEN: not set; 2. Vault's JWT login: {role_hint}, {}, VAULT_JWT_FILE {file}",
+            oidc_hint(env)
+        )));
+    };
+    let (mount_var, mount) =
+        env.first(&["VAULT_AUTH_MOUNT"]).unwrap_or(("VAULT_AUTH_MOUNT", login::DEFAULT_AUTH_MOUNT));
+    Login::jwt("VAULT_ROLE", role, mount_var, mount, token)
+}
+
 /// AWS credentials from the first source the environment configures: keys
 /// as they are; the GitHub Actions runner's OIDC token; a web identity token
 /// file (read here, at most [`MAX_TOKEN_FILE_BYTES`]). A web identity is
 /// exchanged at STS in `region` (or `AWS_ENDPOINT_URL_STS` /
 /// `AWS_ENDPOINT_URL`).
-pub fn credentials(env: &Env, region: &Region) -> Result<Source> {
+pub fn aws_credentials(env: &Env, region: &Region) -> Result<Source> {
     match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => {
             return Ok(Source::Keys(AwsCredentials {
@@ -183,19 +312,11 @@ pub fn credentials(env: &Env, region: &Region) -> Result<Source> {
         (None, None) => {}
     }
     let role_arn = env.first(&["AWS_ROLE_ARN", "ROLE_TO_ASSUME"]);
-    let oidc = (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
-    let Some((var, arn)) = role_arn else { return Err(no_credentials(env, false, oidc)) };
+    let Some((var, arn)) = role_arn else { return Err(no_credentials(env, false)) };
     let role = role(var, arn, env)?;
-    let token = match (oidc, env.get("AWS_WEB_IDENTITY_TOKEN_FILE")) {
-        ((Some(url), Some(request_token)), _) => IdentityToken::GithubActions {
-            request_url: Url::parse_with_query(url)
-                .and_then(Url::secure)
-                .map_err(|rule| invalid("ACTIONS_ID_TOKEN_REQUEST_URL", rule))?,
-            request_token: Secret::new(request_token),
-            audience: env.get("STS_AUDIENCE").unwrap_or(DEFAULT_AUDIENCE).to_owned(),
-        },
-        (_, Some(path)) => IdentityToken::Given(read_token_file(path)?),
-        _ => return Err(no_credentials(env, true, oidc)),
+    let audience = env.get("STS_AUDIENCE").unwrap_or(DEFAULT_AUDIENCE);
+    let Some(token) = identity_token(env, Some(audience), "AWS_WEB_IDENTITY_TOKEN_FILE")? else {
+        return Err(no_credentials(env, true));
     };
     let sts = aws_endpoint(env, "AWS_ENDPOINT_URL_STS", sts::default_endpoint(region))?;
     Ok(Source::WebIdentity { role, token, sts })
@@ -218,12 +339,9 @@ fn role(var: &str, arn: &str, env: &Env) -> Result<Role> {
 }
 
 /// Why no source applies: what was tried and what was missing.
-fn no_credentials(env: &Env, role: bool, oidc: (Option<&str>, Option<&str>)) -> Error {
+fn no_credentials(env: &Env, role: bool) -> Error {
     let role_hint = if role { "the role is set" } else { "AWS_ROLE_ARN (or ROLE_TO_ASSUME) is not set" };
-    let oidc_hint = match oidc {
-        (Some(_), Some(_)) => "the runner's token is available",
-        _ => "ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set: give the job `permissions: id-token: write`",
-    };
+    let oidc_hint = oidc_hint(env);
     let file = if env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() { "is set" } else { "is not set" };
     Error::CredentialsMissing(format!(
         "tried 1. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: not set; 2. GitHub Actions OIDC: {role_hint}, {oidc_hint}; \
@@ -231,12 +349,10 @@ fn no_credentials(env: &Env, role: bool, oidc: (Option<&str>, Option<&str>)) -> 
     ))
 }
 
-/// The web identity token in the file at `path`; no copy of it outlives
-/// the call unzeroed.
-fn read_token_file(path: &str) -> Result<Secret> {
-    let missing = |why: String| {
-        Error::CredentialsMissing(format!("could not read AWS_WEB_IDENTITY_TOKEN_FILE {path}: {why}"))
-    };
+/// The ID token in the file at `path` (named by `var`); no copy of it
+/// outlives the call unzeroed.
+fn read_token_file(var: &str, path: &str) -> Result<Secret> {
+    let missing = |why: String| Error::CredentialsMissing(format!("could not read {var} {path}: {why}"));
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|file| file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes))
@@ -261,6 +377,7 @@ fn read_token_file(path: &str) -> Result<Secret> {
 /// ```
 /// use github_app_kms_token::env::Env;
 /// use github_app_kms_token::exports::resolve::{Fields, deployment};
+/// use github_app_kms_token::mint::signer::Key;
 ///
 /// let env = Env::from_pairs([
 ///     ("APP_ID", "123456"),
@@ -269,7 +386,8 @@ fn read_token_file(path: &str) -> Result<Secret> {
 ///     ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
 /// ]);
 /// let d = deployment(&Fields::default(), &env)?;
-/// assert_eq!(d.jwt.kms.region.as_str(), "eu-west-1", "from the key's ARN");
+/// let Key::AwsKms(kms) = &d.jwt.key else { unreachable!("a bare key id is AWS KMS's") };
+/// assert_eq!(kms.region.as_str(), "eu-west-1", "from the key's ARN");
 /// assert_eq!(d.api.to_string(), "https://api.github.com/");
 /// let fields = Fields { github_api_url: Some("http://ghe.example.com/api/v3"), ..Fields::default() };
 /// assert!(deployment(&fields, &env).is_err(), "plain http only to loopback");
@@ -279,7 +397,7 @@ pub fn deployment(fields: &Fields, env: &Env) -> Result<Deployment> {
     let jwt = jwt_settings(fields, env)?;
     let api = github_api(fields.github_api_url, env)?;
     let timeout = timeout(fields.timeout_seconds, env)?;
-    let credentials = credentials(env, &jwt.kms.region)?;
+    let credentials = credentials(env, &jwt.key)?;
     Ok(Deployment { jwt, api, credentials, timeout })
 }
 

@@ -1,4 +1,5 @@
-//! The flow: App JWT signed by KMS, installation lookup, token, revocation.
+//! The flow: App JWT signed by the key store, installation lookup, token,
+//! revocation.
 //!
 //! Each step builds a request with a pure module, sends it through a
 //! [`Transport`], and reads the answer with the same module. The clock comes
@@ -14,6 +15,7 @@
 //! use github_app_kms_token::cache::Cache;
 //! use github_app_kms_token::mint::flow::installation_tokens;
 //! use github_app_kms_token::mint::settings::{Deployment, JwtSettings, Target};
+//! use github_app_kms_token::mint::signer::{Credentials, Key};
 //! use github_app_kms_token::net::script::{Script, answer};
 //! use github_app_kms_token::net::url::Url;
 //! use github_app_kms_token::secret::Secret;
@@ -22,14 +24,18 @@
 //! let deployment = Deployment {
 //!     jwt: JwtSettings {
 //!         app: AppId::parse("app-id", "123456")?,
-//!         kms: KmsKey { key_id: KeyId::parse("kms-key-id", "alias/github-app")?, endpoint: region.endpoint("kms"), region },
+//!         key: Key::AwsKms(KmsKey {
+//!             key_id: KeyId::parse("key", "alias/github-app")?,
+//!             endpoint: region.endpoint("kms"),
+//!             region,
+//!         }),
 //!     },
 //!     api: Url::parse("https://api.github.com").unwrap(),
-//!     credentials: Source::Keys(AwsCredentials {
+//!     credentials: Credentials::Aws(Source::Keys(AwsCredentials {
 //!         access_key_id: "AKIDEXAMPLE".into(),
 //!         secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
 //!         session_token: None,
-//!     }),
+//!     })),
 //!     timeout: Duration::from_secs(30),
 //! };
 //! let target = Target::new(Installation::Id(1001), &[], None, &[])?;
@@ -46,31 +52,17 @@
 use std::time::SystemTime;
 
 use crate::api::Installation;
-use crate::aws::credentials::{AwsCredentials, Source};
-use crate::aws::{kms, sts};
 use crate::cache::{Cache, key_for};
 use crate::error::{Error, Result};
 use crate::github::api::{self as github, MintedToken, Scope};
 use crate::github::jwt::{SignedJwt, UnsignedJwt};
 use crate::github::names::permissions_json;
 use crate::mint::settings::{Deployment, JwtSettings, Target, check_distinct, installation_name};
+use crate::mint::signer::{Credentials, Signer};
 use crate::net::http::{Response, Transport};
 use crate::net::url::Url;
 use crate::secret::Secret;
 use crate::time::{parse_rfc3339, unix_secs};
-
-/// AWS credentials from `source`: keys as they are; a web identity (the
-/// runner's OIDC token, fetched here, or one the host gave) exchanged at
-/// STS for temporary credentials.
-pub fn aws_credentials(source: &Source, http: &impl Transport) -> Result<AwsCredentials> {
-    let (role, token, endpoint) = match source {
-        Source::Keys(keys) => return Ok(keys.clone()),
-        Source::WebIdentity { role, token, sts } => (role, token, sts),
-    };
-    let web_identity = token.fetch(http)?;
-    let response = http.send(sts::assume_role_request(endpoint, role, &web_identity))?;
-    sts::read_credentials(endpoint, &response, &web_identity)
-}
 
 /// The largest clock correction made for GitHub, in seconds. A clock that
 /// is further off is broken, not drifting, and the correction is a date
@@ -79,31 +71,29 @@ pub fn aws_credentials(source: &Source, http: &impl Transport) -> Result<AwsCred
 /// the answerer's choosing.
 pub const MAX_CLOCK_CORRECTION_SECS: u64 = 5 * 60;
 
-/// Signs an App JWT for `settings.app` with one KMS `Sign` call, with
-/// credentials from `source`.
+/// Signs an App JWT for `settings.app` with one signature of its key
+/// store, with credentials from `credentials`.
 pub fn app_jwt(
     settings: &JwtSettings,
-    source: &Source,
+    credentials: &Credentials,
     http: &impl Transport,
     now: SystemTime,
 ) -> Result<SignedJwt> {
-    sign_jwt(settings, &aws_credentials(source, http)?, http, now, 0)
+    sign_jwt(settings, &Signer::open(&settings.key, credentials, http)?, http, now, 0)
 }
 
 /// An App JWT whose times are `github_offset` seconds from `now` (GitHub's
-/// clock); the KMS request itself is signed at `now`, AWS's clock.
+/// clock); the request to the key store is made at `now`, its clock.
 fn sign_jwt(
     settings: &JwtSettings,
-    credentials: &AwsCredentials,
+    signer: &Signer,
     http: &impl Transport,
     now: SystemTime,
     github_offset: i64,
 ) -> Result<SignedJwt> {
     let unix_now = unix_secs(now);
     let unsigned = UnsignedJwt::new(&settings.app, unix_now.saturating_add_signed(github_offset));
-    let request = kms::sign_request(&settings.kms, credentials, unsigned.signing_input(), now)?;
-    let response = http.send(request)?;
-    let signature = kms::read_sign_response(&settings.kms.endpoint, &response, credentials)?;
+    let signature = signer.sign(unsigned.signing_input(), now, http)?;
     Ok(unsigned.sign(&signature))
 }
 
@@ -132,8 +122,7 @@ pub fn installation_tokens(
     cache: &Cache,
 ) -> Result<Vec<MintedToken>> {
     check_distinct(targets)?;
-    let mut minting =
-        Minting { deployment, http, now, cache, credentials: None, jwt: None, corrected: false };
+    let mut minting = Minting { deployment, http, now, cache, signer: None, jwt: None, corrected: false };
     let mut minted: Vec<(MintedToken, bool)> = Vec::new();
     for target in targets {
         match minting.token(target) {
@@ -171,7 +160,7 @@ struct Minting<'a, T> {
     http: &'a T,
     now: SystemTime,
     cache: &'a Cache<'a>,
-    credentials: Option<AwsCredentials>,
+    signer: Option<Signer>,
     jwt: Option<(Secret, bool)>,
     corrected: bool,
 }
@@ -252,12 +241,13 @@ impl<T: Transport> Minting<'_, T> {
     /// Signs a JWT whose times are `offset` seconds from now (GitHub's
     /// clock), with credentials fetched once, and keeps it.
     fn sign(&mut self, offset: i64) -> Result<Secret> {
-        let credentials = match self.credentials.take() {
-            Some(credentials) => credentials,
-            None => aws_credentials(&self.deployment.credentials, self.http)?,
+        let (jwt, deployment) = (&self.deployment.jwt, self.deployment);
+        let signer = match self.signer.take() {
+            Some(signer) => signer,
+            None => Signer::open(&jwt.key, &deployment.credentials, self.http)?,
         };
-        let signed = sign_jwt(&self.deployment.jwt, &credentials, self.http, self.now, offset);
-        self.credentials = Some(credentials);
+        let signed = sign_jwt(jwt, &signer, self.http, self.now, offset);
+        self.signer = Some(signer);
         let signed = signed?;
         // The JWT's `exp` is GitHub's time; the cache keeps the local one.
         let expires = signed.expires_at.saturating_add_signed(-offset).saturating_sub(JWT_MARGIN_SECS);
@@ -328,9 +318,9 @@ impl<T: Transport> Minting<'_, T> {
 
     fn jwt_key(&self) -> String {
         let (jwt, api) = (&self.deployment.jwt, self.deployment.api.to_string());
-        let kms = jwt.kms.endpoint.to_string();
-        let app = jwt.app.claim().to_string();
-        key_for("app-jwt", &[&api, &app, jwt.kms.key_id.as_str(), jwt.kms.region.as_str(), &kms])
+        let mut parts = vec![api, jwt.app.claim().to_string()];
+        parts.extend(jwt.key.identity());
+        key_for("app-jwt", &parts.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// Installation ids are the App's own: the key names the App.

@@ -3,3 +3,4 @@
 
 pub mod flow;
 pub mod settings;
+pub mod signer;

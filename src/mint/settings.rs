@@ -16,14 +16,13 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::api::{Installation, Permission};
-use crate::aws::credentials::Source;
-use crate::aws::kms::KmsKey;
 use crate::error::{Result, invalid};
 use crate::github::api::{Scope, account};
 use crate::github::jwt::AppId;
 use crate::github::names::{
     MAX_REPOSITORIES, check_enterprise, check_owner, check_permission_name, check_repository,
 };
+use crate::mint::signer::{Credentials, Key};
 use crate::net::url::Url;
 
 /// What signing an App JWT needs.
@@ -31,8 +30,8 @@ use crate::net::url::Url;
 pub struct JwtSettings {
     /// The App, as the JWT's `iss`.
     pub app: AppId,
-    /// The key that signs.
-    pub kms: KmsKey,
+    /// The key that signs, in its store.
+    pub key: Key,
 }
 
 /// What minting needs besides the target: the deployment's settings.
@@ -42,8 +41,8 @@ pub struct Deployment {
     pub jwt: JwtSettings,
     /// The GitHub API base URL.
     pub api: Url,
-    /// Where the AWS credentials that sign the KMS request come from.
-    pub credentials: Source,
+    /// Where the credentials for the key's store come from.
+    pub credentials: Credentials,
     /// The whole call's deadline, retries included.
     pub timeout: Duration,
 }
@@ -53,8 +52,8 @@ impl Deployment {
     /// For tests: App 42 with its key `alias/github-app` in eu-west-1,
     /// static keys, GitHub at `api`, 30 s.
     pub fn example(api: &str) -> Deployment {
-        use crate::aws::credentials::AwsCredentials;
-        use crate::aws::kms::KeyId;
+        use crate::aws::credentials::{AwsCredentials, Source};
+        use crate::aws::kms::{KeyId, KmsKey};
         use crate::aws::region::Region;
         use crate::secret::Secret;
         let region = Region::parse("r", "eu-west-1").expect("a region");
@@ -64,13 +63,13 @@ impl Deployment {
             region,
         };
         Deployment {
-            jwt: JwtSettings { app: AppId::Number(42), kms },
+            jwt: JwtSettings { app: AppId::Number(42), key: Key::AwsKms(kms) },
             api: Url::parse(api).expect("a URL"),
-            credentials: Source::Keys(AwsCredentials {
+            credentials: Credentials::Aws(Source::Keys(AwsCredentials {
                 access_key_id: "AKIDEXAMPLE".into(),
                 secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
                 session_token: None,
-            }),
+            })),
             timeout: Duration::from_secs(30),
         }
     }

@@ -87,12 +87,15 @@ pub fn aws_error_code(kind: &str) -> String {
 }
 
 impl Response {
-    /// The request id to quote to support: AWS's `x-amzn-requestid` or
-    /// GitHub's `x-github-request-id`, as `service` names it.
+    /// The request id to quote to support, from a header: AWS's
+    /// `x-amzn-requestid` or GitHub's `x-github-request-id`, as `service`
+    /// names it.
     pub fn request_id(&self, service: Service) -> Option<&str> {
         self.header(match service {
             Service::Kms | Service::Sts => "x-amzn-requestid",
             Service::Github | Service::Oidc => "x-github-request-id",
+            // Vault puts its request id in the body (`vault::errors`).
+            Service::Vault => return None,
         })
     }
 
@@ -147,6 +150,7 @@ impl ServiceError {
         secrets: &[&Secret],
     ) -> ServiceError {
         ServiceError {
+            service,
             status: response.status,
             code: code.map(plain),
             message: quote(message, secrets),

@@ -38,6 +38,7 @@ pub fn host() -> &'static Host {
 pub fn request(installation: Option<Installation>) -> TokenRequest {
     TokenRequest {
         app_id: None,
+        key: None,
         kms_key_id: None,
         aws_region: None,
         installation,

@@ -106,6 +106,7 @@ fn token_request(
 ) -> TokenRequest {
     TokenRequest {
         app_id: None,
+        key: None,
         kms_key_id: None,
         aws_region: None,
         installation,
@@ -170,7 +171,7 @@ fn demo(wasm: &std::path::Path) -> wasmtime::Result<()> {
 
     println!("\ncreate-app-jwt");
     let jwt_request =
-        AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
+        AppJwtRequest { app_id: None, key: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
     match host.instance(&world.env())?.create_app_jwt(&jwt_request)? {
         Ok(jwt) => {
             println!("  jwt {}, valid from {} to {}", shorten(&jwt.jwt), jwt.issued_at, jwt.expires_at)

@@ -16,9 +16,18 @@ fn env() -> Env {
     ])
 }
 
+/// The AWS KMS key of `settings`.
+fn kms(settings: &JwtSettings) -> &KmsKey {
+    match &settings.key {
+        Key::AwsKms(kms) => kms,
+        other => panic!("not an AWS KMS key: {other:?}"),
+    }
+}
+
 fn request() -> TokenRequest {
     TokenRequest {
         app_id: None,
+        key: None,
         kms_key_id: None,
         aws_region: None,
         installation: Some(Installation::Owner("acme".into())),
@@ -49,11 +58,13 @@ fn region() -> Region {
 fn the_environment_fills_what_the_request_leaves_out() {
     let d = deployment(&Fields::of(&request()), &env()).unwrap();
     assert_eq!(d.jwt.app, AppId::Number(42));
-    assert_eq!(d.jwt.kms.region.as_str(), "eu-west-1");
-    assert_eq!(d.jwt.kms.endpoint.to_string(), "https://kms.eu-west-1.amazonaws.com/");
+    assert_eq!(kms(&d.jwt).region.as_str(), "eu-west-1");
+    assert_eq!(kms(&d.jwt).endpoint.to_string(), "https://kms.eu-west-1.amazonaws.com/");
     assert_eq!(d.api.to_string(), "https://api.github.com/");
     assert_eq!(d.timeout, Duration::from_secs(30));
-    assert!(matches!(d.credentials, Source::Keys(ref k) if k.access_key_id == "AKIDEXAMPLE"));
+    assert!(
+        matches!(d.credentials, Credentials::Aws(Source::Keys(ref k)) if k.access_key_id == "AKIDEXAMPLE")
+    );
     assert_eq!(token_target_of(&request(), &env()).unwrap().installation, Installation::Owner("acme".into()));
 }
 
@@ -72,8 +83,8 @@ fn the_request_wins_over_the_environment() {
     };
     let d = deployment(&fields, &env).unwrap();
     assert_eq!(d.jwt.app, AppId::ClientId("Iv23abc".into()));
-    assert_eq!(d.jwt.kms.region.as_str(), "us-east-2");
-    assert_eq!(d.jwt.kms.endpoint.to_string(), "http://127.0.0.1:9000/");
+    assert_eq!(kms(&d.jwt).region.as_str(), "us-east-2");
+    assert_eq!(kms(&d.jwt).endpoint.to_string(), "http://127.0.0.1:9000/");
     assert_eq!(d.api.to_string(), "https://ghe.example.com/api/v3");
     assert_eq!(d.timeout, Duration::from_secs(2));
     assert_eq!(timeout(None, &env).unwrap(), Duration::from_secs(5));
@@ -83,7 +94,7 @@ fn the_request_wins_over_the_environment() {
 fn the_region_comes_from_a_key_arn() {
     let arn = format!("arn:aws:kms:ap-southeast-2:111122223333:key/{KEY}");
     let fields = Fields { kms_key_id: Some(&arn), ..Fields::default() };
-    assert_eq!(jwt_settings(&fields, &env()).unwrap().kms.region.as_str(), "ap-southeast-2");
+    assert_eq!(kms(&jwt_settings(&fields, &env()).unwrap()).region.as_str(), "ap-southeast-2");
     let conflict = Fields { aws_region: Some("eu-west-1"), ..fields };
     assert_eq!(field_of(jwt_settings(&conflict, &env())), "aws-region");
 }
@@ -152,7 +163,7 @@ fn plain_http_is_for_loopback_endpoints_only() {
             ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken"),
             (var, url),
         ]);
-        deployment(&Fields::default(), &env).and_then(|_| credentials(&keyless, &region()).map(drop))
+        deployment(&Fields::default(), &env).and_then(|_| aws_credentials(&keyless, &region()).map(drop))
     };
     for var in ["AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "GITHUB_API_URL"] {
         for loopback in
@@ -192,30 +203,30 @@ fn keys_come_first() {
         ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
         ("AWS_SESSION_TOKEN", "tok"),
     ]);
-    let Source::Keys(creds) = credentials(&env, &region()).unwrap() else { panic!("not keys") };
+    let Source::Keys(creds) = aws_credentials(&env, &region()).unwrap() else { panic!("not keys") };
     assert_eq!(creds.secrets().iter().map(|s| s.expose()).collect::<Vec<_>>(), ["s3cr3t", "tok"]);
 }
 
 #[test]
 fn github_oidc_names_the_run() {
     let Source::WebIdentity { role, token: IdentityToken::GithubActions { request_url, audience, .. }, sts } =
-        credentials(&oidc_env(&[]), &region()).unwrap()
+        aws_credentials(&oidc_env(&[]), &region()).unwrap()
     else {
         panic!("not OIDC")
     };
     assert_eq!(role, Role { arn: ROLE.into(), session_name: "gha-123-2".into() });
     assert_eq!(request_url.path, "/idtoken?api-version=2.0");
     assert_eq!(
-        (audience.as_str(), sts.to_string().as_str()),
+        (audience.as_deref().unwrap(), sts.to_string().as_str()),
         (DEFAULT_AUDIENCE, "https://sts.eu-west-1.amazonaws.com/")
     );
     let named = oidc_env(&[("ROLE_SESSION_NAME", "deploy@acme"), ("STS_AUDIENCE", "custom")]);
     let Source::WebIdentity { role, token: IdentityToken::GithubActions { audience, .. }, .. } =
-        credentials(&named, &region()).unwrap()
+        aws_credentials(&named, &region()).unwrap()
     else {
         panic!()
     };
-    assert_eq!((role.session_name.as_str(), audience.as_str()), ("deploy@acme", "custom"));
+    assert_eq!((role.session_name.as_str(), audience.as_deref().unwrap()), ("deploy@acme", "custom"));
 }
 
 #[test]
@@ -232,16 +243,16 @@ fn a_token_file_comes_last_read_within_its_bound() {
         ])
     };
     let Source::WebIdentity { role, token: IdentityToken::Given(token), .. } =
-        credentials(&env(&small), &region()).unwrap()
+        aws_credentials(&env(&small), &region()).unwrap()
     else {
         panic!("not a file")
     };
     assert_eq!((role.session_name.as_str(), token.expose()), ("github-app-kms-token", "a.b.c"));
-    let Err(Error::CredentialsMissing(why)) = credentials(&env(&large), &region()) else {
+    let Err(Error::CredentialsMissing(why)) = aws_credentials(&env(&large), &region()) else {
         panic!("read a large file")
     };
     assert!(why.contains("larger than 65536 bytes"), "{why}");
-    let Err(Error::CredentialsMissing(why)) = credentials(&env(&dir.join("absent")), &region()) else {
+    let Err(Error::CredentialsMissing(why)) = aws_credentials(&env(&dir.join("absent")), &region()) else {
         panic!()
     };
     assert!(why.contains("wasmtime run --dir"), "{why}");
@@ -249,7 +260,7 @@ fn a_token_file_comes_last_read_within_its_bound() {
 
 #[test]
 fn says_what_is_missing_or_wrong() {
-    let Err(Error::CredentialsMissing(why)) = credentials(&Env::default(), &region()) else { panic!() };
+    let Err(Error::CredentialsMissing(why)) = aws_credentials(&Env::default(), &region()) else { panic!() };
     assert!(
         why.contains("AWS_ROLE_ARN")
             && why.contains("id-token: write")
@@ -266,7 +277,7 @@ fn says_what_is_missing_or_wrong() {
         ),
     ];
     for (env, field) in cases {
-        assert_eq!(field_of(credentials(&env, &region())), field);
+        assert_eq!(field_of(aws_credentials(&env, &region())), field);
     }
 }
 
@@ -283,4 +294,122 @@ fn the_brokers_configuration_problems_are_told_for_the_log() {
     ] {
         assert!(broker(&env).err().is_some_and(|e| e.to_string().contains(says)), "{says}");
     }
+}
+
+#[test]
+fn a_key_reference_names_its_store() {
+    let with_key = |key: &str| env().with("KEY", key);
+    let key_of = |env: &Env| jwt_settings(&Fields::default(), env).unwrap().key;
+    // awskms://, with and without an endpoint; a loopback endpoint is plain http.
+    let Key::AwsKms(k) = key_of(&with_key("awskms:///alias/github-app")) else { panic!() };
+    assert_eq!(
+        (k.key_id.as_str(), k.endpoint.to_string().as_str()),
+        ("alias/github-app", "https://kms.eu-west-1.amazonaws.com/")
+    );
+    let Key::AwsKms(k) = key_of(&with_key("awskms://localhost:4566/alias/github-app")) else { panic!() };
+    assert_eq!(k.endpoint.to_string(), "http://localhost:4566/");
+    let Key::AwsKms(k) = key_of(&with_key("awskms://kms-fips.eu-west-1.amazonaws.com/alias/a")) else {
+        panic!()
+    };
+    assert_eq!(k.endpoint.to_string(), "https://kms-fips.eu-west-1.amazonaws.com/");
+    // KEY wins over KMS_KEY_ID; `key` over both; `kms-key-id` is its alias.
+    let Key::AwsKms(k) = key_of(&with_key("alias/other")) else { panic!() };
+    assert_eq!(k.key_id.as_str(), "alias/other");
+    let fields = Fields { kms_key_id: Some("alias/given"), ..Fields::default() };
+    let Key::AwsKms(k) = jwt_settings(&fields, &with_key("alias/other")).unwrap().key else { panic!() };
+    assert_eq!(k.key_id.as_str(), "alias/given");
+    let both = Fields { key: Some("alias/a"), kms_key_id: Some("alias/b"), ..Fields::default() };
+    assert_eq!(field_of(jwt_settings(&both, &env())), "key");
+    // hashivault://: Vault's address, namespace and mount from the environment.
+    let vault = with_key("hashivault://github-app")
+        .with("VAULT_ADDR", "https://vault.example.com:8200")
+        .with("VAULT_NAMESPACE", "/admin/team-a/")
+        .with("VAULT_TRANSIT_MOUNT", "team-a/transit");
+    let Key::VaultTransit(k) = key_of(&vault) else { panic!() };
+    assert_eq!(k.server.address.to_string(), "https://vault.example.com:8200/");
+    assert_eq!(k.server.namespace.as_deref(), Some("admin/team-a"));
+    assert_eq!(k.path(), "team-a/transit/keys/github-app");
+    let default_mount = with_key("hashivault://app").with("VAULT_ADDR", "http://127.0.0.1:8200");
+    let Key::VaultTransit(k) = key_of(&default_mount) else { panic!() };
+    assert_eq!(k.path(), "transit/keys/app");
+}
+
+#[test]
+fn a_bad_key_reference_or_vault_setting_is_named() {
+    let vault = || env().with("KEY", "hashivault://app").with("VAULT_ADDR", "https://vault.example.com");
+    for (env, field) in [
+        (env().with("KEY", "awskms:///"), "KEY"),
+        (env().with("KEY", "awskms://a b/alias/x"), "KEY"),
+        (env().with("KEY", "awskms://host/path/alias/x"), "KEY"),
+        (
+            env().with("KEY", "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1"),
+            "KEY",
+        ),
+        (env().with("KEY", "hashivault://app"), "VAULT_ADDR"),
+        (vault().with("VAULT_ADDR", "http://vault.example.com"), "VAULT_ADDR"),
+        (vault().with("VAULT_NAMESPACE", "a//b"), "VAULT_NAMESPACE"),
+        (vault().with("VAULT_TRANSIT_MOUNT", "../sys"), "VAULT_TRANSIT_MOUNT"),
+        (vault().with("KEY", "hashivault://a/b"), "KEY"),
+    ] {
+        assert_eq!(field_of(jwt_settings(&Fields::default(), &env)), field);
+    }
+    let region = Fields { aws_region: Some("eu-west-1"), ..Fields::default() };
+    assert_eq!(field_of(jwt_settings(&region, &vault())), "aws-region");
+    let none = Env::from_pairs([("APP_ID", "42")]);
+    assert_eq!(field_of(jwt_settings(&Fields::default(), &none)), "key");
+}
+
+#[test]
+fn a_vault_token_comes_first_then_the_jwt_login() {
+    let vault = env().with("KEY", "hashivault://app").with("VAULT_ADDR", "https://vault.example.com");
+    let settings = jwt_settings(&Fields::default(), &vault).unwrap();
+    let Credentials::Vault(Login::Token(token)) =
+        credentials(&vault.clone().with("VAULT_TOKEN", "hvs.static").with("VAULT_ROLE", "r"), &settings.key)
+            .unwrap()
+    else {
+        panic!("not the token")
+    };
+    assert_eq!(token.expose(), "hvs.static");
+    let runner = vault
+        .clone()
+        .with("VAULT_ROLE", "app-signer")
+        .with("VAULT_AUDIENCE", "https://vault.example.com")
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0")
+        .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token");
+    let Credentials::Vault(Login::Jwt { role, mount, token: IdentityToken::GithubActions { audience, .. } }) =
+        credentials(&runner, &settings.key).unwrap()
+    else {
+        panic!("not the runner's login")
+    };
+    assert_eq!((role.as_str(), mount.as_str()), ("app-signer", "jwt"));
+    assert_eq!(audience.as_deref(), Some("https://vault.example.com"));
+    let dir = test_dir();
+    let file = dir.join("token");
+    std::fs::write(&file, "a.b.c\n").unwrap();
+    let k8s = vault
+        .clone()
+        .with("VAULT_ROLE", "app-signer")
+        .with("VAULT_AUTH_MOUNT", "kubernetes-jwt")
+        .with("VAULT_JWT_FILE", file.to_str().unwrap());
+    let Credentials::Vault(Login::Jwt { mount, token: IdentityToken::Given(token), .. }) =
+        credentials(&k8s, &settings.key).unwrap()
+    else {
+        panic!("not the file's login")
+    };
+    assert_eq!((mount.as_str(), token.expose()), ("kubernetes-jwt", "a.b.c"));
+    let Err(Error::CredentialsMissing(why)) = credentials(&vault, &settings.key) else { panic!() };
+    assert_eq!(
+        why,
+        "tried 1. VAULT_TOKEN: not set; 2. Vault's JWT login: VAULT_ROLE is not set, ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN \
+         are not set: give the job `permissions: id-token: write`, VAULT_JWT_FILE is not set"
+    );
+    let bad_role = runner.with("VAULT_ROLE", "a role");
+    assert_eq!(field_of(credentials(&bad_role, &settings.key)), "VAULT_ROLE");
+}
+
+/// A new folder for a test's files.
+fn test_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gakt-resolve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -132,13 +132,14 @@ fn installations_follow_pages_up_to_the_limit() {
 
 #[test]
 fn a_web_identity_is_exchanged_at_sts() {
-    use crate::aws::credentials::{IdentityToken, Role};
+    use crate::aws::credentials::{IdentityToken, Role, Source};
+    use crate::mint::signer::aws_credentials;
     let source = Source::WebIdentity {
         role: Role { arn: "arn:aws:iam::111122223333:role/r".into(), session_name: "gha-1-1".into() },
         token: IdentityToken::GithubActions {
             request_url: Url::parse_with_query("https://pipelines.example/idtoken?api-version=2.0").unwrap(),
             request_token: Secret::new("request-token"),
-            audience: "sts.amazonaws.com".into(),
+            audience: Some("sts.amazonaws.com".into()),
         },
         sts: Url::parse("https://sts.eu-west-1.amazonaws.com").unwrap(),
     };

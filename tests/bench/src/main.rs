@@ -202,7 +202,8 @@ fn requests_per_token(world: &World, host: &Host) -> Vec<(&'static str, usize)> 
 /// A JWT the component made, and its signing input: the floor's requests.
 fn app_jwt(world: &World, host: &Host) -> (String, String) {
     let mut instance = host.instance(&world.env()).expect("instantiates");
-    let request = AppJwtRequest { app_id: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
+    let request =
+        AppJwtRequest { app_id: None, key: None, kms_key_id: None, aws_region: None, timeout_seconds: None };
     let jwt = instance.create_app_jwt(&request).expect("no trap").expect("a JWT").jwt;
     let input = jwt.rsplit_once('.').expect("a JWT").0.to_owned();
     (jwt, input)

@@ -101,6 +101,7 @@ pub fn wasmtime_fixed_cost<'a>(wasmtime: &'a Path, cwasm: PathBuf) -> impl FnMut
 pub fn token_request(installation: Installation) -> TokenRequest {
     TokenRequest {
         app_id: None,
+        key: None,
         kms_key_id: None,
         aws_region: None,
         installation: Some(installation),
