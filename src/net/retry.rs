@@ -1,5 +1,6 @@
 //! Retries: a [`Transport`] that sends again what may heal (5xx, KMS
-//! throttling and internal errors, GitHub's secondary rate limits, lost
+//! throttling and internal errors, Vault's rate limits (429), GitHub's
+//! secondary rate limits, lost
 //! connections and timeouts), with exponential backoff and full jitter,
 //! within one deadline. What will not heal (other 4xx) is never retried,
 //! nor a request marked `retry: false`.
@@ -31,6 +32,10 @@ pub fn verdict(service: Service, response: &Response, now_unix: u64) -> Option<O
             let body = crate::json::Object::parse(&response.body).ok()?;
             let code = aws_error_code(body.str("__type").ok()??);
             KMS_TRANSIENT.contains(&code.as_str()).then_some(None)
+        }
+        // Vault's rate limit quotas: 429, perhaps with `retry-after`.
+        (Service::Vault, 429) => {
+            Some(response.header("retry-after").and_then(|v| v.trim().parse().ok()).map(Duration::from_secs))
         }
         (Service::Github, _) => Some(Some(match rate_limit(response)? {
             RateLimit::RetryAfter(secs) => Duration::from_secs(secs),
@@ -249,6 +254,14 @@ mod tests {
         assert_eq!(verdict(Service::Kms, &answer(400, &[], throttled).unwrap(), now), Some(None));
         let refused = r#"{"__type":"com.amazonaws.kms#NotFoundException","message":"x"}"#;
         assert_eq!(verdict(Service::Kms, &answer(400, &[], refused).unwrap(), now), None);
+        let quota = answer(
+            429,
+            &[("retry-after", "2")],
+            r#"{"errors":["request path \"transit/sign\": rate limit quota exceeded"]}"#,
+        );
+        assert_eq!(verdict(Service::Vault, &quota.unwrap(), now), Some(Some(Duration::from_secs(2))));
+        assert_eq!(verdict(Service::Vault, &answer(429, &[], "").unwrap(), now), Some(None));
+        assert_eq!(verdict(Service::Vault, &answer(403, &[], "").unwrap(), now), None);
         assert!(backoff(1, u64::MAX) < BASE);
         assert!(backoff(3, u64::MAX) < BASE * 4);
         assert!(backoff(30, u64::MAX) < CAP);

@@ -95,8 +95,8 @@ pub fn mint(
 
 /// Fails if any piece of a secret ([`standins::leaked`]) appears in `texts`
 /// or the host's log: any secret the stand-ins handed out or saw
-/// (credentials, JWT signatures, tokens), and the AWS secret key and
-/// session token in `env`.
+/// (credentials, JWT signatures, tokens), and the AWS secret key, session
+/// token and Vault token in `env`.
 pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let mut secrets = standins::remembered();
     secrets.extend(
@@ -107,6 +107,7 @@ pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
                     "AWS_SESSION_TOKEN",
                     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
                     "GITHUB_TOKEN",
+                    "VAULT_TOKEN",
                 ]
                 .contains(&name.as_str())
             })

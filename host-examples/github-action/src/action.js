@@ -14,6 +14,9 @@ const VARIABLE_INPUTS = {
   "role-to-assume": "AWS_ROLE_ARN",
   "role-session-name": "AWS_ROLE_SESSION_NAME",
   audience: "STS_AUDIENCE",
+  "vault-addr": "VAULT_ADDR",
+  "vault-role": "VAULT_ROLE",
+  "vault-namespace": "VAULT_NAMESPACE",
 };
 
 /** An input's fault: reported as `Input NAME: WHY`, with nothing sent. */
@@ -87,7 +90,7 @@ function permissions() {
  * action: no owner and no repositories is the current repository alone;
  * repositories without an owner are the current owner's; `enterprise` is
  * the App's installation on an enterprise. Several owners (one a line) each
- * get a token, from one KMS signature, each scoped to its own of the full
+ * get a token, from one signature, each scoped to its own of the full
  * names (`owner/repo`) in `repositories`: the component shares them out. */
 export function requests() {
   const revoke = !boolean("skip-token-revoke");
@@ -96,7 +99,11 @@ export function requests() {
   if (Boolean(clientId) === Boolean(appId)) {
     throw new InputError("client-id", "give exactly one of client-id and app-id");
   }
-  const kmsKeyId = core.getInput("kms-key-id", { required: true });
+  const key = optional("key");
+  const kmsKeyId = optional("kms-key-id");
+  if (!key && !kmsKeyId) {
+    throw new InputError("key", "is required: a key reference such as awskms:///alias/NAME or hashivault://NAME");
+  }
   const owners = list(core.getInput("owner"));
   const repositories = list(core.getInput("repositories"));
   const enterprise = core.getInput("enterprise");
@@ -106,6 +113,7 @@ export function requests() {
   }
   const request = {
     appId: clientId || appId,
+    key,
     kmsKeyId,
     awsRegion: optional("aws-region"),
     repositories,

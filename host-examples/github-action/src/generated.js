@@ -17,7 +17,14 @@ export const COMPONENT_ENV = [
   "GITHUB_RUN_ATTEMPT",
   "AWS_ENDPOINT_URL",
   "AWS_ENDPOINT_URL_KMS",
-  "AWS_ENDPOINT_URL_STS"
+  "AWS_ENDPOINT_URL_STS",
+  "VAULT_ADDR",
+  "VAULT_NAMESPACE",
+  "VAULT_TRANSIT_MOUNT",
+  "VAULT_TOKEN",
+  "VAULT_ROLE",
+  "VAULT_AUTH_MOUNT",
+  "VAULT_AUDIENCE"
 ];
 
 /** The input behind each field the component's errors name. */
@@ -28,6 +35,7 @@ export const FIELD_INPUTS = {
   "installation": "owner",
   "installation.enterprise": "enterprise",
   "installation.owner": "owner",
+  "key": "key",
   "kms-key-id": "kms-key-id",
   "permissions": "permission-*",
   "repositories": "repositories"

@@ -30,7 +30,9 @@ fn action_yml_declares_a_javascript_action_with_described_inputs_and_outputs() {
     assert_eq!(default("skip-token-revoke"), Some("false"));
     assert_eq!(default("github-api-url"), Some("${{ github.api_url }}"));
     assert_eq!(default("audience"), Some("sts.amazonaws.com"));
-    assert_eq!(inputs["kms-key-id"]["required"].as_bool(), Some(true));
+    // `key` or its alias `kms-key-id`: the action says which is missing.
+    assert_eq!(inputs["key"]["required"].as_bool(), Some(false));
+    assert_eq!(inputs["kms-key-id"]["required"].as_bool(), Some(false));
     // Every input of actions/create-github-app-token v3 but `private-key`, and ours.
     for name in [
         "client-id",
@@ -39,8 +41,12 @@ fn action_yml_declares_a_javascript_action_with_described_inputs_and_outputs() {
         "repositories",
         "skip-token-revoke",
         "github-api-url",
+        "key",
         "kms-key-id",
         "aws-region",
+        "vault-addr",
+        "vault-role",
+        "vault-namespace",
         "role-to-assume",
         "role-session-name",
         "audience",
@@ -145,6 +151,43 @@ fn mints_keyless_from_the_jobs_oidc_identity() {
     assert_masked_first(&main, &[&issued[0].token]);
 }
 
+/// A key in Vault: a `VAULT_TOKEN` in the job's environment, or the job's
+/// OIDC identity logging in as `vault-role`; in a namespace.
+#[test]
+fn mints_with_a_key_in_vault() {
+    use standins::vault::{Policy, ROLE};
+    let world = World::start("");
+    let namespace = "admin/platform";
+    let vault = world.vault(Some(namespace));
+    let vault_job = |env, keep: &[&str]| {
+        Job::of(&world, env, keep)
+            .without("kms-key-id")
+            .without("aws-region")
+            .with("key", "hashivault://github-app")
+            .with("vault-addr", &vault.url())
+            .with("vault-namespace", namespace)
+    };
+    let token = vault.token(Policy { read: true, sign: true });
+    let mut job = vault_job(world.vault_env(&vault, Some(namespace), &token), &["VAULT_TOKEN"]);
+    let (main, post) = job.main_then_post();
+    let issued = world.github.issued();
+    assert_eq!(main.ok().outputs["token"], issued[0].token);
+    post.ok();
+    assert!(world.github.issued()[0].revoked);
+    assert_eq!((vault.signed(), vault.logins(), world.kms.signatures()), (1, 0, 0));
+
+    let keyless = vault_job(
+        world.vault_keyless_env(&vault, Some(namespace)),
+        &["ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "VAULT_AUDIENCE"],
+    )
+    .with("vault-role", ROLE);
+    let main = keyless.run("main").ok();
+    assert_eq!(main.outputs["token"], world.github.issued()[1].token);
+    assert_eq!((vault.signed(), vault.logins()), (2, 1));
+    assert_eq!(world.oidc.audiences(), [standins::world::VAULT_AUDIENCE]);
+    assert_masked_first(&main, &[&world.github.issued()[1].token]);
+}
+
 #[test]
 fn several_owners_get_a_token_each_from_one_signature() {
     let world = World::start("");
@@ -177,7 +220,30 @@ fn skip_token_revoke_keeps_the_token() {
 fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
     let world = World::start("");
     let cases = [
-        (Job::new(&world).without("kms-key-id"), "Input required and not supplied: kms-key-id"),
+        (Job::new(&world).without("kms-key-id"), "Input key: is required: a key reference"),
+        (
+            Job::new(&world).without("kms-key-id").with("key", "gcpkms://projects/p"),
+            "Input key: gcpkms:// keys are not supported by this version",
+        ),
+        (
+            Job::new(&world).with("key", "hashivault://github-app").without("aws-region"),
+            "Input key: give key or kms-key-id, not both",
+        ),
+        (
+            Job::new(&world)
+                .without("kms-key-id")
+                .without("aws-region")
+                .with("key", "hashivault://github-app"),
+            "Input vault-addr: is required for a hashivault:// key",
+        ),
+        (
+            Job::new(&world)
+                .without("kms-key-id")
+                .without("aws-region")
+                .with("key", "hashivault://github-app")
+                .with("vault-addr", "http://vault.example.com"),
+            "Input vault-addr: must be https://",
+        ),
         (Job::new(&world).without("client-id"), "Input client-id: give exactly one of client-id and app-id"),
         (
             Job::new(&world).with("app-id", "4242"),

@@ -1,4 +1,4 @@
-//! Local stand-ins of AWS KMS and the GitHub API, for tests and `make demo`.
+//! Local stand-ins of AWS KMS, Vault and the GitHub API, for tests and `make demo`.
 //!
 //! They check what the real services check: the KMS stand-in verifies every
 //! SigV4 signature with the known secret and signs with a real RSA key; the
@@ -15,6 +15,7 @@ pub mod server;
 pub mod sigv4;
 pub mod sts;
 pub mod time;
+pub mod vault;
 pub mod world;
 
 use std::ffi::OsStr;

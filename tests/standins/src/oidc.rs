@@ -92,6 +92,10 @@ impl Oidc {
     }
 }
 
+/// The audience of an ID token asked for without one: the repository
+/// owner's URL, as GitHub's runner gives it.
+pub const DEFAULT_AUDIENCE: &str = "https://github.com/octo-org";
+
 /// The `kid` of the stand-in's signing key.
 pub const KID: &str = "stand-in";
 
@@ -157,12 +161,12 @@ fn handle(state: &State, request: &Request) -> Response {
         // Echoes what it was sent, as some servers do: clients must not pass it on.
         return error(401, &format!("bad request token {}", presented.unwrap_or_default()));
     }
+    // Without one, the audience is the repository owner's URL, as GitHub's.
     let audience = request
         .target
         .split_once('?')
         .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("audience=")))
-        .map(str::to_owned);
-    let Some(audience) = audience else { return error(400, "audience is required") };
+        .map_or_else(|| DEFAULT_AUDIENCE.to_owned(), crate::sigv4::percent_decode);
     state.audiences.lock().unwrap().push(audience.clone());
     Response::json(200, "application/json", &json!({ "count": 1, "value": id_token(state, &audience) }))
 }

@@ -11,6 +11,7 @@ use crate::kms::{ALIAS, Kms};
 use crate::oidc::Oidc;
 use crate::sigv4::Credential;
 use crate::sts::{Sts, Trust};
+use crate::vault::{KEY as VAULT_KEY, ROLE as VAULT_ROLE, Trust as VaultTrust, Vault};
 use crate::{issuer_key, random_hex, rsa_key};
 
 /// The App's numeric id.
@@ -19,6 +20,9 @@ pub const APP_ID: u64 = 4242;
 pub const CLIENT_ID: &str = "Iv23liStandIn4242";
 /// The KMS stand-in's region.
 pub const REGION: &str = "eu-west-1";
+
+/// The audience of the ID tokens the Vault stand-in's JWT login accepts.
+pub const VAULT_AUDIENCE: &str = "https://vault.example.com";
 
 /// The role that the STS stand-in lets the runner's identity assume.
 pub const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/github-app-signer";
@@ -130,6 +134,47 @@ impl World {
                 ("AWS_ENDPOINT_URL_STS", self.sts.url()),
                 ("GITHUB_RUN_ID", "4242".to_owned()),
                 ("GITHUB_RUN_ATTEMPT", "3".to_owned()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
+    }
+
+    /// A Vault stand-in holding the App's key as Transit's `github-app`
+    /// (in `namespace`, if any), whose JWT login trusts this world's ID
+    /// tokens for audience [`VAULT_AUDIENCE`].
+    pub fn vault(&self, namespace: Option<&str>) -> Vault {
+        let trust = VaultTrust {
+            issuer: self.oidc.issuer(),
+            public_key: issuer_key().to_public_key(),
+            audience: VAULT_AUDIENCE.into(),
+        };
+        Vault::start(rsa_key(), namespace, "transit", "jwt", trust)
+    }
+
+    /// The environment that points the component at `vault`'s key, with
+    /// `token` as `VAULT_TOKEN`: no AWS settings at all.
+    pub fn vault_env(&self, vault: &Vault, namespace: Option<&str>, token: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            self.env().into_iter().filter(|(k, _)| !k.starts_with("AWS_") && k != "KMS_KEY_ID").collect();
+        env.push(("KEY".into(), format!("hashivault://{VAULT_KEY}")));
+        env.push(("VAULT_ADDR".into(), vault.url()));
+        env.extend(namespace.map(|n| ("VAULT_NAMESPACE".to_owned(), n.to_owned())));
+        env.push(("VAULT_TOKEN".into(), token.to_owned()));
+        env
+    }
+
+    /// [`World::vault_env`] of a GitHub Actions job with `id-token: write`:
+    /// no Vault token, the JWT login as [`VAULT_ROLE`] with the runner's ID token.
+    pub fn vault_keyless_env(&self, vault: &Vault, namespace: Option<&str>) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            self.vault_env(vault, namespace, "").into_iter().filter(|(k, _)| k != "VAULT_TOKEN").collect();
+        env.extend(
+            [
+                ("VAULT_ROLE", VAULT_ROLE.to_owned()),
+                ("VAULT_AUDIENCE", VAULT_AUDIENCE.to_owned()),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", self.oidc.request_url()),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.request_token.clone()),
             ]
             .map(|(k, v)| (k.to_owned(), v)),
         );
