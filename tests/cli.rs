@@ -373,7 +373,7 @@ fn keyless_failures_say_which_source_and_why() {
     let cases = [
         (
             env_with(&world, &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)]),
-            "error: no AWS credentials: tried 1.",
+            "error: no credentials for the key store: tried 1.",
         ),
         (
             with(&world.keyless_env(), &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("wrong-request-token"))]),

@@ -48,10 +48,10 @@ fn every_broker_setting_is_a_spin_variable() {
             handed.get(&variable).and_then(|v| v.as_str()),
             Some(format!("{{{{ {variable} }}}}").as_str())
         );
-        let required =
-            ["APP_ID", "KMS_KEY_ID", "AWS_REGION", "TRUST_POLICY", "OIDC_AUDIENCE"].contains(&name);
+        let required = ["APP_ID", "AWS_REGION", "TRUST_POLICY", "OIDC_AUDIENCE"].contains(&name);
         assert_eq!(spec.get("required").and_then(|r| r.as_bool()).unwrap_or(false), required, "{variable}");
-        let secret = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CACHE_KEY"].contains(&name);
+        let secret =
+            ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "VAULT_TOKEN", "CACHE_KEY"].contains(&name);
         assert_eq!(spec.get("secret").and_then(|r| r.as_bool()).unwrap_or(false), secret, "{variable}");
         if !required {
             let default = spec.get("default").and_then(|d| d.as_str());
@@ -68,8 +68,9 @@ fn every_broker_setting_is_a_spin_variable() {
 }
 
 /// What the broker reads, as environment variables.
-const BROKER_SETTINGS: [&str; 19] = [
+const BROKER_SETTINGS: [&str; 28] = [
     "APP_ID",
+    "KEY",
     "KMS_KEY_ID",
     "AWS_REGION",
     "TRUST_POLICY",
@@ -86,6 +87,14 @@ const BROKER_SETTINGS: [&str; 19] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_KMS",
     "AWS_ENDPOINT_URL_STS",
+    "VAULT_ADDR",
+    "VAULT_NAMESPACE",
+    "VAULT_TRANSIT_MOUNT",
+    "VAULT_TOKEN",
+    "VAULT_ROLE",
+    "VAULT_AUTH_MOUNT",
+    "VAULT_AUDIENCE",
+    "VAULT_JWT_FILE",
     "CACHE_KEY",
     "CACHE_TOKENS",
 ];

@@ -185,3 +185,132 @@ fn vault_through_wasmtime_run() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_hanging_vault_times_out_within_the_deadline() {
+    let world = World::start("");
+    let vault = world.vault(None);
+    vault.server().inject(standins::server::Wire::Hang, 10);
+    let env =
+        with(&world.vault_env(&vault, None, &vault.token(SIGNER)), &[("TOKEN_TIMEOUT_SECONDS", Some("2"))]);
+    let started = std::time::Instant::now();
+    let (result, _) = mint(&env, &by_id());
+    assert!(started.elapsed() < std::time::Duration::from_secs(12), "kept its deadline (10 s of grace)");
+    let Err(TokenError::Timeout(e)) = result else { panic!("{result:?}") };
+    assert_eq!((e.service, e.endpoint.as_str()), (Service::Vault, vault.url().as_str()));
+    assert!(world.github.seen().is_empty());
+}
+
+#[test]
+fn malformed_vault_answers_are_named() {
+    use standins::server::{Response as Answer, Wire};
+    let world = World::start("");
+    let vault = world.vault(None);
+    let env = world.vault_env(&vault, None, &vault.token(SIGNER));
+    let cases = [
+        ("text/html", "<html>Bad gateway</html>", "key answer"),
+        ("application/json", r#"{"data":{"type":"rsa-2048"}}"#, "latest_version"),
+        ("application/json", r#"{"data":{"type":"rsa-2048","latest_version":1,"keys":{}}}"#, "no public_key"),
+        (
+            "application/json",
+            r#"{"data":{"type":"rsa-2048","latest_version":1,"keys":{"1":{"public_key":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}}}}"#,
+            "not a usable RSA key",
+        ),
+    ];
+    for (content_type, body, what) in cases {
+        let answer = Answer {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        };
+        vault.server().inject(Wire::Answer(answer), 1);
+        let (result, _) = mint(&env, &by_id());
+        let Err(TokenError::MalformedResponse(e)) = result else { panic!("{what}: {result:?}") };
+        assert_eq!((e.service, e.status, e.attempts), (Service::Vault, 200, 1), "{what}");
+        assert!(e.message.contains(what), "{what}: {}", e.message);
+    }
+    assert_eq!(vault.signed(), 0);
+    assert!(world.github.seen().is_empty());
+}
+
+/// The key stores' faults side by side: each cell says the outcome and
+/// names the test that shows it (`tests/faults.rs`, `tests/component.rs`,
+/// `tests/cli.rs` for AWS KMS; this file for the others).
+const STORE_FAULTS: &[[&str; 3]] = &[
+    [
+        "Throttled, then signs",
+        "a token after 2 `ThrottlingException`s (`kms_throttles_twice_then_signs`)",
+        "a token after a 429 rate limit quota (`vault_throttling_and_5xx_are_retried`)",
+    ],
+    [
+        "5xx, then signs",
+        "a token after 500 and 503 (`kms_internal_errors_then_signs`)",
+        "a token after two 503s, a sealed Vault (`vault_throttling_and_5xx_are_retried`)",
+    ],
+    [
+        "Throttled or 5xx on every attempt",
+        "`kms` error, 3 attempts (`kms_throttles_on_every_attempt`)",
+        "`kms` error 503 with Vault's message, 3 attempts (`vault_throttling_and_5xx_are_retried`)",
+    ],
+    [
+        "Refused: no right to sign",
+        "`kms` error `AccessDeniedException`, 1 attempt, hint naming `kms:Sign` (`lasting_refusals_are_tried_once`)",
+        "`kms` error 403, 1 attempt, hint naming `update` on `transit/sign/KEY/sha2-256` (`vault_403_is_not_retried_and_names_the_policy_to_grant`)",
+    ],
+    [
+        "Credentials refused",
+        "`credentials-rejected` (`kms_refuses_credentials_it_cannot_verify`)",
+        "`credentials-rejected` for an unknown token; `kms` 403 outside the token's namespace (`vault_checks_the_token_and_the_namespace`)",
+    ],
+    [
+        "Keyless exchange refused (wrong audience)",
+        "`sts` error `InvalidIdentityToken` (`keyless_failures_say_which_source_and_why`)",
+        "`sts` error 400 from the JWT login, hint naming `bound_audiences` (`vault_refuses_a_wrong_audience_at_login`)",
+    ],
+    [
+        "A key that cannot sign RS256",
+        "`kms` error `InvalidKeyUsageException`, hint naming `SIGN_VERIFY` (`kms_errors_keep_code_message_and_request_id`)",
+        "`kms` error `UnsupportedKeyType` naming the key and its type, nothing signed (`vault_refuses_a_key_that_is_not_rsa`)",
+    ],
+    [
+        "A signature by another key",
+        "sent to GitHub, which refuses it (401): KMS signs only with the key named",
+        "`malformed-response` naming the key's version, GitHub never called (`a_vault_signature_by_another_key_is_refused_before_github`)",
+    ],
+    [
+        "Never answers",
+        "`timeout` naming KMS within the deadline (`a_hanging_kms_times_out_within_the_deadline`)",
+        "`timeout` naming Vault within the deadline (`a_hanging_vault_times_out_within_the_deadline`)",
+    ],
+    [
+        "Answers 200 with something else",
+        "`malformed-response` naming KMS and what was wrong (`malformed_kms_answers_are_named`)",
+        "`malformed-response` naming Vault and what was wrong (`malformed_vault_answers_are_named`)",
+    ],
+];
+
+/// [`STORE_FAULTS`] as docs/reliability.md shows it.
+fn store_table() -> String {
+    let mut rows = vec!["| Fault | AWS KMS | Vault / OpenBao |".to_owned(), "|---|---|---|".to_owned()];
+    rows.extend(STORE_FAULTS.iter().map(|cells| format!("| {} |", cells.join(" | "))));
+    rows.join("\n")
+}
+
+/// Every test a cell names exists, and docs/reliability.md holds the table.
+#[test]
+fn the_store_fault_table_is_current() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let sources: String = ["faults", "component", "cli", "stores"]
+        .iter()
+        .map(|name| std::fs::read_to_string(format!("{root}/tests/{name}.rs")).unwrap())
+        .collect();
+    for cell in STORE_FAULTS.iter().flat_map(|row| &row[1..]) {
+        let named = cell.rsplit_once("(`").map(|(_, rest)| rest.trim_end_matches("`)"));
+        if let Some(test) = named.filter(|t| !t.contains(' ')) {
+            assert!(sources.contains(&format!("fn {test}(")), "no test {test}");
+        }
+    }
+    let doc = std::fs::read_to_string(format!("{root}/docs/reliability.md")).unwrap();
+    let table = store_table();
+    assert!(doc.contains(&table), "docs/reliability.md should hold this table:\n\n{table}\n");
+}
