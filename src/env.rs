@@ -65,6 +65,18 @@ pub const VARIABLES: &[Variable] = &[
     job("VAULT_AUTH_MOUNT"),
     job("VAULT_AUDIENCE"),
     own("VAULT_JWT_FILE"),
+    // Google Cloud KMS: where, and its access token or federation.
+    job("GOOGLE_KMS_ENDPOINT"),
+    job("GOOGLE_OAUTH_ACCESS_TOKEN"),
+    own("GOOGLE_APPLICATION_CREDENTIALS"),
+    job("GCP_WORKLOAD_IDENTITY_PROVIDER"),
+    job("GOOGLE_SERVICE_ACCOUNT"),
+    // Azure Key Vault: Entra ID's app registration and its proof.
+    job("AZURE_TENANT_ID"),
+    job("AZURE_CLIENT_ID"),
+    job("AZURE_CLIENT_SECRET"),
+    job("AZURE_AUTHORITY_HOST"),
+    own("AZURE_FEDERATED_TOKEN_FILE"),
     // The command line's own.
     own("REPOSITORIES"),
     own("GITHUB_TOKEN"),

@@ -59,6 +59,11 @@ impl fmt::Display for Service {
             Service::Github => "GitHub",
             Service::Oidc => "the OIDC token endpoint",
             Service::Vault => "Vault",
+            Service::GoogleKms => "Google Cloud KMS",
+            Service::GoogleSts => "Google STS",
+            Service::GoogleIam => "Google IAM Credentials",
+            Service::KeyVault => "Azure Key Vault",
+            Service::EntraId => "Microsoft Entra ID",
         })
     }
 }

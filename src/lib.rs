@@ -1,5 +1,7 @@
 //! github-app-kms-token: a WebAssembly component that mints GitHub App
-//! installation tokens while the App's private key never leaves AWS KMS.
+//! installation tokens while the App's private key never leaves its key
+//! store: AWS KMS, Google Cloud KMS, Azure Key Vault, or Vault/OpenBao
+//! Transit.
 //!
 //! The folders are the layers, and every module's imports point down the
 //! list (`tests/layers.rs` checks it; `docs/architecture.md` has the map and
@@ -9,8 +11,10 @@
 //!    every layer uses;
 //! 2. [`net`]: requests and answers as data, URLs, retries, and the one
 //!    module that sends them ([`net::outgoing`], through `wasi:http`);
-//! 3. [`aws`] and [`github`]: each service's requests and answers, and the
-//!    rules for its names, pure;
+//! 3. [`identity`] and [`oauth`] (the workload's ID token, token
+//!    endpoints); [`aws`], [`vault`], [`gcp`], [`azure`] (the key stores)
+//!    and [`github`]: each service's requests and answers, and the rules
+//!    for its names, pure;
 //! 4. [`mint`] (the settings a token needs, and the flow that mints it) and
 //!    [`broker`] (callers verified, the trust policy, the service), pure,
 //!    over a [`net::http::Transport`];
@@ -23,16 +27,19 @@
 #![deny(unsafe_code)]
 
 pub mod aws;
+pub mod azure;
 pub mod broker;
 pub mod cache;
 pub mod env;
 pub mod error;
 pub mod exports;
+pub mod gcp;
 pub mod github;
 pub mod identity;
 pub mod json;
 pub mod mint;
 pub mod net;
+pub mod oauth;
 pub mod rs256;
 pub mod secret;
 pub mod store;

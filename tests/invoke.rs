@@ -49,7 +49,7 @@ fn create_app_jwt_and_revoke_from_the_command_line() {
     let revoke = format!(r#"revoke-installation-token({{token: "{token}"}})"#);
     assert_eq!(stdout(&invoke(&world.env(), &revoke)).trim(), "ok");
     let again = stdout(&invoke(&world.env(), &revoke));
-    assert!(again.starts_with("err(github({status: 401"), "{again}");
+    assert!(again.starts_with("err(github({service: github, status: 401"), "{again}");
     assert!(!again.contains(&token));
 }
 

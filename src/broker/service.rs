@@ -283,6 +283,11 @@ fn service_name(service: Service) -> &'static str {
         Service::Github => "github",
         Service::Oidc => "oidc",
         Service::Vault => "vault",
+        Service::GoogleKms => "google-kms",
+        Service::GoogleSts => "google-sts",
+        Service::GoogleIam => "google-iam",
+        Service::KeyVault => "key-vault",
+        Service::EntraId => "entra-id",
     }
 }
 

@@ -14,11 +14,15 @@ use crate::aws::credentials::{AwsCredentials, DEFAULT_AUDIENCE, IdentityToken, R
 use crate::aws::kms::{self, KeyId, KmsKey};
 use crate::aws::region::Region;
 use crate::aws::sts;
+use crate::azure::entra::{self, Entra, Proof};
+use crate::azure::keyvault;
 use crate::broker::policy;
 use crate::broker::service::{Broker, ConfigError};
 use crate::cache::SealingKey;
 use crate::env::Env;
 use crate::error::{Error, Result, invalid};
+use crate::gcp::credentials as google;
+use crate::gcp::kms::{self as cloud_kms, KeyVersion};
 use crate::github::api::DEFAULT_API_URL;
 use crate::github::jwt::AppId;
 use crate::github::names::{check_owner, check_repository};
@@ -142,12 +146,20 @@ fn key(fields: &Fields, env: &Env) -> Result<Key> {
             let endpoint = endpoint.map(|authority| store_endpoint(field, authority)).transpose()?;
             aws_key(fields, env, field, key, endpoint).map(Key::AwsKms)
         }
-        Reference::HashiVault { key } => {
-            if fields.aws_region.is_some() {
-                return Err(invalid("aws-region", "is for AWS KMS keys, and this key is in Vault"));
-            }
-            vault_key(env, field, key).map(Key::VaultTransit)
+        _ if fields.aws_region.is_some() => {
+            Err(invalid("aws-region", "is for AWS KMS keys, and this key is in another store"))
         }
+        Reference::GcpKms { name } => {
+            let endpoint = match env.get("GOOGLE_KMS_ENDPOINT") {
+                Some(url) => endpoint("GOOGLE_KMS_ENDPOINT", url)?,
+                None => Url::parse(cloud_kms::DEFAULT_ENDPOINT).map_err(|rule| invalid(field, rule))?,
+            };
+            KeyVersion::new(field, name, endpoint).map(Key::GoogleKms)
+        }
+        Reference::AzureKms { vault, key, version } => {
+            keyvault::Key::new(field, store_endpoint(field, vault)?, key, version).map(Key::AzureKeyVault)
+        }
+        Reference::HashiVault { key } => vault_key(env, field, key).map(Key::VaultTransit),
     }
 }
 
@@ -233,16 +245,116 @@ pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 pub fn credentials(env: &Env, key: &Key) -> Result<Credentials> {
     match key {
         Key::AwsKms(kms) => aws_credentials(env, &kms.region).map(Credentials::Aws),
+        Key::GoogleKms(_) => google_source(env).map(Credentials::Google),
+        Key::AzureKeyVault(_) => entra(env).map(Credentials::Azure),
         Key::VaultTransit(_) => vault_login(env).map(Credentials::Vault),
     }
+}
+
+/// A Google access token from the first source the environment
+/// configures: `GOOGLE_OAUTH_ACCESS_TOKEN` as it is; the external-account
+/// JSON in `GOOGLE_APPLICATION_CREDENTIALS`; or the provider in
+/// `GCP_WORKLOAD_IDENTITY_PROVIDER` with the runner's ID token (for
+/// audience `https://iam.googleapis.com/PROVIDER`, as
+/// `google-github-actions/auth` asks for it). `GOOGLE_SERVICE_ACCOUNT`,
+/// where the JSON does not name one, is impersonated.
+fn google_source(env: &Env) -> Result<google::Source> {
+    if let Some(token) = env.get("GOOGLE_OAUTH_ACCESS_TOKEN") {
+        return Ok(google::Source::Token(Secret::new(token)));
+    }
+    let service_account = env
+        .get("GOOGLE_SERVICE_ACCOUNT")
+        .map(|account| google::impersonation_url("GOOGLE_SERVICE_ACCOUNT", account))
+        .transpose()?;
+    if let Some(path) = env.get("GOOGLE_APPLICATION_CREDENTIALS") {
+        let text = read_token_file("GOOGLE_APPLICATION_CREDENTIALS", path)?;
+        let account = google::external_account("GOOGLE_APPLICATION_CREDENTIALS", text.expose().as_bytes())?;
+        let token = match account.source {
+            google::CredentialSource::Url { url, bearer } => {
+                IdentityToken::GithubActions { request_url: url, request_token: bearer, audience: None }
+            }
+            google::CredentialSource::File(path) => IdentityToken::Given(read_token_file(
+                "GOOGLE_APPLICATION_CREDENTIALS's credential_source",
+                &path,
+            )?),
+        };
+        return Ok(google::Source::Federated(google::Federation {
+            audience: account.audience,
+            token_url: account.token_url,
+            subject_token_type: account.subject_token_type,
+            impersonation: account.impersonation.or(service_account),
+            token,
+        }));
+    }
+    let provider = env.get("GCP_WORKLOAD_IDENTITY_PROVIDER");
+    let audience =
+        provider.map(|p| google::provider_audience("GCP_WORKLOAD_IDENTITY_PROVIDER", p)).transpose()?;
+    let token = match &audience {
+        // `//iam.googleapis.com/projects/…` asked for as `https://iam.googleapis.com/projects/…`.
+        Some(audience) => identity_token(env, Some(&format!("https:{audience}")), None)?,
+        None => None,
+    };
+    let (Some(audience), Some(token)) = (audience, token) else {
+        let set = if provider.is_some() { "is set" } else { "is not set" };
+        return Err(Error::CredentialsMissing(format!(
+            "tried 1. GOOGLE_OAUTH_ACCESS_TOKEN: not set; 2. GOOGLE_APPLICATION_CREDENTIALS: not set; \
+             3. Workload Identity Federation: GCP_WORKLOAD_IDENTITY_PROVIDER {set}, {}",
+            oidc_hint(env)
+        )));
+    };
+    let token_url = Url::parse(google::DEFAULT_TOKEN_URL)
+        .map_err(|rule| invalid("GCP_WORKLOAD_IDENTITY_PROVIDER", rule))?;
+    let subject_token_type = google::JWT_TOKEN_TYPE.to_owned();
+    Ok(google::Source::Federated(google::Federation {
+        audience,
+        token_url,
+        subject_token_type,
+        impersonation: service_account,
+        token,
+    }))
+}
+
+/// Entra ID's client credentials for the app registration `AZURE_CLIENT_ID`
+/// in `AZURE_TENANT_ID` (at `AZURE_AUTHORITY_HOST`, else Microsoft's):
+/// proven by `AZURE_CLIENT_SECRET`, else by the runner's ID token (audience
+/// `api://AzureADTokenExchange`) or the one in `AZURE_FEDERATED_TOKEN_FILE`.
+fn entra(env: &Env) -> Result<Entra> {
+    let authority = match env.get("AZURE_AUTHORITY_HOST") {
+        Some(url) => endpoint("AZURE_AUTHORITY_HOST", url)?,
+        None => Url::parse(entra::DEFAULT_AUTHORITY).map_err(|rule| invalid("AZURE_AUTHORITY_HOST", rule))?,
+    };
+    let proof = match env.get("AZURE_CLIENT_SECRET") {
+        Some(secret) => Some(Proof::Secret(Secret::new(secret))),
+        None => identity_token(env, Some(entra::ASSERTION_AUDIENCE), Some("AZURE_FEDERATED_TOKEN_FILE"))?
+            .map(Proof::Assertion),
+    };
+    let (tenant, client) = (env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID"));
+    let (Some(tenant), Some(client), Some(proof)) = (tenant, client, proof) else {
+        let set = |var: &str| if env.get(var).is_some() { "is set" } else { "is not set" };
+        return Err(Error::CredentialsMissing(format!(
+            "Entra ID needs AZURE_TENANT_ID ({}) and AZURE_CLIENT_ID ({}), and tried 1. AZURE_CLIENT_SECRET: {}; \
+             2. a federated credential: {}, AZURE_FEDERATED_TOKEN_FILE {}",
+            set("AZURE_TENANT_ID"),
+            set("AZURE_CLIENT_ID"),
+            set("AZURE_CLIENT_SECRET"),
+            oidc_hint(env),
+            set("AZURE_FEDERATED_TOKEN_FILE"),
+        )));
+    };
+    Entra::new(authority, ("AZURE_TENANT_ID", tenant), ("AZURE_CLIENT_ID", client), proof)
 }
 
 /// The workload's ID token: the GitHub Actions runner's (for `audience`),
 /// else the one in the file `file_var` names (read here, at most
 /// [`MAX_TOKEN_FILE_BYTES`]); `None` if neither is there.
-fn identity_token(env: &Env, audience: Option<&str>, file_var: &str) -> Result<Option<IdentityToken>> {
+fn identity_token(
+    env: &Env,
+    audience: Option<&str>,
+    file_var: Option<&str>,
+) -> Result<Option<IdentityToken>> {
     let oidc = (env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
-    Ok(Some(match (oidc, env.get(file_var)) {
+    let file = file_var.and_then(|var| Some((var, env.get(var)?)));
+    Ok(Some(match (oidc, file) {
         ((Some(url), Some(request_token)), _) => IdentityToken::GithubActions {
             request_url: Url::parse_with_query(url)
                 .and_then(Url::secure)
@@ -250,7 +362,7 @@ fn identity_token(env: &Env, audience: Option<&str>, file_var: &str) -> Result<O
             request_token: Secret::new(request_token),
             audience: audience.map(str::to_owned),
         },
-        (_, Some(path)) => IdentityToken::Given(read_token_file(file_var, path)?),
+        (_, Some((var, path))) => IdentityToken::Given(read_token_file(var, path)?),
         _ => return Ok(None),
     }))
 }
@@ -273,7 +385,7 @@ fn vault_login(env: &Env) -> Result<Login> {
     }
     let role = env.get("VAULT_ROLE");
     let token = match role {
-        Some(_) => identity_token(env, env.get("VAULT_AUDIENCE"), "VAULT_JWT_FILE")?,
+        Some(_) => identity_token(env, env.get("VAULT_AUDIENCE"), Some("VAULT_JWT_FILE"))?,
         None => None,
     };
     let (Some(role), Some(token)) = (role, token) else {
@@ -315,7 +427,7 @@ pub fn aws_credentials(env: &Env, region: &Region) -> Result<Source> {
     let Some((var, arn)) = role_arn else { return Err(no_credentials(env, false)) };
     let role = role(var, arn, env)?;
     let audience = env.get("STS_AUDIENCE").unwrap_or(DEFAULT_AUDIENCE);
-    let Some(token) = identity_token(env, Some(audience), "AWS_WEB_IDENTITY_TOKEN_FILE")? else {
+    let Some(token) = identity_token(env, Some(audience), Some("AWS_WEB_IDENTITY_TOKEN_FILE"))? else {
         return Err(no_credentials(env, true));
     };
     let sts = aws_endpoint(env, "AWS_ENDPOINT_URL_STS", sts::default_endpoint(region))?;

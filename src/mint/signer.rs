@@ -13,8 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::aws::credentials::{AwsCredentials, Source};
 use crate::aws::kms::{self, KmsKey};
 use crate::aws::sts;
-use crate::error::{Error, Result};
-use crate::net::http::{Transport, malformed};
+use crate::azure::entra::{self, Entra, Proof};
+use crate::azure::keyvault;
+use crate::error::{Error, Result, Service};
+use crate::gcp::credentials::{self as google, Federation};
+use crate::gcp::kms::{self as cloud_kms, KeyVersion};
+use crate::net::http::{Response, Transport, malformed};
+use crate::net::url::Url;
+use crate::rs256::PublicKey;
 use crate::secret::Secret;
 use crate::vault::login::{self, Login};
 use crate::vault::transit::{self, Signing};
@@ -24,6 +30,10 @@ use crate::vault::transit::{self, Signing};
 pub enum Key {
     /// In AWS KMS (`awskms://`, or a bare key id, alias or ARN).
     AwsKms(KmsKey),
+    /// In Google Cloud KMS (`gcpkms://`).
+    GoogleKms(KeyVersion),
+    /// In Azure Key Vault or Managed HSM (`azurekms://`).
+    AzureKeyVault(keyvault::Key),
     /// In Vault or OpenBao Transit (`hashivault://`).
     VaultTransit(transit::Key),
 }
@@ -33,6 +43,8 @@ impl Key {
     pub fn store(&self) -> &'static str {
         match self {
             Key::AwsKms(_) => "awskms",
+            Key::GoogleKms(_) => "gcpkms",
+            Key::AzureKeyVault(_) => "azurekms",
             Key::VaultTransit(_) => "hashivault",
         }
     }
@@ -46,6 +58,12 @@ impl Key {
                 key.key_id.as_str().to_owned(),
                 key.region.as_str().to_owned(),
                 key.endpoint.to_string(),
+            ]),
+            Key::GoogleKms(key) => parts.extend([key.endpoint.to_string(), key.name.clone()]),
+            Key::AzureKeyVault(key) => parts.extend([
+                key.vault.to_string(),
+                key.name.clone(),
+                key.version.clone().unwrap_or_default(),
             ]),
             Key::VaultTransit(key) => parts.extend([
                 key.server.address.to_string(),
@@ -62,6 +80,10 @@ impl Key {
 pub enum Credentials {
     /// AWS: access keys, or a web identity exchanged at STS.
     Aws(Source),
+    /// Google Cloud: an access token, or Workload Identity Federation.
+    Google(google::Source),
+    /// Azure: Entra ID's client credentials, with a secret or an assertion.
+    Azure(Entra),
     /// Vault: a token, or a JWT login.
     Vault(Login),
 }
@@ -91,6 +113,32 @@ pub fn vault_token(server: &crate::vault::Server, login: &Login, http: &impl Tra
     }
 }
 
+/// A Google access token from `source`: the one given, or one from
+/// Workload Identity Federation (STS, then perhaps impersonation).
+pub fn google_token(source: &google::Source, http: &impl Transport) -> Result<Secret> {
+    let federation: &Federation = match source {
+        google::Source::Token(token) => return Ok(token.clone()),
+        google::Source::Federated(federation) => federation,
+    };
+    let jwt = federation.token.fetch(http)?;
+    let response = http.send(google::exchange_request(federation, &jwt))?;
+    let federated = google::read_exchange(federation, &response, &jwt)?;
+    let Some(url) = &federation.impersonation else { return Ok(federated) };
+    let response = http.send(google::impersonation_request(url, &federated))?;
+    google::read_impersonation(url, &response, &federated)
+}
+
+/// An Entra ID access token for `scope`, proven by a secret or the
+/// workload's ID token.
+pub fn azure_token(entra: &Entra, scope: &str, http: &impl Transport) -> Result<Secret> {
+    let proof = match &entra.proof {
+        Proof::Secret(secret) => secret.clone(),
+        Proof::Assertion(token) => token.fetch(http)?,
+    };
+    let response = http.send(entra::token_request(entra, scope, &proof))?;
+    entra::read_token(entra, &response, &proof)
+}
+
 /// One call's way to sign with the key: the store's credentials, fetched once.
 pub enum Signer {
     /// AWS KMS `Sign`, SigV4-signed with these credentials.
@@ -99,6 +147,24 @@ pub enum Signer {
         key: KmsKey,
         /// The credentials.
         credentials: AwsCredentials,
+    },
+    /// Cloud KMS `asymmetricSign`, with this access token.
+    GoogleKms {
+        /// The key version.
+        key: KeyVersion,
+        /// The access token.
+        token: Secret,
+        /// The version's public half.
+        public_key: PublicKey,
+    },
+    /// Key Vault `sign`, with this access token.
+    AzureKeyVault {
+        /// The key.
+        key: keyvault::Key,
+        /// The access token.
+        token: Secret,
+        /// The version that signs and its public half.
+        signing: keyvault::Signing,
     },
     /// Vault Transit `sign`, with this token.
     VaultTransit {
@@ -118,6 +184,18 @@ impl Signer {
             (Key::AwsKms(key), Credentials::Aws(source)) => {
                 Ok(Signer::AwsKms { key: key.clone(), credentials: aws_credentials(source, http)? })
             }
+            (Key::GoogleKms(key), Credentials::Google(source)) => {
+                let token = google_token(source, http)?;
+                let response = http.send(cloud_kms::public_key_request(key, &token))?;
+                let public_key = cloud_kms::read_public_key(key, &response, &token)?;
+                Ok(Signer::GoogleKms { key: key.clone(), token, public_key })
+            }
+            (Key::AzureKeyVault(key), Credentials::Azure(entra)) => {
+                let token = azure_token(entra, &key.scope(), http)?;
+                let response = http.send(keyvault::key_request(key, &token))?;
+                let signing = keyvault::read_key(key, &response, &token)?;
+                Ok(Signer::AzureKeyVault { key: key.clone(), token, signing })
+            }
             (Key::VaultTransit(key), Credentials::Vault(login)) => {
                 let token = vault_token(&key.server, login, http)?;
                 let response = http.send(transit::key_request(key, &token))?;
@@ -132,34 +210,77 @@ impl Signer {
     }
 
     /// The RS256 signature of `message` (an App JWT's signing input), at
-    /// `now`. A signature the key's public half does not verify is refused
-    /// here, before GitHub sees it.
+    /// `now`. Where the store handed out the key's public half, a signature
+    /// it does not verify is refused here, before GitHub sees it.
     pub fn sign(&self, message: &[u8], now: SystemTime, http: &impl Transport) -> Result<Vec<u8>> {
-        match self {
+        let digest = Sha256::digest(message);
+        let (signature, check) = match self {
             Signer::AwsKms { key, credentials } => {
                 let response = http.send(kms::sign_request(key, credentials, message, now)?)?;
-                kms::read_sign_response(&key.endpoint, &response, credentials)
+                return kms::read_sign_response(&key.endpoint, &response, credentials);
+            }
+            Signer::GoogleKms { key, token, public_key } => {
+                let response = http.send(cloud_kms::sign_request(key, token, &digest))?;
+                let signature = cloud_kms::read_signature(key, &response, token)?;
+                (
+                    signature,
+                    Check {
+                        public_key,
+                        service: Service::GoogleKms,
+                        endpoint: &key.endpoint,
+                        response,
+                        key: key.name.clone(),
+                    },
+                )
+            }
+            Signer::AzureKeyVault { key, token, signing } => {
+                let response = http.send(keyvault::sign_request(key, token, &signing.version, &digest))?;
+                let signature = keyvault::read_signature(key, &response, token)?;
+                let named = format!("version {} of {}", signing.version, key.describe());
+                (
+                    signature,
+                    Check {
+                        public_key: &signing.public_key,
+                        service: Service::KeyVault,
+                        endpoint: &key.vault,
+                        response,
+                        key: named,
+                    },
+                )
             }
             Signer::VaultTransit { key, token, signing } => {
-                let digest = Sha256::digest(message);
                 let response = http.send(transit::sign_request(key, token, signing.version, &digest))?;
                 let signature = transit::read_signature(key, &response, token, signing.version)?;
-                if !signing.public_key.verify(message, &signature) {
-                    return Err(malformed(
-                        crate::error::Service::Vault,
-                        &key.server.address,
-                        &response,
-                        format!(
-                            "the signature does not verify under version {} of {}: refused before GitHub sees it",
-                            signing.version,
-                            key.path()
-                        ),
-                    ));
-                }
-                Ok(signature)
+                let named = format!("version {} of {}", signing.version, key.path());
+                (
+                    signature,
+                    Check {
+                        public_key: &signing.public_key,
+                        service: Service::Vault,
+                        endpoint: &key.server.address,
+                        response,
+                        key: named,
+                    },
+                )
             }
+        };
+        if !check.public_key.verify(message, &signature) {
+            let what =
+                format!("the signature does not verify under {}: refused before GitHub sees it", check.key);
+            return Err(malformed(check.service, check.endpoint, &check.response, what));
         }
+        Ok(signature)
     }
+}
+
+/// What a signature is checked against, and what to name if it fails.
+struct Check<'a> {
+    public_key: &'a PublicKey,
+    service: Service,
+    endpoint: &'a Url,
+    response: Response,
+    /// The key (and version) that should have signed, for the error.
+    key: String,
 }
 
 /// A key reference, parsed: the store, and the key's name there. The
@@ -175,6 +296,20 @@ pub enum Reference<'a> {
         /// A key id, key ARN, `alias/NAME` or alias ARN.
         key: &'a str,
     },
+    /// `gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/V`.
+    GcpKms {
+        /// The key version's resource name.
+        name: &'a str,
+    },
+    /// `azurekms://VAULT.vault.azure.net/KEY[/VERSION]`.
+    AzureKms {
+        /// `host[:port]` of the vault or managed HSM.
+        vault: &'a str,
+        /// The key's name.
+        key: &'a str,
+        /// The version, if pinned.
+        version: Option<&'a str>,
+    },
     /// `hashivault://KEY`: a Transit key (Vault at `VAULT_ADDR`).
     HashiVault {
         /// The key's name.
@@ -183,8 +318,9 @@ pub enum Reference<'a> {
 }
 
 /// The schemes of the key references this build reads.
-pub const SCHEMES: &str =
-    "awskms:///KEY, awskms://ENDPOINT/KEY, hashivault://KEY, or an AWS KMS key id, alias or ARN";
+pub const SCHEMES: &str = "awskms:///KEY, awskms://ENDPOINT/KEY, gcpkms://projects/…/cryptoKeyVersions/V, \
+                           azurekms://VAULT.vault.azure.net/KEY[/VERSION], hashivault://KEY, \
+                           or an AWS KMS key id, alias or ARN";
 
 impl<'a> Reference<'a> {
     /// Reads `text` (from `field`) as a key reference. Only its shape is
@@ -204,12 +340,23 @@ impl<'a> Reference<'a> {
                 }
                 Ok(Reference::AwsKms { endpoint, key })
             }
+            "gcpkms" if !rest.is_empty() => Ok(Reference::GcpKms { name: rest }),
+            "azurekms" => match rest.split('/').collect::<Vec<_>>()[..] {
+                [vault, key] if !vault.is_empty() && !key.is_empty() => {
+                    Ok(Reference::AzureKms { vault, key, version: None })
+                }
+                [vault, key, version] if !vault.is_empty() && !key.is_empty() && !version.is_empty() => {
+                    Ok(Reference::AzureKms { vault, key, version: Some(version) })
+                }
+                _ => Err(crate::error::invalid(
+                    field,
+                    "must be azurekms://VAULT.vault.azure.net/KEY[/VERSION]",
+                )),
+            },
             "hashivault" if !rest.is_empty() => Ok(Reference::HashiVault { key: rest }),
-            "hashivault" => Err(crate::error::invalid(field, "must name the key after hashivault://")),
-            "gcpkms" | "azurekms" => Err(crate::error::invalid(
-                field,
-                format!("{scheme}:// keys are not supported by this version; it reads {SCHEMES}"),
-            )),
+            "gcpkms" | "hashivault" => {
+                Err(crate::error::invalid(field, format!("must name the key after {scheme}://")))
+            }
             _ => Err(unknown()),
         }
     }

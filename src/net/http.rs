@@ -94,8 +94,9 @@ impl Response {
         self.header(match service {
             Service::Kms | Service::Sts => "x-amzn-requestid",
             Service::Github | Service::Oidc => "x-github-request-id",
-            // Vault puts its request id in the body (`vault::errors`).
-            Service::Vault => return None,
+            Service::KeyVault | Service::EntraId => "x-ms-request-id",
+            // Vault puts its request id in the body; Google's APIs send none.
+            Service::Vault | Service::GoogleKms | Service::GoogleSts | Service::GoogleIam => return None,
         })
     }
 

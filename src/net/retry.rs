@@ -1,5 +1,5 @@
 //! Retries: a [`Transport`] that sends again what may heal (5xx, KMS
-//! throttling and internal errors, Vault's rate limits (429), GitHub's
+//! throttling and internal errors, the other key stores' 429s, GitHub's
 //! secondary rate limits, lost
 //! connections and timeouts), with exponential backoff and full jitter,
 //! within one deadline. What will not heal (other 4xx) is never retried,
@@ -33,8 +33,18 @@ pub fn verdict(service: Service, response: &Response, now_unix: u64) -> Option<O
             let code = aws_error_code(body.str("__type").ok()??);
             KMS_TRANSIENT.contains(&code.as_str()).then_some(None)
         }
-        // Vault's rate limit quotas: 429, perhaps with `retry-after`.
-        (Service::Vault, 429) => {
+        // The other key stores' and identity services' throttling: 429,
+        // perhaps with `retry-after` (Vault's rate limit quotas, Cloud KMS's
+        // RESOURCE_EXHAUSTED, Key Vault's and Entra ID's throttling).
+        (
+            Service::Vault
+            | Service::GoogleKms
+            | Service::GoogleSts
+            | Service::GoogleIam
+            | Service::KeyVault
+            | Service::EntraId,
+            429,
+        ) => {
             Some(response.header("retry-after").and_then(|v| v.trim().parse().ok()).map(Duration::from_secs))
         }
         (Service::Github, _) => Some(Some(match rate_limit(response)? {

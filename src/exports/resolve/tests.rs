@@ -341,10 +341,7 @@ fn a_bad_key_reference_or_vault_setting_is_named() {
         (env().with("KEY", "awskms:///"), "KEY"),
         (env().with("KEY", "awskms://a b/alias/x"), "KEY"),
         (env().with("KEY", "awskms://host/path/alias/x"), "KEY"),
-        (
-            env().with("KEY", "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1"),
-            "KEY",
-        ),
+        (env().with("KEY", "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"), "KEY"),
         (env().with("KEY", "hashivault://app"), "VAULT_ADDR"),
         (vault().with("VAULT_ADDR", "http://vault.example.com"), "VAULT_ADDR"),
         (vault().with("VAULT_NAMESPACE", "a//b"), "VAULT_NAMESPACE"),
@@ -412,4 +409,141 @@ fn test_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gakt-resolve-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+const GCP_KEY: &str =
+    "gcpkms://projects/acme-ci/locations/global/keyRings/github/cryptoKeys/app/cryptoKeyVersions/1";
+const PROVIDER: &str = "projects/123456789/locations/global/workloadIdentityPools/github/providers/actions";
+
+#[test]
+fn a_google_key_and_its_credentials() {
+    let google = env().with("KEY", GCP_KEY);
+    let settings = jwt_settings(&Fields::default(), &google).unwrap();
+    let Key::GoogleKms(key) = &settings.key else { panic!() };
+    assert_eq!(key.endpoint.to_string(), "https://cloudkms.googleapis.com/");
+    let Key::GoogleKms(key) =
+        jwt_settings(&Fields::default(), &google.clone().with("GOOGLE_KMS_ENDPOINT", "http://127.0.0.1:9"))
+            .unwrap()
+            .key
+    else {
+        panic!()
+    };
+    assert_eq!(key.endpoint.to_string(), "http://127.0.0.1:9/");
+    // The access token wins; then the provider with the runner's token, as auth asks for it.
+    let token = google
+        .clone()
+        .with("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.t")
+        .with("GCP_WORKLOAD_IDENTITY_PROVIDER", PROVIDER);
+    assert!(matches!(
+        credentials(&token, &settings.key).unwrap(),
+        Credentials::Google(google::Source::Token(_))
+    ));
+    let runner = google
+        .clone()
+        .with("GCP_WORKLOAD_IDENTITY_PROVIDER", PROVIDER)
+        .with("GOOGLE_SERVICE_ACCOUNT", "signer@acme-ci.iam.gserviceaccount.com")
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0")
+        .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token");
+    let Credentials::Google(google::Source::Federated(federation)) =
+        credentials(&runner, &settings.key).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(federation.audience, format!("//iam.googleapis.com/{PROVIDER}"));
+    assert_eq!(federation.token_url.to_string(), "https://sts.googleapis.com/v1/token");
+    let IdentityToken::GithubActions { audience, .. } = &federation.token else { panic!() };
+    assert_eq!(audience.as_deref(), Some(format!("https://iam.googleapis.com/{PROVIDER}").as_str()));
+    assert!(
+        federation
+            .impersonation
+            .unwrap()
+            .to_string()
+            .ends_with("signer@acme-ci.iam.gserviceaccount.com:generateAccessToken")
+    );
+    let Err(Error::CredentialsMissing(why)) = credentials(&google, &settings.key) else { panic!() };
+    assert!(why.starts_with("tried 1. GOOGLE_OAUTH_ACCESS_TOKEN: not set;"), "{why}");
+    assert_eq!(
+        field_of(credentials(&runner.with("GCP_WORKLOAD_IDENTITY_PROVIDER", "pool"), &settings.key)),
+        "GCP_WORKLOAD_IDENTITY_PROVIDER"
+    );
+}
+
+#[test]
+fn an_external_account_json_as_google_github_actions_auth_writes_it() {
+    let dir = test_dir();
+    let file = dir.join("gha-creds.json");
+    let json = serde_json::json!({
+        "type": "external_account",
+        "audience": format!("//iam.googleapis.com/{PROVIDER}"),
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": "http://127.0.0.1:9/v1/token",
+        "credential_source": {
+            "url": "https://pipelines.example/idtoken?api-version=2.0&audience=x",
+            "headers": {"Authorization": "Bearer request-token"},
+            "format": {"type": "json", "subject_token_field_name": "value"},
+        },
+    });
+    std::fs::write(&file, json.to_string()).unwrap();
+    let google = env().with("KEY", GCP_KEY).with("GOOGLE_APPLICATION_CREDENTIALS", file.to_str().unwrap());
+    let settings = jwt_settings(&Fields::default(), &google).unwrap();
+    let Credentials::Google(google::Source::Federated(federation)) =
+        credentials(&google, &settings.key).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(federation.token_url.to_string(), "http://127.0.0.1:9/v1/token");
+    let IdentityToken::GithubActions { request_token, audience: None, .. } = &federation.token else {
+        panic!()
+    };
+    assert_eq!(request_token.expose(), "request-token");
+    std::fs::write(&file, r#"{"type":"service_account","private_key":"x"}"#).unwrap();
+    assert_eq!(field_of(credentials(&google, &settings.key)), "GOOGLE_APPLICATION_CREDENTIALS");
+}
+
+#[test]
+fn an_azure_key_and_its_credentials() {
+    let azure = env()
+        .with("KEY", "azurekms://acme-ci.vault.azure.net/github-app")
+        .with("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+        .with("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555");
+    let settings = jwt_settings(&Fields::default(), &azure).unwrap();
+    let Key::AzureKeyVault(key) = &settings.key else { panic!() };
+    assert_eq!(
+        (key.vault.to_string().as_str(), key.name.as_str()),
+        ("https://acme-ci.vault.azure.net/", "github-app")
+    );
+    let Credentials::Azure(entra) =
+        credentials(&azure.clone().with("AZURE_CLIENT_SECRET", "s3cr3t"), &settings.key).unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(entra.proof, Proof::Secret(_)));
+    assert_eq!(
+        entra.token_url().to_string(),
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+    );
+    let runner = azure
+        .clone()
+        .with("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9")
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0")
+        .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token");
+    let Credentials::Azure(entra) = credentials(&runner, &settings.key).unwrap() else { panic!() };
+    let Proof::Assertion(IdentityToken::GithubActions { audience, .. }) = &entra.proof else { panic!() };
+    assert_eq!(audience.as_deref(), Some("api://AzureADTokenExchange"));
+    assert_eq!(entra.authority.to_string(), "http://127.0.0.1:9/");
+    let Err(Error::CredentialsMissing(why)) = credentials(&azure.with("AZURE_CLIENT_ID", ""), &settings.key)
+    else {
+        panic!()
+    };
+    assert!(
+        why.starts_with("Entra ID needs AZURE_TENANT_ID (is set) and AZURE_CLIENT_ID (is not set)"),
+        "{why}"
+    );
+    for (key, field) in [
+        ("azurekms://evil.example.com/app", "KEY"),
+        ("azurekms://acme.vault.azure.net/a_b", "KEY"),
+        ("azurekms://acme.vault.azure.net/app/v/1", "KEY"),
+    ] {
+        assert_eq!(field_of(jwt_settings(&Fields::default(), &env().with("KEY", key))), field, "{key}");
+    }
 }
