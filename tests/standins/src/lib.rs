@@ -1,12 +1,15 @@
-//! Local stand-ins of AWS KMS, Vault and the GitHub API, for tests and `make demo`.
+//! Local stand-ins of AWS KMS, Google Cloud KMS, Azure Key Vault, Vault and the
+//! GitHub API, for tests and `make demo`.
 //!
 //! They check what the real services check: the KMS stand-in verifies every
 //! SigV4 signature with the known secret and signs with a real RSA key; the
 //! GitHub stand-in verifies the App JWT with that key's public half. Both
 //! listen on 127.0.0.1 on ports the OS picks, and stop when dropped.
 
+pub mod azure;
 pub mod client;
 pub mod github;
+pub mod google;
 pub mod kms;
 pub mod oidc;
 pub mod process;

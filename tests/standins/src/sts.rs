@@ -83,7 +83,8 @@ fn refuse(status: u16, code: &str, message: &str) -> Response {
 }
 
 /// An `application/x-www-form-urlencoded` body as a map.
-fn form(body: &[u8]) -> BTreeMap<String, String> {
+/// A form-encoded body's fields, decoded.
+pub(crate) fn form(body: &[u8]) -> BTreeMap<String, String> {
     let decode = |s: &str| percent_decode(&s.replace('+', " "));
     String::from_utf8_lossy(body)
         .split('&')

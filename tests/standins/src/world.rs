@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
+use crate::azure::{
+    Azure, CLIENT_ID as AZURE_CLIENT_ID, Federated, KEY as AZURE_KEY, TENANT as AZURE_TENANT,
+};
 use crate::github::{Github, Installation};
+use crate::google::{Google, KEY_VERSION as GCP_KEY_VERSION};
 use crate::kms::{ALIAS, Kms};
 use crate::oidc::Oidc;
 use crate::sigv4::Credential;
@@ -155,8 +159,7 @@ impl World {
     /// The environment that points the component at `vault`'s key, with
     /// `token` as `VAULT_TOKEN`: no AWS settings at all.
     pub fn vault_env(&self, vault: &Vault, namespace: Option<&str>, token: &str) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> =
-            self.env().into_iter().filter(|(k, _)| !k.starts_with("AWS_") && k != "KMS_KEY_ID").collect();
+        let mut env = self.github_env();
         env.push(("KEY".into(), format!("hashivault://{VAULT_KEY}")));
         env.push(("VAULT_ADDR".into(), vault.url()));
         env.extend(namespace.map(|n| ("VAULT_NAMESPACE".to_owned(), n.to_owned())));
@@ -170,15 +173,94 @@ impl World {
         let mut env: Vec<(String, String)> =
             self.vault_env(vault, namespace, "").into_iter().filter(|(k, _)| k != "VAULT_TOKEN").collect();
         env.extend(
+            [("VAULT_ROLE", VAULT_ROLE.to_owned()), ("VAULT_AUDIENCE", VAULT_AUDIENCE.to_owned())]
+                .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env.extend(self.runner());
+        env
+    }
+
+    /// A Google stand-in holding the App's key as [`crate::google::KEY_VERSION`],
+    /// whose provider trusts this world's ID tokens.
+    pub fn google(&self) -> Google {
+        Google::start(rsa_key(), &self.oidc.issuer(), issuer_key().to_public_key())
+    }
+
+    /// The environment that points the component at `google`'s key, with
+    /// `token` as `GOOGLE_OAUTH_ACCESS_TOKEN`: no AWS settings at all.
+    pub fn google_env(&self, google: &Google, token: &str) -> Vec<(String, String)> {
+        let mut env = self.github_env();
+        env.push(("KEY".into(), format!("gcpkms://{GCP_KEY_VERSION}")));
+        env.push(("GOOGLE_KMS_ENDPOINT".into(), google.url()));
+        env.push(("GOOGLE_OAUTH_ACCESS_TOKEN".into(), token.to_owned()));
+        env
+    }
+
+    /// [`World::google_env`] keyless: `GOOGLE_APPLICATION_CREDENTIALS` names
+    /// `credentials`, an external-account JSON (the runner's ID token, as
+    /// `google-github-actions/auth` writes it; see [`Google::external_account`]).
+    pub fn google_keyless_env(
+        &self,
+        google: &Google,
+        credentials: &std::path::Path,
+    ) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .google_env(google, "")
+            .into_iter()
+            .filter(|(k, _)| k != "GOOGLE_OAUTH_ACCESS_TOKEN")
+            .collect();
+        env.push(("GOOGLE_APPLICATION_CREDENTIALS".into(), credentials.to_string_lossy().into_owned()));
+        env
+    }
+
+    /// An Azure stand-in holding the App's key as [`crate::azure::KEY`],
+    /// whose app registration's federated credential trusts this world's
+    /// ID tokens for `octo-org/widgets` on `main`.
+    pub fn azure(&self) -> Azure {
+        let federated = Federated {
+            issuer: self.oidc.issuer(),
+            public_key: issuer_key().to_public_key(),
+            subject: "repo:octo-org/widgets:ref:refs/heads/main".into(),
+        };
+        Azure::start(rsa_key(), federated)
+    }
+
+    /// The environment that points the component at `azure`'s key, the
+    /// app registration proven by its client secret.
+    pub fn azure_env(&self, azure: &Azure) -> Vec<(String, String)> {
+        let mut env = self.github_env();
+        env.extend(
             [
-                ("VAULT_ROLE", VAULT_ROLE.to_owned()),
-                ("VAULT_AUDIENCE", VAULT_AUDIENCE.to_owned()),
-                ("ACTIONS_ID_TOKEN_REQUEST_URL", self.oidc.request_url()),
-                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.request_token.clone()),
+                ("KEY", format!("azurekms://{}/{AZURE_KEY}", azure.authority())),
+                ("AZURE_AUTHORITY_HOST", azure.url()),
+                ("AZURE_TENANT_ID", AZURE_TENANT.to_owned()),
+                ("AZURE_CLIENT_ID", AZURE_CLIENT_ID.to_owned()),
+                ("AZURE_CLIENT_SECRET", azure.client_secret()),
             ]
             .map(|(k, v)| (k.to_owned(), v)),
         );
         env
+    }
+
+    /// [`World::azure_env`] keyless: the runner's ID token as the client assertion.
+    pub fn azure_keyless_env(&self, azure: &Azure) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            self.azure_env(azure).into_iter().filter(|(k, _)| k != "AZURE_CLIENT_SECRET").collect();
+        env.extend(self.runner());
+        env
+    }
+
+    /// The App and GitHub, without any key store's settings.
+    fn github_env(&self) -> Vec<(String, String)> {
+        self.env().into_iter().filter(|(k, _)| !k.starts_with("AWS_") && k != "KMS_KEY_ID").collect()
+    }
+
+    /// The runner's ID token endpoint, as a job with `id-token: write` has it.
+    fn runner(&self) -> Vec<(String, String)> {
+        vec![
+            ("ACTIONS_ID_TOKEN_REQUEST_URL".into(), self.oidc.request_url()),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), self.request_token.clone()),
+        ]
     }
 
     /// The hosts the component needs to reach.
