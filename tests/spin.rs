@@ -50,8 +50,15 @@ fn every_broker_setting_is_a_spin_variable() {
         );
         let required = ["APP_ID", "AWS_REGION", "TRUST_POLICY", "OIDC_AUDIENCE"].contains(&name);
         assert_eq!(spec.get("required").and_then(|r| r.as_bool()).unwrap_or(false), required, "{variable}");
-        let secret =
-            ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "VAULT_TOKEN", "CACHE_KEY"].contains(&name);
+        let secret = [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "GOOGLE_OAUTH_ACCESS_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "VAULT_TOKEN",
+            "CACHE_KEY",
+        ]
+        .contains(&name);
         assert_eq!(spec.get("secret").and_then(|r| r.as_bool()).unwrap_or(false), secret, "{variable}");
         if !required {
             let default = spec.get("default").and_then(|d| d.as_str());
@@ -68,7 +75,7 @@ fn every_broker_setting_is_a_spin_variable() {
 }
 
 /// What the broker reads, as environment variables.
-const BROKER_SETTINGS: [&str; 28] = [
+const BROKER_SETTINGS: [&str; 38] = [
     "APP_ID",
     "KEY",
     "KMS_KEY_ID",
@@ -87,6 +94,16 @@ const BROKER_SETTINGS: [&str; 28] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_KMS",
     "AWS_ENDPOINT_URL_STS",
+    "GOOGLE_KMS_ENDPOINT",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GCP_WORKLOAD_IDENTITY_PROVIDER",
+    "GOOGLE_SERVICE_ACCOUNT",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_FEDERATED_TOKEN_FILE",
     "VAULT_ADDR",
     "VAULT_NAMESPACE",
     "VAULT_TRANSIT_MOUNT",

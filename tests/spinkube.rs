@@ -45,7 +45,7 @@ fn the_example_is_valid() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "validate.py refused host-examples/spinkube:\n{stderr}{stdout}");
     assert!(stdout.contains("SpinApp against core.spinkube.dev_spinapps.yaml"), "{stdout}");
-    assert!(stdout.contains("28 variables as spin.toml [variables] declares"), "{stdout}");
+    assert!(stdout.contains("38 variables as spin.toml [variables] declares"), "{stdout}");
 }
 
 /// One file of the example, changed: `from` (which must be there) becomes `to`.

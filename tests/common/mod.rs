@@ -96,7 +96,7 @@ pub fn mint(
 /// Fails if any piece of a secret ([`standins::leaked`]) appears in `texts`
 /// or the host's log: any secret the stand-ins handed out or saw
 /// (credentials, JWT signatures, tokens), and the AWS secret key, session
-/// token and Vault token in `env`.
+/// token, Vault token, Google access token and Azure client secret in `env`.
 pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
     let mut secrets = standins::remembered();
     secrets.extend(
@@ -108,6 +108,8 @@ pub fn assert_no_secret(env: &[(String, String)], texts: &[String]) {
                     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
                     "GITHUB_TOKEN",
                     "VAULT_TOKEN",
+                    "GOOGLE_OAUTH_ACCESS_TOKEN",
+                    "AZURE_CLIENT_SECRET",
                 ]
                 .contains(&name.as_str())
             })

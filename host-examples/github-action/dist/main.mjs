@@ -1,2 +1,2 @@
 import{createRequire}from'node:module';const require=createRequire(import.meta.url);
-import"./chunk-R74K4P2Q.mjs";await import("./mint-LS6JLU57.mjs");
+import"./chunk-R74K4P2Q.mjs";await import("./mint-HMCK7J2A.mjs");

@@ -1,2 +1,2 @@
 import{createRequire}from'node:module';const require=createRequire(import.meta.url);
-import"./chunk-R74K4P2Q.mjs";await import("./revoke-EO53Z3LY.mjs");
+import"./chunk-R74K4P2Q.mjs";await import("./revoke-STPGNGFJ.mjs");

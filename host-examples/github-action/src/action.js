@@ -14,6 +14,10 @@ const VARIABLE_INPUTS = {
   "role-to-assume": "AWS_ROLE_ARN",
   "role-session-name": "AWS_ROLE_SESSION_NAME",
   audience: "STS_AUDIENCE",
+  "gcp-workload-identity-provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
+  "gcp-service-account": "GOOGLE_SERVICE_ACCOUNT",
+  "azure-tenant-id": "AZURE_TENANT_ID",
+  "azure-client-id": "AZURE_CLIENT_ID",
   "vault-addr": "VAULT_ADDR",
   "vault-role": "VAULT_ROLE",
   "vault-namespace": "VAULT_NAMESPACE",
@@ -102,7 +106,10 @@ export function requests() {
   const key = optional("key");
   const kmsKeyId = optional("kms-key-id");
   if (!key && !kmsKeyId) {
-    throw new InputError("key", "is required: a key reference such as awskms:///alias/NAME or hashivault://NAME");
+    throw new InputError(
+      "key",
+      "is required: a key reference such as awskms:///alias/NAME, gcpkms://projects/…, azurekms://VAULT.vault.azure.net/NAME or hashivault://NAME",
+    );
   }
   const owners = list(core.getInput("owner"));
   const repositories = list(core.getInput("repositories"));

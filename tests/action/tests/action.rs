@@ -44,6 +44,10 @@ fn action_yml_declares_a_javascript_action_with_described_inputs_and_outputs() {
         "key",
         "kms-key-id",
         "aws-region",
+        "gcp-workload-identity-provider",
+        "gcp-service-account",
+        "azure-tenant-id",
+        "azure-client-id",
         "vault-addr",
         "vault-role",
         "vault-namespace",
@@ -188,6 +192,92 @@ fn mints_with_a_key_in_vault() {
     assert_masked_first(&main, &[&world.github.issued()[1].token]);
 }
 
+/// A key in Google Cloud KMS: an access token in the job's environment;
+/// or the job's OIDC identity through `gcp-workload-identity-provider`
+/// (Google's own STS, unreachable here: the request is what is checked).
+#[test]
+fn mints_with_a_key_in_google_cloud_kms() {
+    use standins::google::{KEY_VERSION, PROVIDER, SERVICE_ACCOUNT};
+    let world = World::start("");
+    let google = world.google();
+    let google_job = |env, keep: &[&str]| {
+        Job::of(&world, env, keep)
+            .without("kms-key-id")
+            .without("aws-region")
+            .with("key", &format!("gcpkms://{KEY_VERSION}"))
+    };
+    let mut job = google_job(
+        world.google_env(&google, &google.token()),
+        &["GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_KMS_ENDPOINT"],
+    );
+    let (main, post) = job.main_then_post();
+    assert_eq!(main.ok().outputs["token"], world.github.issued()[0].token);
+    post.ok();
+    assert_eq!((google.signed(), world.kms.signatures()), (1, 0));
+
+    let mut env = world.google_env(&google, "");
+    env.extend(world.keyless_env().into_iter().filter(|(k, _)| k.starts_with("ACTIONS_ID_TOKEN")));
+    let keyless = google_job(
+        env,
+        &["GOOGLE_KMS_ENDPOINT", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+    )
+    .with("gcp-workload-identity-provider", PROVIDER)
+    .with("gcp-service-account", SERVICE_ACCOUNT);
+    let step = keyless.run("main");
+    assert_eq!(
+        world.oidc.audiences(),
+        [format!("https://iam.googleapis.com/{PROVIDER}")],
+        "as auth asks for it"
+    );
+    let errors = step.errors();
+    assert!(
+        errors.len() == 1
+            && errors[0].starts_with("could not reach Google STS at https://sts.googleapis.com"),
+        "{:?}",
+        step.stdout
+    );
+    let bad =
+        google_job(world.google_env(&google, ""), &[]).with("gcp-workload-identity-provider", "my-pool");
+    let errors = bad.run("main").errors().iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    assert!(
+        errors[0].starts_with("Input gcp-workload-identity-provider: must be projects/NUMBER"),
+        "{errors:?}"
+    );
+}
+
+/// A key in Azure Key Vault: the job's OIDC identity as the federated
+/// credential of the app registration `azure-client-id` names.
+#[test]
+fn mints_with_a_key_in_azure_key_vault() {
+    use standins::azure::{CLIENT_ID, TENANT};
+    let world = World::start("");
+    let azure = world.azure();
+    let env: Vec<(String, String)> = world
+        .azure_keyless_env(&azure)
+        .into_iter()
+        .filter(|(k, _)| k != "AZURE_TENANT_ID" && k != "AZURE_CLIENT_ID")
+        .collect();
+    let key = env.iter().find(|(k, _)| k == "KEY").map(|(_, v)| v.clone()).unwrap();
+    let mut job = Job::of(
+        &world,
+        env,
+        &["AZURE_AUTHORITY_HOST", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+    )
+    .without("kms-key-id")
+    .without("aws-region")
+    .with("key", &key)
+    .with("azure-tenant-id", TENANT)
+    .with("azure-client-id", CLIENT_ID);
+    let (main, post) = job.main_then_post();
+    let main = main.ok();
+    assert_eq!(main.outputs["token"], world.github.issued()[0].token);
+    assert_masked_first(&main, &[&world.github.issued()[0].token]);
+    post.ok();
+    assert!(world.github.issued()[0].revoked);
+    assert_eq!(world.oidc.audiences(), ["api://AzureADTokenExchange"]);
+    assert_eq!((azure.issued(), azure.signed()), (1, 1));
+}
+
 #[test]
 fn several_owners_get_a_token_each_from_one_signature() {
     let world = World::start("");
@@ -223,7 +313,11 @@ fn bad_inputs_are_errors_naming_the_input_and_nothing_is_sent() {
         (Job::new(&world).without("kms-key-id"), "Input key: is required: a key reference"),
         (
             Job::new(&world).without("kms-key-id").with("key", "gcpkms://projects/p"),
-            "Input key: gcpkms:// keys are not supported by this version",
+            "Input aws-region: is for AWS KMS keys, and this key is in another store",
+        ),
+        (
+            Job::new(&world).without("kms-key-id").without("aws-region").with("key", "gcpkms://projects/p"),
+            "Input key: must name a key version",
         ),
         (
             Job::new(&world).with("key", "hashivault://github-app").without("aws-region"),

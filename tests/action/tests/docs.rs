@@ -13,10 +13,12 @@ fn root() -> PathBuf {
 
 /// The variables that hold secrets, as environment variables; Spin's
 /// variables are their lower-case forms, `SPIN_VARIABLE_` their upper-case.
-const SECRETS: [&str; 8] = [
+const SECRETS: [&str; 10] = [
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "VAULT_TOKEN",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "AZURE_CLIENT_SECRET",
     "CACHE_KEY",
     "GITHUB_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
