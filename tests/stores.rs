@@ -609,6 +609,72 @@ fn malformed_key_vault_answers_are_named() {
     assert_eq!(azure.signed(), 0);
 }
 
+// Every store: the one-signature rule, in the command line's several
+// owners and in the broker.
+
+/// Each store besides AWS KMS, running, with the environment that points
+/// the component at it (static credentials) and its signature count.
+fn every_store(world: &World) -> Vec<(&'static str, Env, Box<dyn Fn() -> usize>)> {
+    let google = std::rc::Rc::new(world.google());
+    let azure = std::rc::Rc::new(world.azure());
+    let vault = std::rc::Rc::new(world.vault(None));
+    let token = vault.token(SIGNER);
+    let (g, a, v) = (google.clone(), azure.clone(), vault.clone());
+    vec![
+        ("gcpkms", world.google_env(&google, &google.token()), Box::new(move || g.signed())),
+        ("azurekms", world.azure_env(&azure), Box::new(move || a.signed())),
+        ("hashivault", world.vault_env(&vault, None, &token), Box::new(move || v.signed())),
+    ]
+}
+
+#[test]
+fn several_owners_share_one_signature_in_every_store() {
+    let world = World::start("");
+    for (store, env, signed) in every_store(&world) {
+        let output = wasmtime("run", &env)
+            .args(["-S", "http"])
+            .arg(wasm_path())
+            .args(["--owner", "octo-org", "--owner", "octocat", "--format", "json"])
+            .output()
+            .expect("wasmtime runs");
+        assert!(output.status.success(), "{store}: {}", String::from_utf8_lossy(&output.stderr));
+        let tokens: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(tokens["octo-org"]["token"].is_string() && tokens["octocat"]["token"].is_string(), "{store}");
+        assert_eq!(signed(), 1, "{store}: one signature for both owners");
+    }
+}
+
+#[test]
+fn the_broker_mints_with_every_store() {
+    use standins::client::send;
+    let world = World::start("");
+    let policy = serde_json::json!({"rules": [{
+        "issuer": world.oidc.issuer(),
+        "claims": {"repository_owner": "octo-org"},
+        "owner": "octo-org",
+        "repositories": ["widgets"],
+        "permissions": {"contents": "read"},
+    }]});
+    for (store, env, signed) in every_store(&world) {
+        let env = with(
+            &env,
+            &[("TRUST_POLICY", Some(&policy.to_string())), ("OIDC_AUDIENCE", Some("github-app-kms-token"))],
+        );
+        let served = standins::process::wasmtime_serve(&wasm_path(), &env);
+        let bearer = format!("Bearer {}", world.oidc.id_token("github-app-kms-token"));
+        let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+        for _ in 0..2 {
+            let answer = send(&served.authority, "POST", "/token", &headers, b"{}").expect("an answer");
+            let log = served.log.lock().unwrap().join("\n");
+            assert_eq!(answer.status, 200, "{store}: {}\n{log}", String::from_utf8_lossy(&answer.body));
+        }
+        // An instance per request under `wasmtime serve`: each signs once.
+        assert_eq!(signed(), 2, "{store}");
+        let log = served.log.lock().unwrap().join("\n");
+        assert_no_secret(&env, &[log]);
+    }
+}
+
 /// The key stores' faults side by side: each cell says the outcome and
 /// names the test that shows it (`tests/faults.rs`, `tests/component.rs`,
 /// `tests/cli.rs` for AWS KMS; this file for the others).
