@@ -20,11 +20,13 @@
 //! Also measured: `wasmtime run` of the `.cwasm` printing its help (2′: the
 //! process's fixed cost, no request), the component's size, compile and
 //! instantiate times, CPU per token, requests per token for each kind of
-//! target, and the broker under `wasmtime serve` with a bounded load.
+//! target, one token per key store side by side (`BENCH_ONLY=stores` alone),
+//! and the broker under `wasmtime serve` with a bounded load.
 
 mod load;
 mod scale;
 mod stats;
+mod stores;
 mod variants;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +70,12 @@ fn main() {
     let wasmtime = standins::tool("wasmtime", Some("WASMTIME"), "tools");
     let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
     let world = World::start("");
+    // `BENCH_ONLY=stores`: one token per key store, printed, no report.
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "stores") {
+        let host = Host::new(&wasm, vec!["127.0.0.1".into()], Arc::new(|_| {})).expect("the component loads");
+        print!("{}", stores::markdown(&stores::run(&world, &host, runs, WARM_UP), runs));
+        return;
+    }
 
     // The file, compiled by the CLI and by the embedding.
     let size = std::fs::metadata(&wasm).expect("run `make build` first").len();
@@ -156,13 +164,25 @@ fn main() {
         }
     }
     let measured: Vec<(&Variant, Vec<Sample>)> = variants.iter().zip(samples).collect();
+    eprintln!("measuring each key store ...");
+    let stores = stores::run(&world, &host, runs, WARM_UP);
     eprintln!("measuring the broker under load ...");
     let load = load::run(&world, &wasm);
     eprintln!("measuring the broker cold and warm (the Spin build, Redis) ...");
     let scale = scale::run(&root);
 
-    let report =
-        Report { size, gzipped, cli_compile, embedded_compile, requests, measured, load, scale, runs };
+    let report = Report {
+        size,
+        gzipped,
+        cli_compile,
+        embedded_compile,
+        requests,
+        measured,
+        stores,
+        load,
+        scale,
+        runs,
+    };
     let (markdown, json) = (report.markdown(), report.json());
     std::fs::write(out.join("report.md"), &markdown).expect("report.md");
     std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&json).unwrap())
@@ -216,6 +236,7 @@ struct Report<'a> {
     embedded_compile: Duration,
     requests: Vec<(&'static str, usize)>,
     measured: Vec<(&'a Variant<'a>, Vec<Sample>)>,
+    stores: Vec<stores::Row>,
     load: load::Load,
     scale: Vec<scale::Mode>,
     runs: usize,
@@ -385,6 +406,7 @@ impl Report<'_> {
             ms(self.load.cpu_per_request)
         ));
 
+        md.push_str(&stores::markdown(&self.stores, self.runs));
         md.push_str(&scale::markdown(&self.scale));
 
         md.push_str("\n## Budgets\n\n| budget | measured | |\n|---|---|---|\n");
@@ -421,6 +443,7 @@ impl Report<'_> {
                 "cpu_per_token": self.part("embedded_instance_pre", |s| s.cpu).json(),
                 "requests_per_token": self.requests.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
             },
+            "key_stores": stores::json(&self.stores),
             "broker": self.load.json(),
             "broker_cold_and_warm": self.scale.iter().map(scale::Mode::json).collect::<Vec<_>>(),
             "budgets": self.budgets().into_iter().map(|(budget, measured, met)| json!({ "budget": budget, "measured": measured, "met": met })).collect::<Vec<_>>(),
