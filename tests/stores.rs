@@ -612,9 +612,12 @@ fn malformed_key_vault_answers_are_named() {
 // Every store: the one-signature rule, in the command line's several
 // owners and in the broker.
 
-/// Each store besides AWS KMS, running, with the environment that points
-/// the component at it (static credentials) and its signature count.
-fn every_store(world: &World) -> Vec<(&'static str, Env, Box<dyn Fn() -> usize>)> {
+/// A store running: its scheme, the environment that points the component
+/// at it (static credentials), and its signature count.
+type Running = (&'static str, Env, Box<dyn Fn() -> usize>);
+
+/// Each store besides AWS KMS, running.
+fn every_store(world: &World) -> Vec<Running> {
     let google = std::rc::Rc::new(world.google());
     let azure = std::rc::Rc::new(world.azure());
     let vault = std::rc::Rc::new(world.vault(None));

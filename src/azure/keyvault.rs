@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::azure::errors;
 use crate::error::{Error, Result, Service, ServiceError, invalid};
 use crate::json::Object;
-use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::net::url::Url;
 use crate::rs256::PublicKey;
 use crate::secret::{Secret, plain};
@@ -122,18 +122,18 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     if !matches!(kty, "RSA" | "RSA-HSM") {
         return Err(unusable(
             response,
-            format!("{} is a {} key, not RSA: an App JWT is RS256", key.describe(), plain(kty)),
+            &format!("{} is a {} key, not RSA: an App JWT is RS256", key.describe(), plain(kty)),
         ));
     }
     let ops = jwk.get("key_ops").and_then(|o| o.as_array());
     if !ops.is_some_and(|ops| ops.iter().any(|op| op == "sign")) {
         return Err(unusable(
             response,
-            format!("{} does not allow the sign operation (key_ops)", key.describe()),
+            &format!("{} does not allow the sign operation (key_ops)", key.describe()),
         ));
     }
     if answer.value("attributes").and_then(|a| a.get("enabled")).and_then(|e| e.as_bool()) == Some(false) {
-        return Err(unusable(response, format!("{} is disabled", key.describe())));
+        return Err(unusable(response, &format!("{} is disabled", key.describe())));
     }
     let kid = text("kid").ok_or_else(|| not_expected("the key has no kid".into()))?;
     let prefix = format!("/keys/{}/", key.name);
@@ -195,20 +195,9 @@ fn refusal(mut error: ServiceError) -> Error {
 }
 
 /// A key that cannot sign an App JWT: a `kms` error naming it.
-fn unusable(response: &Response, message: String) -> Error {
-    Error::Kms(ServiceError {
-        service: Service::KeyVault,
-        status: response.status,
-        code: Some("UnsupportedKeyType".into()),
-        message,
-        request_id: response.request_id(Service::KeyVault).map(plain),
-        documentation_url: None,
-        hint: Some(
-            "import the App's private key as an RSA key with the sign operation: az keyvault key import …"
-                .into(),
-        ),
-        attempts: response.attempts,
-    })
+fn unusable(response: &Response, message: &str) -> Error {
+    let hint = "import the App's private key as an RSA key with the sign operation: az keyvault key import … --ops sign";
+    unsupported_key(Service::KeyVault, response, message, hint)
 }
 
 #[cfg(test)]

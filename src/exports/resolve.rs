@@ -278,13 +278,13 @@ fn google_source(env: &Env) -> Result<google::Source> {
                 &path,
             )?),
         };
-        return Ok(google::Source::Federated(google::Federation {
+        return Ok(google::Source::Federated(Box::new(google::Federation {
             audience: account.audience,
             token_url: account.token_url,
             subject_token_type: account.subject_token_type,
             impersonation: account.impersonation.or(service_account),
             token,
-        }));
+        })));
     }
     let provider = env.get("GCP_WORKLOAD_IDENTITY_PROVIDER");
     let audience =
@@ -305,13 +305,13 @@ fn google_source(env: &Env) -> Result<google::Source> {
     let token_url = Url::parse(google::DEFAULT_TOKEN_URL)
         .map_err(|rule| invalid("GCP_WORKLOAD_IDENTITY_PROVIDER", rule))?;
     let subject_token_type = google::JWT_TOKEN_TYPE.to_owned();
-    Ok(google::Source::Federated(google::Federation {
+    Ok(google::Source::Federated(Box::new(google::Federation {
         audience,
         token_url,
         subject_token_type,
         impersonation: service_account,
         token,
-    }))
+    })))
 }
 
 /// Entra ID's client credentials for the app registration `AZURE_CLIENT_ID`

@@ -27,7 +27,7 @@ pub enum Source {
     /// An access token, as it is (`GOOGLE_OAUTH_ACCESS_TOKEN`).
     Token(Secret),
     /// The workload's ID token, exchanged.
-    Federated(Federation),
+    Federated(Box<Federation>),
 }
 
 /// Workload Identity Federation: what to exchange, where, for what.

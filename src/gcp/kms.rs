@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::error::{Error, Result, Service, ServiceError, invalid};
 use crate::gcp::{errors, request};
 use crate::json::Object;
-use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::net::url::Url;
 use crate::rs256::PublicKey;
 use crate::secret::{Secret, plain};
@@ -78,10 +78,10 @@ pub fn read_public_key(key: &KeyVersion, response: &Response, token: &Secret) ->
     let field = |name| answer.required_str(name).map_err(|e| not_expected(format!("publicKey answer: {e}")));
     let algorithm = field("algorithm")?;
     if !RSA_ALGORITHMS.contains(&algorithm) {
-        return Err(unusable(
-            response,
-            format!("{} is {}, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256", key.name, plain(algorithm)),
-        ));
+        let message =
+            format!("{} is {}, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256", key.name, plain(algorithm));
+        let hint = "import the App's private key into a key whose algorithm is RSA_SIGN_PKCS1_2048_SHA256 (docs/keys.md)";
+        return Err(unsupported_key(Service::GoogleKms, response, &message, hint));
     }
     let pem = field("pem")?;
     if answer.str("pemCrc32c").ok().flatten().is_some_and(|crc| crc != crc32c(pem.as_bytes()).to_string()) {
@@ -148,23 +148,6 @@ fn refusal(mut error: ServiceError) -> Error {
     };
     error.hint = Some(hint.to_owned());
     Error::Kms(error)
-}
-
-/// A key version that cannot sign an App JWT: a `kms` error naming it.
-fn unusable(response: &Response, message: String) -> Error {
-    Error::Kms(ServiceError {
-        service: Service::GoogleKms,
-        status: response.status,
-        code: Some("UnsupportedKeyType".into()),
-        message,
-        request_id: None,
-        documentation_url: None,
-        hint: Some(
-            "import the App's private key into a key whose algorithm is RSA_SIGN_PKCS1_2048_SHA256 (docs/keys.md)"
-                .into(),
-        ),
-        attempts: response.attempts,
-    })
 }
 
 #[cfg(test)]

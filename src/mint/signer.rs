@@ -214,73 +214,61 @@ impl Signer {
     /// it does not verify is refused here, before GitHub sees it.
     pub fn sign(&self, message: &[u8], now: SystemTime, http: &impl Transport) -> Result<Vec<u8>> {
         let digest = Sha256::digest(message);
-        let (signature, check) = match self {
+        match self {
             Signer::AwsKms { key, credentials } => {
                 let response = http.send(kms::sign_request(key, credentials, message, now)?)?;
-                return kms::read_sign_response(&key.endpoint, &response, credentials);
+                kms::read_sign_response(&key.endpoint, &response, credentials)
             }
             Signer::GoogleKms { key, token, public_key } => {
                 let response = http.send(cloud_kms::sign_request(key, token, &digest))?;
                 let signature = cloud_kms::read_signature(key, &response, token)?;
-                (
-                    signature,
-                    Check {
-                        public_key,
-                        service: Service::GoogleKms,
-                        endpoint: &key.endpoint,
-                        response,
-                        key: key.name.clone(),
-                    },
-                )
+                let by = || (Service::GoogleKms, &key.endpoint, key.name.clone());
+                verified(signature, public_key, message, &response, by)
             }
             Signer::AzureKeyVault { key, token, signing } => {
                 let response = http.send(keyvault::sign_request(key, token, &signing.version, &digest))?;
                 let signature = keyvault::read_signature(key, &response, token)?;
-                let named = format!("version {} of {}", signing.version, key.describe());
-                (
-                    signature,
-                    Check {
-                        public_key: &signing.public_key,
-                        service: Service::KeyVault,
-                        endpoint: &key.vault,
-                        response,
-                        key: named,
-                    },
-                )
+                let by = || {
+                    (
+                        Service::KeyVault,
+                        &key.vault,
+                        format!("version {} of {}", signing.version, key.describe()),
+                    )
+                };
+                verified(signature, &signing.public_key, message, &response, by)
             }
             Signer::VaultTransit { key, token, signing } => {
                 let response = http.send(transit::sign_request(key, token, signing.version, &digest))?;
                 let signature = transit::read_signature(key, &response, token, signing.version)?;
-                let named = format!("version {} of {}", signing.version, key.path());
-                (
-                    signature,
-                    Check {
-                        public_key: &signing.public_key,
-                        service: Service::Vault,
-                        endpoint: &key.server.address,
-                        response,
-                        key: named,
-                    },
-                )
+                let by = || {
+                    (
+                        Service::Vault,
+                        &key.server.address,
+                        format!("version {} of {}", signing.version, key.path()),
+                    )
+                };
+                verified(signature, &signing.public_key, message, &response, by)
             }
-        };
-        if !check.public_key.verify(message, &signature) {
-            let what =
-                format!("the signature does not verify under {}: refused before GitHub sees it", check.key);
-            return Err(malformed(check.service, check.endpoint, &check.response, what));
         }
-        Ok(signature)
     }
 }
 
-/// What a signature is checked against, and what to name if it fails.
-struct Check<'a> {
-    public_key: &'a PublicKey,
-    service: Service,
-    endpoint: &'a Url,
-    response: Response,
-    /// The key (and version) that should have signed, for the error.
-    key: String,
+/// `signature` if `public_key` verifies it over `message`; else a
+/// `malformed-response` from the store `by` names (its service, endpoint
+/// and the key that should have signed), before GitHub sees it.
+fn verified<'a>(
+    signature: Vec<u8>,
+    public_key: &PublicKey,
+    message: &[u8],
+    response: &Response,
+    by: impl FnOnce() -> (Service, &'a Url, String),
+) -> Result<Vec<u8>> {
+    if public_key.verify(message, &signature) {
+        return Ok(signature);
+    }
+    let (service, endpoint, key) = by();
+    let what = format!("the signature does not verify under {key}: refused before GitHub sees it");
+    Err(malformed(service, endpoint, response, what))
 }
 
 /// A key reference, parsed: the store, and the key's name there. The

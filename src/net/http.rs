@@ -163,6 +163,15 @@ impl ServiceError {
     }
 }
 
+/// A key the store holds that cannot sign an App JWT (not RSA, may not
+/// sign, disabled): a `kms` error coded `UnsupportedKeyType`, `message`
+/// naming the key and `hint` saying how to import the App's key.
+pub fn unsupported_key(service: Service, response: &Response, message: &str, hint: &str) -> Error {
+    let mut error = ServiceError::quoted(response, service, Some("UnsupportedKeyType"), message, &[]);
+    error.hint = Some(hint.to_owned());
+    Error::Kms(error)
+}
+
 /// `response`, from `service` at `url`, did not have the expected shape.
 pub fn malformed(service: Service, url: &Url, response: &Response, what: impl Into<String>) -> Error {
     Error::MalformedResponse(MalformedAnswer {

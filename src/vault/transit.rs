@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::error::{Error, Result, Service, ServiceError, invalid};
 use crate::json::Object;
-use crate::net::http::{Method, Request, Response, malformed};
+use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::rs256::PublicKey;
 use crate::secret::{Secret, plain};
 use crate::vault::{Server, errors, is_path, request};
@@ -78,11 +78,9 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     let data = data(response).map_err(|e| not_expected(format!("key answer: {e}")))?;
     let kind = data.required_str("type").map_err(|e| not_expected(format!("key answer: {e}")))?;
     if !RSA_TYPES.contains(&kind) {
-        return Err(unusable(
-            key,
-            response,
-            format!("{} is a {} key, not RSA: an App JWT is RS256 (rsa-2048)", key.path(), plain(kind)),
-        ));
+        let message =
+            format!("{} is a {} key, not RSA: an App JWT is RS256 (rsa-2048)", key.path(), plain(kind));
+        return Err(unusable(key, response, &message));
     }
     let version =
         data.required_u64("latest_version").map_err(|e| not_expected(format!("key answer: {e}")))?;
@@ -157,23 +155,19 @@ fn refusal(key: &Key, mut error: ServiceError, capability: &str) -> Error {
     Error::Kms(error)
 }
 
-/// A key that cannot sign an App JWT: a `kms` error naming it.
-fn unusable(key: &Key, response: &Response, message: String) -> Error {
-    let request_id =
-        Object::parse(&response.body).ok().and_then(|b| b.str("request_id").ok().flatten().map(plain));
-    Error::Kms(ServiceError {
-        service: Service::Vault,
-        status: response.status,
-        code: Some("UnsupportedKeyType".into()),
-        message,
-        request_id,
-        documentation_url: None,
-        hint: Some(format!(
-            "import the App's private key as an rsa-2048 key: vault write {}/keys/NAME/import type=rsa-2048 …",
-            key.mount
-        )),
-        attempts: response.attempts,
-    })
+/// A key that cannot sign an App JWT: a `kms` error naming it, with
+/// Vault's request id.
+fn unusable(key: &Key, response: &Response, message: &str) -> Error {
+    let hint = format!(
+        "import the App's private key as an rsa-2048 key: vault transit import {}/keys/NAME @KEY-FILE type=rsa-2048",
+        key.mount
+    );
+    let mut error = unsupported_key(Service::Vault, response, message, &hint);
+    if let Error::Kms(e) = &mut error {
+        e.request_id =
+            Object::parse(&response.body).ok().and_then(|b| b.str("request_id").ok().flatten().map(plain));
+    }
+    error
 }
 
 #[cfg(test)]

@@ -27,13 +27,17 @@ pub struct Row {
     pub cpu: Summary,
 }
 
+/// A store: its scheme, the environment that points at it, and its
+/// stand-in's request count.
+type Store<'a> = (&'static str, Vec<(String, String)>, Box<dyn Fn() -> usize + 'a>);
+
 /// Mints `runs` tokens (after `warm_up`) with each store.
 pub fn run(world: &World, host: &Host, runs: usize, warm_up: usize) -> Vec<Row> {
     let google = world.google();
     let azure = world.azure();
     let vault = world.vault(None);
     let vault_token = vault.token(Policy { read: true, sign: true });
-    let stores: Vec<(&'static str, Vec<(String, String)>, Box<dyn Fn() -> usize + '_>)> = vec![
+    let stores: Vec<Store<'_>> = vec![
         ("awskms", world.env(), Box::new(|| world.kms.server().requests())),
         ("gcpkms", world.google_env(&google, &google.token()), Box::new(|| google.server().requests())),
         ("azurekms", world.azure_env(&azure), Box::new(|| azure.server().requests())),
