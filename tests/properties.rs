@@ -14,8 +14,10 @@ use github_app_kms_token::aws::errors as aws;
 use github_app_kms_token::aws::kms::{self, KeyId, KmsKey};
 use github_app_kms_token::aws::region::Region;
 use github_app_kms_token::aws::sts;
+use github_app_kms_token::azure::{errors as azure_errors, keyvault};
 use github_app_kms_token::broker::{idtoken, policy};
 use github_app_kms_token::exports::args;
+use github_app_kms_token::gcp::{credentials as google, errors as google_errors, kms as cloud_kms};
 use github_app_kms_token::github::api::{self as github, Scope};
 use github_app_kms_token::github::jwt::{AppId, UnsignedJwt};
 use github_app_kms_token::github::names::check_owner;
@@ -23,9 +25,11 @@ use github_app_kms_token::identity as oidc;
 use github_app_kms_token::net::http::Response;
 use github_app_kms_token::net::retry;
 use github_app_kms_token::net::url::{self as http, Url};
+use github_app_kms_token::oauth;
 use github_app_kms_token::rs256;
 use github_app_kms_token::secret::Secret;
 use github_app_kms_token::time::parse_http_date;
+use github_app_kms_token::vault::{Server, errors as vault_errors, login, transit};
 use standins::sigv4::{self, Credential};
 
 fn answer(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Response {
@@ -161,6 +165,28 @@ proptest! {
     }
 
     #[test]
+    fn key_stores_error_messages_never_hold_the_secrets(prefix in "\\PC{0,40}", secret in "[A-Za-z0-9._~-]{16,40}", status in 400u16..600) {
+        let message = format!("{prefix}{secret}{prefix}");
+        let token = Secret::new(secret.clone());
+        let bodies = [
+            (serde_json::json!({ "errors": [message] }), "vault"),
+            (serde_json::json!({ "error": { "code": status, "status": "PERMISSION_DENIED", "message": message } }), "google"),
+            (serde_json::json!({ "error": { "code": "Forbidden", "message": message } }), "azure"),
+            (serde_json::json!({ "error": "invalid_grant", "error_description": message }), "oauth"),
+        ];
+        for (body, kind) in bodies {
+            let response = answer(status, vec![], body.to_string().into_bytes());
+            let e = match kind {
+                "vault" => vault_errors::service_error(&response, &[&token]),
+                "google" => google_errors::service_error(&response, Service::GoogleKms, &[&token]),
+                "azure" => azure_errors::service_error(&response, &[&token]),
+                _ => oauth::service_error(&response, Service::EntraId, &[&token]),
+            };
+            prop_assert!(!e.message.contains(&secret), "{kind}: {}", e.message);
+        }
+    }
+
+    #[test]
     fn answers_never_panic_the_readers((status, headers, body) in any_answer(), now in any::<u64>()) {
         let response = answer(status, headers, body);
         let secret = Secret::new("secret-value");
@@ -176,7 +202,25 @@ proptest! {
         let _ = github::read_revoke(&response, &secret);
         let _ = github::read_error(&response, &secret);
         let _ = github::clock_offset(&response, now);
-        for service in [Service::Kms, Service::Sts, Service::Github, Service::Oidc] {
+        let server = Server { address: api(), namespace: None };
+        let transit_key = transit::Key::new("key", "app", "m", "transit", server.clone()).unwrap();
+        let _ = transit::read_key(&transit_key, &response, &secret);
+        let _ = transit::read_signature(&transit_key, &response, &secret, 1);
+        let _ = login::read_login(&server, &response, &secret);
+        let version = "projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1";
+        let gcp_key = cloud_kms::KeyVersion::new("key", version, api()).unwrap();
+        let _ = cloud_kms::read_public_key(&gcp_key, &response, &secret);
+        let _ = cloud_kms::read_signature(&gcp_key, &response, &secret);
+        let _ = google::external_account("GOOGLE_APPLICATION_CREDENTIALS", &response.body);
+        let vault_url = Url::parse("https://acme.vault.azure.net").unwrap();
+        let azure_key = keyvault::Key::new("key", vault_url, "app", None).unwrap();
+        let _ = keyvault::read_key(&azure_key, &response, &secret);
+        let _ = keyvault::read_signature(&azure_key, &response, &secret);
+        let _ = oauth::read_access_token(Service::EntraId, &api(), &response, &[&secret], "hint");
+        for service in [
+            Service::Kms, Service::Sts, Service::Github, Service::Oidc, Service::Vault, Service::GoogleKms,
+            Service::GoogleSts, Service::GoogleIam, Service::KeyVault, Service::EntraId,
+        ] {
             let _ = retry::verdict(service, &response, now);
         }
         let _ = idtoken::jwks_uri(&response.body, "https://token.actions.githubusercontent.com");

@@ -53,9 +53,53 @@ fn a_key_and_credentials_of_two_stores_do_not_open() {
     use crate::vault::Server;
     let server = Server { address: Url::parse("https://vault.example.com").unwrap(), namespace: None };
     let key = Key::VaultTransit(transit::Key::new("key", "app", "m", "transit", server).unwrap());
-    let aws = crate::mint::settings::Deployment::example("https://api.github.com").credentials;
+    let aws = Credentials::Aws(Source::Keys(AwsCredentials {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        session_token: None,
+    }));
     let script = Script::new([]);
     let Err(Error::CredentialsMissing(why)) = Signer::open(&key, &aws, &script) else { panic!() };
     assert!(why.contains("hashivault"), "{why}");
     assert!(script.lines().is_empty(), "nothing sent");
+}
+
+#[test]
+fn debug_never_shows_a_credential() {
+    use crate::identity::IdentityToken;
+    let authority = Url::parse(entra::DEFAULT_AUTHORITY).unwrap();
+    let client = ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555");
+    let every = [
+        Credentials::Google(google::Source::Token(Secret::new("ya29.secret-access-token"))),
+        Credentials::Google(google::Source::Federated(Box::new(Federation {
+            audience: "//iam.googleapis.com/x".into(),
+            token_url: Url::parse(google::DEFAULT_TOKEN_URL).unwrap(),
+            subject_token_type: google::JWT_TOKEN_TYPE.into(),
+            impersonation: None,
+            token: IdentityToken::Given(Secret::new("a.secret-id-token.c")),
+        }))),
+        Credentials::Azure(
+            Entra::new(
+                authority.clone(),
+                ("AZURE_TENANT_ID", "contoso"),
+                client,
+                Proof::Secret(Secret::new("secret-value")),
+            )
+            .unwrap(),
+        ),
+        Credentials::Azure(
+            Entra::new(
+                authority,
+                ("AZURE_TENANT_ID", "contoso"),
+                client,
+                Proof::Assertion(IdentityToken::Given(Secret::new("a.secret-assertion.c"))),
+            )
+            .unwrap(),
+        ),
+        Credentials::Vault(Login::Token(Secret::new("hvs.secret-vault-token"))),
+    ];
+    for credentials in every {
+        let text = format!("{credentials:?}");
+        assert!(!text.contains("secret-"), "{text}");
+    }
 }
