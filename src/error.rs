@@ -114,7 +114,12 @@ impl Error {
             Error::CredentialsMissing(why) => format!("no credentials for the key store: {why}"),
             Error::CredentialsRejected(e) => format!("the credentials were refused: {e}"),
             Error::Kms(e) => format!("{} refused to sign: {e}", e.service),
-            Error::Sts(e) => format!("{} refused the web identity: {e}", e.service),
+            // AWS STS and Google STS exchange a web identity; Vault's login,
+            // Entra ID and IAM Credentials take other proofs too.
+            Error::Sts(e) if matches!(e.service, Service::Sts | Service::GoogleSts) => {
+                format!("{} refused the web identity: {e}", e.service)
+            }
+            Error::Sts(e) => format!("{} refused the credential exchange: {e}", e.service),
             Error::Github(e) => format!("GitHub refused the request: {e}"),
             Error::MalformedResponse(e) => format!("unexpected answer from {e}"),
             Error::Transport(e) => format!("could not reach {e}"),

@@ -43,7 +43,7 @@ pub fn read_access_token(
 ) -> Result<Secret> {
     if !response.is_success() {
         let mut error = service_error(response, service, secrets);
-        error.hint = Some(hint.to_owned());
+        error.hint = refused(response).then(|| hint.to_owned());
         return Err(Error::Sts(error));
     }
     let not_expected = |what: String| malformed(service, url, response, what);
@@ -54,6 +54,13 @@ pub fn read_access_token(
         return Err(not_expected("the access_token is not a token".into()));
     }
     Ok(Secret::new(token))
+}
+
+/// Whether an error answer is a refusal (a 4xx other than 429), whose
+/// cause is the trust's configuration, rather than an outage or throttling
+/// (5xx, 429), where a hint about trust would mislead.
+pub fn refused(response: &Response) -> bool {
+    (400..500).contains(&response.status) && response.status != 429
 }
 
 /// An RFC 6749 error answer as a [`ServiceError`]: `error` as the code,
@@ -112,5 +119,14 @@ mod tests {
         assert!(e.message.ends_with("presented assertion [redacted]"), "{}", e.message);
         assert_eq!(e.hint.as_deref(), Some("check the subject"));
         assert_eq!(e.request_id.as_deref(), Some("tr-1"));
+        // An outage is not a refusal: no hint about trust.
+        let down =
+            answer(503, &[], r#"{"error":"temporarily_unavailable","error_description":"AADSTS90033"}"#)
+                .unwrap();
+        let Err(Error::Sts(e)) = read_access_token(Service::EntraId, &url, &down, &[], "check the subject")
+        else {
+            panic!()
+        };
+        assert_eq!((e.status, e.hint), (503, None));
     }
 }

@@ -48,6 +48,7 @@ impl Entra {
         proof: Proof,
     ) -> Result<Entra> {
         let tenant_ok = (1..=256).contains(&tenant.len())
+            && tenant.split('.').all(|label| !label.is_empty())
             && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
         if !tenant_ok {
             return Err(invalid(tenant_field, "must be a tenant id (a GUID) or domain"));
@@ -148,10 +149,13 @@ mod tests {
             Err(crate::error::Error::InvalidInput(e)) => e.field,
             _ => panic!("accepted"),
         };
-        assert_eq!(
-            field(Entra::new(authority(), ("AZURE_TENANT_ID", "a/b"), ("c", CLIENT), proof())),
-            "AZURE_TENANT_ID"
-        );
+        for tenant in ["a/b", "..", ".", "contoso..com", ".contoso.com"] {
+            assert_eq!(
+                field(Entra::new(authority(), ("AZURE_TENANT_ID", tenant), ("c", CLIENT), proof())),
+                "AZURE_TENANT_ID",
+                "{tenant}"
+            );
+        }
         assert_eq!(
             field(Entra::new(authority(), ("t", "contoso"), ("AZURE_CLIENT_ID", "app"), proof())),
             "AZURE_CLIENT_ID"

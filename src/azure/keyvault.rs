@@ -42,6 +42,7 @@ pub struct Key {
 impl Key {
     /// The key `name` (and `version`) in `vault`, all from `field`.
     pub fn new(field: &str, vault: Url, name: &str, version: Option<&str>) -> Result<Key> {
+        let vault = Url { authority: vault.authority.to_ascii_lowercase(), ..vault };
         if !vault.is_loopback() && !CLOUDS.iter().any(|(suffix, _)| vault.host().ends_with(suffix)) {
             return Err(invalid(
                 field,
@@ -136,10 +137,11 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
         return Err(unusable(response, &format!("{} is disabled", key.describe())));
     }
     let kid = text("kid").ok_or_else(|| not_expected("the key has no kid".into()))?;
-    let prefix = format!("/keys/{}/", key.name);
-    let version = kid
-        .split_once(&prefix)
-        .map(|(_, version)| version)
+    // Key names are case-insensitive in Key Vault.
+    let (prefix, lower) = (format!("/keys/{}/", key.name.to_ascii_lowercase()), kid.to_ascii_lowercase());
+    let version = lower
+        .find(&prefix)
+        .map(|at| &kid[at + prefix.len()..])
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()))
         .filter(|v| key.version.as_deref().is_none_or(|pinned| pinned == *v))
         .ok_or_else(|| not_expected("the key's kid does not name this key and a version".into()))?;

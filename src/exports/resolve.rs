@@ -144,6 +144,16 @@ fn key(fields: &Fields, env: &Env) -> Result<Key> {
     match Reference::parse(field, text)? {
         Reference::AwsKms { endpoint, key } => {
             let endpoint = endpoint.map(|authority| store_endpoint(field, authority)).transpose()?;
+            // A signed request goes there: AWS's hosts (VPC endpoints and
+            // FIPS included), or loopback; elsewhere only through
+            // `AWS_ENDPOINT_URL_KMS`, the deployment's own setting.
+            let aws_host = |url: &Url| {
+                let host = url.host().to_ascii_lowercase();
+                url.is_loopback() || host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
+            };
+            if endpoint.as_ref().is_some_and(|url| !aws_host(url)) {
+                return Err(invalid(field, "must name an AWS endpoint (*.amazonaws.com) or a loopback one"));
+            }
             aws_key(fields, env, field, key, endpoint).map(Key::AwsKms)
         }
         _ if fields.aws_region.is_some() => {

@@ -134,12 +134,18 @@ pub fn external_account(field: &str, text: &[u8]) -> Result<ExternalAccount> {
         }
         _ => return Err(bad("its type is not external_account")),
     }
-    let url = |key: &str, value: &str| {
-        Url::parse(value).and_then(Url::secure).map_err(|rule| bad(&format!("{key} {rule}")))
+    // The ID token and the federated token travel to these: Google's own
+    // hosts only (or loopback, a stand-in), as Google's libraries check.
+    let url = |key: &str, value: &str, service: &str| {
+        let url = Url::parse(value).and_then(Url::secure).map_err(|rule| bad(&format!("{key} {rule}")))?;
+        if url.is_loopback() || is_google_host(url.host(), service) {
+            return Ok(url);
+        }
+        Err(bad(&format!("{key} must be a {service} host of googleapis.com")))
     };
-    let token_url = url("token_url", string("token_url").unwrap_or(DEFAULT_TOKEN_URL))?;
+    let token_url = url("token_url", string("token_url").unwrap_or(DEFAULT_TOKEN_URL), "sts")?;
     let impersonation = string("service_account_impersonation_url")
-        .map(|u| url("service_account_impersonation_url", u))
+        .map(|u| url("service_account_impersonation_url", u, "iamcredentials"))
         .transpose()?;
     let audience = string("audience").ok_or_else(|| bad("it has no audience"))?.to_owned();
     let subject_token_type = string("subject_token_type").unwrap_or(JWT_TOKEN_TYPE).to_owned();
@@ -169,6 +175,19 @@ pub fn external_account(field: &str, text: &[u8]) -> Result<ExternalAccount> {
         _ => return Err(bad("its credential_source must have one of url and file")),
     };
     Ok(ExternalAccount { audience, token_url, subject_token_type, impersonation, source })
+}
+
+/// Whether `host` is one of Google's hosts for `service` (`sts`,
+/// `iamcredentials`): `sts.googleapis.com`, or a regional or private one
+/// whose first label names the service (`sts.europe-west1.rep.googleapis.com`,
+/// `europe-west1-sts.googleapis.com`).
+fn is_google_host(host: &str, service: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let first = host.split('.').next().unwrap_or_default();
+    host.ends_with(".googleapis.com")
+        && (first == service
+            || first.ends_with(&format!("-{service}"))
+            || first.starts_with(&format!("{service}-")))
 }
 
 /// The STS token exchange of the ID token `jwt` for a federated token.
@@ -204,11 +223,11 @@ pub fn impersonation_request(url: &Url, federated: &Secret) -> Request {
 pub fn read_impersonation(url: &Url, response: &Response, federated: &Secret) -> Result<Secret> {
     if !response.is_success() {
         let mut error = errors::service_error(response, Service::GoogleIam, &[federated]);
-        error.hint = Some(
+        error.hint = crate::oauth::refused(response).then(|| {
             "the federated principal needs roles/iam.workloadIdentityUser on the service account \
              (GOOGLE_SERVICE_ACCOUNT)"
-                .into(),
-        );
+                .into()
+        });
         return Err(Error::Sts(error));
     }
     let not_expected = |what: String| malformed(Service::GoogleIam, url, response, what);

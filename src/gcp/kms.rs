@@ -44,9 +44,12 @@ impl KeyVersion {
     pub fn new(field: &str, name: &str, endpoint: Url) -> Result<KeyVersion> {
         let parts: Vec<&str> = name.split('/').collect();
         let labels = ["projects", "locations", "keyRings", "cryptoKeys", "cryptoKeyVersions"];
+        // A domain-scoped project id has a `:` (`example.com:project`).
         let id_ok = |id: &str| {
-            (1..=63).contains(&id.len())
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            (1..=63 + 253).contains(&id.len())
+                && id != "."
+                && id != ".."
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         };
         let shaped = parts.len() == 10
             && parts.chunks(2).zip(labels).all(|(pair, label)| pair[0] == label && id_ok(pair[1]))

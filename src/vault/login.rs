@@ -62,11 +62,11 @@ pub fn login_request(server: &Server, mount: &str, role: &str, jwt: &Secret) -> 
 pub fn read_login(server: &Server, response: &Response, jwt: &Secret) -> Result<Secret> {
     if !response.is_success() {
         let mut error = errors::service_error(response, &[jwt]);
-        error.hint = Some(
+        error.hint = crate::oauth::refused(response).then(|| {
             "the JWT role (VAULT_ROLE at VAULT_AUTH_MOUNT) must exist, list the token's audience \
              (VAULT_AUDIENCE) in bound_audiences, and its bound_claims must match this workload"
-                .to_owned(),
-        );
+                .to_owned()
+        });
         return Err(Error::Sts(error));
     }
     let not_expected = |what: String| malformed(Service::Vault, &server.address, response, what);

@@ -145,7 +145,8 @@ fn refusal(key: &Key, mut error: ServiceError, capability: &str) -> Error {
     let sign = format!("{}/sign/{}/sha2-256", key.mount, key.name);
     error.hint = Some(match error.status {
         403 => format!(
-            "the token's policy must allow read on {path} and update on {sign} (this request needed {capability})"
+            "the token's policy must allow read on {path} and update on {sign} (this request needed {capability}); \
+             some Vault versions also answer so for an expired token"
         ),
         404 | 400 if capability == "read" => {
             format!("no key {path} here: check the key reference, VAULT_TRANSIT_MOUNT and VAULT_NAMESPACE")

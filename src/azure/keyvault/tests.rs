@@ -29,6 +29,11 @@ fn vaults_managed_hsms_and_their_scopes() {
         Key::new("key", Url::parse("https://acme.managedhsm.azure.net").unwrap(), "app", Some("v1")).unwrap();
     assert_eq!(hsm.scope(), "https://managedhsm.azure.net/.default");
     assert_eq!(hsm.describe(), "acme.managedhsm.azure.net/keys/app/v1");
+    let upper = Key::new("key", Url::parse("https://ACME-CI.Vault.Azure.Net").unwrap(), "app", None).unwrap();
+    assert_eq!(
+        (upper.vault.host(), upper.scope().as_str()),
+        ("acme-ci.vault.azure.net", "https://vault.azure.net/.default")
+    );
     let china = Key::new("key", Url::parse("https://acme.vault.azure.cn").unwrap(), "app", None).unwrap();
     assert_eq!(china.scope(), "https://vault.azure.cn/.default");
     assert!(Key::new("key", Url::parse("http://127.0.0.1:8443").unwrap(), "app", None).is_ok(), "a stand-in");
@@ -51,6 +56,9 @@ fn reads_the_version_and_public_half_of_an_rsa_key() {
         signing.public_key,
         PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap()
     );
+    let other_case = Key::new("key", vault(), "GitHub-App", None).unwrap();
+    let read = read_key(&other_case, &answer(200, &[], &body).unwrap(), &Secret::new("t")).unwrap();
+    assert_eq!(read.version, "0123abcd", "key names are case-insensitive");
     let pinned = Key::new("key", vault(), "github-app", Some("ffff")).unwrap();
     let result = read_key(&pinned, &answer(200, &[], &body).unwrap(), &Secret::new("t"));
     assert!(matches!(result, Err(Error::MalformedResponse(_))), "another version than the one pinned");

@@ -308,6 +308,12 @@ fn a_key_reference_names_its_store() {
     );
     let Key::AwsKms(k) = key_of(&with_key("awskms://localhost:4566/alias/github-app")) else { panic!() };
     assert_eq!(k.endpoint.to_string(), "http://localhost:4566/");
+    let foreign = with_key("awskms://collector.example.com/alias/a");
+    assert_eq!(
+        field_of(jwt_settings(&Fields::default(), &foreign)),
+        "KEY",
+        "a signed request goes to AWS only"
+    );
     let Key::AwsKms(k) = key_of(&with_key("awskms://kms-fips.eu-west-1.amazonaws.com/alias/a")) else {
         panic!()
     };

@@ -49,6 +49,9 @@ fn a_service_account_key_or_a_broken_json_is_refused_naming_the_variable() {
         r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----"}"#.to_owned(),
         "not json".to_owned(),
         written_by_auth().replace("https://sts.googleapis.com", "http://sts.example.com"),
+        written_by_auth().replace("https://sts.googleapis.com", "https://sts.example.com"),
+        written_by_auth().replace("https://iamcredentials.googleapis.com", "https://collector.example.com"),
+        written_by_auth().replace("https://sts.googleapis.com", "https://storage.googleapis.com"),
         written_by_auth().replace("\"value\"", "\"id_token\""),
         r#"{"type":"external_account","audience":"a","credential_source":{}}"#.to_owned(),
     ];
@@ -59,6 +62,23 @@ fn a_service_account_key_or_a_broken_json_is_refused_naming_the_variable() {
         };
         assert_eq!(e.field, "GOOGLE_APPLICATION_CREDENTIALS");
         assert!(!e.rule.contains("request-token") && !e.rule.contains("PRIVATE KEY"), "{}", e.rule);
+    }
+}
+
+#[test]
+fn googles_regional_and_private_hosts_are_its_own() {
+    for host in
+        ["sts.googleapis.com", "sts.europe-west1.rep.googleapis.com", "europe-west1-sts.googleapis.com"]
+    {
+        assert!(is_google_host(host, "sts"), "{host}");
+    }
+    for host in [
+        "sts.googleapis.com.evil.com",
+        "evil-sts.example.com",
+        "storage.googleapis.com",
+        "stsx.googleapis.com",
+    ] {
+        assert!(!is_google_host(host, "sts"), "{host}");
     }
 }
 

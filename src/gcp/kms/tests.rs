@@ -20,6 +20,8 @@ fn crc32c_is_castagnolis() {
 fn key_versions_are_checked() {
     let endpoint = || Url::parse(DEFAULT_ENDPOINT).unwrap();
     assert!(KeyVersion::new("key", NAME, endpoint()).is_ok());
+    let domain_scoped = NAME.replace("acme-ci", "example.com:acme-ci");
+    assert!(KeyVersion::new("key", &domain_scoped, endpoint()).is_ok(), "a domain-scoped project");
     for bad in [
         "projects/p/locations/l/keyRings/r/cryptoKeys/k",
         "projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/latest",
@@ -27,6 +29,8 @@ fn key_versions_are_checked() {
         "project/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
         "projects/p q/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
         "projects//locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
+        "projects/../locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
+        "projects/p/locations/./keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
     ] {
         let Err(Error::InvalidInput(e)) = KeyVersion::new("key", bad, endpoint()) else { panic!("{bad}") };
         assert_eq!(e.field, "key");
