@@ -20,6 +20,21 @@ fn by_id() -> TokenRequest {
     request(Some(Installation::Id(1001)))
 }
 
+/// Mints with `env` (a 2 s deadline) while `server` never answers: the
+/// call must end in a timeout within the deadline (and 10 s of grace for
+/// instantiating on a busy machine: a bound that tells a hang, not a speed).
+fn times_out(env: &Env, server: &standins::server::Server) -> TransportError {
+    server.inject(standins::server::Wire::Hang, 10);
+    let env = with(env, &[("TOKEN_TIMEOUT_SECONDS", Some("2"))]);
+    let started = std::time::Instant::now();
+    let (result, _) = mint(&env, &by_id());
+    assert!(started.elapsed() < std::time::Duration::from_secs(12), "kept its deadline (10 s of grace)");
+    match result {
+        Err(TokenError::Timeout(e)) => e,
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
 /// The JWT GitHub saw verifies under the App's public key.
 fn github_saw_a_valid_jwt(world: &World) {
     let jwts = world.github.jwts();
@@ -192,13 +207,7 @@ fn vault_through_wasmtime_run() {
 fn a_hanging_vault_times_out_within_the_deadline() {
     let world = World::start("");
     let vault = world.vault(None);
-    vault.server().inject(standins::server::Wire::Hang, 10);
-    let env =
-        with(&world.vault_env(&vault, None, &vault.token(SIGNER)), &[("TOKEN_TIMEOUT_SECONDS", Some("2"))]);
-    let started = std::time::Instant::now();
-    let (result, _) = mint(&env, &by_id());
-    assert!(started.elapsed() < std::time::Duration::from_secs(12), "kept its deadline (10 s of grace)");
-    let Err(TokenError::Timeout(e)) = result else { panic!("{result:?}") };
+    let e = times_out(&world.vault_env(&vault, None, &vault.token(SIGNER)), vault.server());
     assert_eq!((e.service, e.endpoint.as_str()), (Service::Vault, vault.url().as_str()));
     assert!(world.github.seen().is_empty());
 }
@@ -406,12 +415,7 @@ fn google_sts_refuses_a_wrong_audience() {
 fn a_hanging_google_times_out_within_the_deadline() {
     let world = World::start("");
     let google = world.google();
-    google.server().inject(standins::server::Wire::Hang, 10);
-    let env = with(&world.google_env(&google, &google.token()), &[("TOKEN_TIMEOUT_SECONDS", Some("2"))]);
-    let started = std::time::Instant::now();
-    let (result, _) = mint(&env, &by_id());
-    assert!(started.elapsed() < std::time::Duration::from_secs(12), "kept its deadline (10 s of grace)");
-    let Err(TokenError::Timeout(e)) = result else { panic!("{result:?}") };
+    let e = times_out(&world.google_env(&google, &google.token()), google.server());
     assert_eq!(e.service, Service::GoogleKms);
 }
 
@@ -578,12 +582,7 @@ fn an_unknown_key_version_is_named_with_key_vaults_message() {
 fn a_hanging_key_vault_times_out_within_the_deadline() {
     let world = World::start("");
     let azure = world.azure();
-    let env = with(&world.azure_env(&azure), &[("TOKEN_TIMEOUT_SECONDS", Some("2"))]);
-    azure.server().inject(standins::server::Wire::Hang, 10);
-    let started = std::time::Instant::now();
-    let (result, _) = mint(&env, &by_id());
-    assert!(started.elapsed() < std::time::Duration::from_secs(12), "kept its deadline (10 s of grace)");
-    let Err(TokenError::Timeout(e)) = result else { panic!("{result:?}") };
+    let e = times_out(&world.azure_env(&azure), azure.server());
     assert_eq!(e.service, Service::EntraId, "the first request is Entra ID's");
 }
 
