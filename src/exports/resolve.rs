@@ -218,16 +218,13 @@ fn vault_key(env: &Env, field: &str, name: &str) -> Result<transit::Key> {
     let address =
         env.get("VAULT_ADDR").ok_or_else(|| invalid("VAULT_ADDR", "is required for a hashivault:// key"))?;
     let address = endpoint("VAULT_ADDR", address)?;
-    let namespace = match env.get("VAULT_NAMESPACE") {
-        Some(namespace) if crate::vault::is_path(namespace.trim_matches('/')) => {
-            Some(namespace.trim_matches('/').to_owned())
-        }
-        Some(_) => return Err(invalid("VAULT_NAMESPACE", "must be a namespace path such as admin/team-a")),
-        None => None,
-    };
-    let (mount_field, mount) =
-        env.first(&["VAULT_TRANSIT_MOUNT"]).unwrap_or(("VAULT_TRANSIT_MOUNT", transit::DEFAULT_MOUNT));
-    transit::Key::new(field, name, mount_field, mount, Server { address, namespace })
+    let namespace = env.get("VAULT_NAMESPACE").map(|namespace| namespace.trim_matches('/'));
+    if namespace.is_some_and(|namespace| !crate::vault::is_path(namespace)) {
+        return Err(invalid("VAULT_NAMESPACE", "must be a namespace path such as admin/team-a"));
+    }
+    let mount = env.get("VAULT_TRANSIT_MOUNT").unwrap_or(transit::DEFAULT_MOUNT);
+    let server = Server { address, namespace: namespace.map(str::to_owned) };
+    transit::Key::new(field, name, "VAULT_TRANSIT_MOUNT", mount, server)
 }
 
 /// The GitHub API base URL: the request's, else `GITHUB_API_URL`, else GitHub's.
@@ -406,9 +403,8 @@ fn vault_login(env: &Env) -> Result<Login> {
             oidc_hint(env)
         )));
     };
-    let (mount_var, mount) =
-        env.first(&["VAULT_AUTH_MOUNT"]).unwrap_or(("VAULT_AUTH_MOUNT", login::DEFAULT_AUTH_MOUNT));
-    Login::jwt("VAULT_ROLE", role, mount_var, mount, token)
+    let mount = env.get("VAULT_AUTH_MOUNT").unwrap_or(login::DEFAULT_AUTH_MOUNT);
+    Login::jwt("VAULT_ROLE", role, "VAULT_AUTH_MOUNT", mount, token)
 }
 
 /// AWS credentials from the first source the environment configures: keys

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::github::verify_rs256;
+use crate::keystore::Recorder;
 use crate::server::{Request, Response, Server};
 use crate::sts::form;
 use crate::{random_hex, time};
@@ -73,12 +74,9 @@ struct State {
     secret: String,
     federated: Federated,
     keys: BTreeMap<String, (String, RsaPrivateKey)>,
-    impostor: Mutex<Option<RsaPrivateKey>>,
     tokens: Mutex<BTreeMap<String, Token>>,
-    fault: crate::Injected<Fault>,
-    signed: AtomicUsize,
+    recorder: Recorder<Fault>,
     issued: AtomicUsize,
-    seen: Mutex<Vec<String>>,
     sign_role: AtomicBool,
     key_answer: Mutex<Option<String>>,
 }
@@ -103,12 +101,9 @@ impl Azure {
             secret,
             federated,
             keys,
-            impostor: Mutex::new(None),
             tokens: Mutex::new(BTreeMap::new()),
-            fault: crate::Injected::default(),
-            signed: AtomicUsize::new(0),
+            recorder: Recorder::default(),
             issued: AtomicUsize::new(0),
-            seen: Mutex::new(Vec::new()),
             sign_role: AtomicBool::new(true),
             key_answer: Mutex::new(None),
         });
@@ -148,34 +143,17 @@ impl Azure {
         &self.server
     }
 
-    /// Answers every Key Vault request with this error from now on (`None` heals).
-    pub fn set_fault(&self, fault: Option<Fault>) {
-        self.state.fault.set(fault);
-    }
-
-    /// Answers the next `times` Key Vault requests with this error, then heals.
-    pub fn set_fault_times(&self, fault: Fault, times: usize) {
-        self.state.fault.set_times(fault, times);
-    }
-
-    /// Signs with `key` instead of the App's from now on.
-    pub fn sign_with(&self, key: Option<RsaPrivateKey>) {
-        *self.state.impostor.lock().unwrap() = key;
-    }
-
-    /// Signatures made.
-    pub fn signed(&self) -> usize {
-        self.state.signed.load(Ordering::SeqCst)
-    }
-
     /// Access tokens Entra ID issued.
     pub fn issued(&self) -> usize {
         self.state.issued.load(Ordering::SeqCst)
     }
+}
 
-    /// `METHOD PATH` of every request, in order.
-    pub fn seen(&self) -> Vec<String> {
-        self.state.seen.lock().unwrap().clone()
+impl std::ops::Deref for Azure {
+    type Target = Recorder<Fault>;
+
+    fn deref(&self) -> &Recorder<Fault> {
+        &self.state.recorder
     }
 }
 
@@ -202,7 +180,7 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 
 fn handle(state: &State, request: &Request) -> Response {
     let path = request.path().to_owned();
-    state.seen.lock().unwrap().push(format!("{} {path}", request.method));
+    state.recorder.saw(request);
     if request.method == "POST" && path == format!("/{TENANT}/oauth2/v2.0/token") {
         return token(state, request);
     }
@@ -226,7 +204,7 @@ fn handle(state: &State, request: &Request) -> Response {
             &format!("AKV10022: Invalid audience. Expected {VAULT_RESOURCE}, found: {}.", token.audience),
         );
     }
-    if let Some(fault) = state.fault.take(|_| true) {
+    if let Some(fault) = state.recorder.fault() {
         return error(fault.status, &fault.code, &fault.message);
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -300,9 +278,9 @@ fn sign(state: &State, name: &str, version: &str, body: &[u8]) -> Response {
     else {
         return error(400, "BadParameter", "The value must be a SHA-256 digest, base64url.");
     };
-    let signer = state.impostor.lock().unwrap().clone().unwrap_or_else(|| key.clone());
+    let signer = state.recorder.signer(key);
     let signature = signer.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).expect("signs");
-    state.signed.fetch_add(1, Ordering::SeqCst);
+    state.recorder.signed_one();
     let kid = format!("keys/{name}/{version}");
     with_request_id(Response::json(
         200,

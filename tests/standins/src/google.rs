@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::github::verify_rs256;
+use crate::keystore::Recorder;
 use crate::server::{Request, Response, Server};
 use crate::sts::form;
 use crate::{random_hex, time};
@@ -63,13 +64,10 @@ struct State {
     issuer: String,
     issuer_key: RsaPublicKey,
     versions: BTreeMap<String, (String, RsaPrivateKey)>,
-    impostor: Mutex<Option<RsaPrivateKey>>,
     tokens: Mutex<BTreeMap<String, Grant>>,
-    fault: crate::Injected<Fault>,
-    signed: AtomicUsize,
+    recorder: Recorder<Fault>,
     exchanges: AtomicUsize,
     impersonations: AtomicUsize,
-    seen: Mutex<Vec<String>>,
     audiences: Mutex<BTreeSet<String>>,
 }
 
@@ -91,13 +89,10 @@ impl Google {
             issuer: issuer.to_owned(),
             issuer_key,
             versions,
-            impostor: Mutex::new(None),
             tokens: Mutex::new(BTreeMap::new()),
-            fault: crate::Injected::default(),
-            signed: AtomicUsize::new(0),
+            recorder: Recorder::default(),
             exchanges: AtomicUsize::new(0),
             impersonations: AtomicUsize::new(0),
-            seen: Mutex::new(Vec::new()),
             audiences: Mutex::new(BTreeSet::new()),
         });
         let handler_state = state.clone();
@@ -153,26 +148,6 @@ impl Google {
         json.to_string()
     }
 
-    /// Answers every Cloud KMS request with this error from now on (`None` heals).
-    pub fn set_fault(&self, fault: Option<Fault>) {
-        self.state.fault.set(fault);
-    }
-
-    /// Answers the next `times` Cloud KMS requests with this error, then heals.
-    pub fn set_fault_times(&self, fault: Fault, times: usize) {
-        self.state.fault.set_times(fault, times);
-    }
-
-    /// Signs with `key` instead of the App's from now on.
-    pub fn sign_with(&self, key: Option<RsaPrivateKey>) {
-        *self.state.impostor.lock().unwrap() = key;
-    }
-
-    /// Signatures made.
-    pub fn signed(&self) -> usize {
-        self.state.signed.load(Ordering::SeqCst)
-    }
-
     /// Token exchanges at STS that succeeded.
     pub fn exchanges(&self) -> usize {
         self.state.exchanges.load(Ordering::SeqCst)
@@ -183,14 +158,17 @@ impl Google {
         self.state.impersonations.load(Ordering::SeqCst)
     }
 
-    /// `METHOD PATH` of every request, in order.
-    pub fn seen(&self) -> Vec<String> {
-        self.state.seen.lock().unwrap().clone()
-    }
-
     /// The audiences of the ID tokens STS accepted.
     pub fn audiences(&self) -> Vec<String> {
         self.state.audiences.lock().unwrap().iter().cloned().collect()
+    }
+}
+
+impl std::ops::Deref for Google {
+    type Target = Recorder<Fault>;
+
+    fn deref(&self) -> &Recorder<Fault> {
+        &self.state.recorder
     }
 }
 
@@ -211,7 +189,7 @@ fn error(status: u16, name: &str, message: &str) -> Response {
 }
 
 fn handle(state: &State, request: &Request) -> Response {
-    state.seen.lock().unwrap().push(format!("{} {}", request.method, request.path()));
+    state.recorder.saw(request);
     let path = request.path().to_owned();
     if request.method == "POST" && path == "/v1/token" {
         return exchange(state, request);
@@ -231,7 +209,7 @@ fn handle(state: &State, request: &Request) -> Response {
     {
         return impersonate(state, grant, account);
     }
-    if let Some(fault) = state.fault.take(|_| true) {
+    if let Some(fault) = state.recorder.fault() {
         return error(fault.status, &fault.name, &fault.message);
     }
     let denied = |permission: &str, name: &str| {
@@ -288,13 +266,13 @@ fn sign(state: &State, name: &str, body: &[u8]) -> Response {
         return error(400, "INVALID_ARGUMENT", "The digest must be 32 bytes for SHA256.");
     }
     let signature: Vec<u8> = if algorithm.starts_with("RSA_SIGN_PKCS1") {
-        let signer = state.impostor.lock().unwrap().clone().unwrap_or_else(|| key.clone());
+        let signer = state.recorder.signer(key);
         signer.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).expect("signs")
     } else {
         // An ECDSA signature (DER, about 70 bytes); random bytes stand in.
         (0..70).map(|_| rand::random::<u8>()).collect()
     };
-    state.signed.fetch_add(1, Ordering::SeqCst);
+    state.recorder.signed_one();
     Response::json(
         200,
         "application/json",

@@ -10,6 +10,7 @@ pub mod azure;
 pub mod client;
 pub mod github;
 pub mod google;
+pub mod keystore;
 pub mod kms;
 pub mod oidc;
 pub mod process;

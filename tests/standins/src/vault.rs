@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::github::verify_rs256;
+use crate::keystore::Recorder;
 use crate::server::{Request, Response, Server};
 use crate::{random_hex, time};
 
@@ -63,13 +64,10 @@ struct State {
     auth_mount: String,
     keys: BTreeMap<String, (String, RsaPrivateKey)>,
     /// What signs in place of the App's key when set: a wrong key.
-    impostor: Mutex<Option<RsaPrivateKey>>,
     trust: Trust,
     tokens: Mutex<BTreeMap<String, Policy>>,
-    fault: crate::Injected<Fault>,
-    signed: AtomicUsize,
+    recorder: Recorder<Fault>,
     logins: AtomicUsize,
-    seen: Mutex<Vec<String>>,
 }
 
 /// A running Vault stand-in.
@@ -100,13 +98,10 @@ impl Vault {
             transit_mount: transit_mount.to_owned(),
             auth_mount: auth_mount.to_owned(),
             keys,
-            impostor: Mutex::new(None),
             trust,
             tokens: Mutex::new(BTreeMap::new()),
-            fault: crate::Injected::default(),
-            signed: AtomicUsize::new(0),
+            recorder: Recorder::default(),
             logins: AtomicUsize::new(0),
-            seen: Mutex::new(Vec::new()),
         });
         let handler_state = state.clone();
         let server = Server::start(move |request| handle(&handler_state, &request));
@@ -136,35 +131,17 @@ impl Vault {
         self.server.authority()
     }
 
-    /// Answers every Transit request with this error from now on (`None` heals).
-    pub fn set_fault(&self, fault: Option<Fault>) {
-        self.state.fault.set(fault);
-    }
-
-    /// Answers the next `times` Transit requests with this error, then heals.
-    pub fn set_fault_times(&self, fault: Fault, times: usize) {
-        self.state.fault.set_times(fault, times);
-    }
-
-    /// Signs with `key` instead of the App's from now on: signatures that
-    /// do not verify under the public half Vault reports.
-    pub fn sign_with(&self, key: Option<RsaPrivateKey>) {
-        *self.state.impostor.lock().unwrap() = key;
-    }
-
-    /// How many signatures were made.
-    pub fn signed(&self) -> usize {
-        self.state.signed.load(Ordering::SeqCst)
-    }
-
     /// How many logins succeeded.
     pub fn logins(&self) -> usize {
         self.state.logins.load(Ordering::SeqCst)
     }
+}
 
-    /// `METHOD PATH` of every request, in order.
-    pub fn seen(&self) -> Vec<String> {
-        self.state.seen.lock().unwrap().clone()
+impl std::ops::Deref for Vault {
+    type Target = Recorder<Fault>;
+
+    fn deref(&self) -> &Recorder<Fault> {
+        &self.state.recorder
     }
 }
 
@@ -183,7 +160,7 @@ fn ok(data: Value) -> Response {
 }
 
 fn handle(state: &State, request: &Request) -> Response {
-    state.seen.lock().unwrap().push(format!("{} {}", request.method, request.path()));
+    state.recorder.saw(request);
     if request.header("x-vault-request") != Some("true") {
         return errors(412, &["missing 'X-Vault-Request' header"]);
     }
@@ -209,7 +186,7 @@ fn handle(state: &State, request: &Request) -> Response {
         Some(policy) => policy,
         None => return errors(403, &["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]),
     };
-    if let Some(fault) = state.fault.take(|_| true) {
+    if let Some(fault) = state.recorder.fault() {
         let list: Vec<&str> = fault.errors.iter().map(String::as_str).collect();
         return errors(fault.status, &list);
     }
@@ -249,7 +226,7 @@ fn sign(state: &State, name: &str, body: &[u8]) -> Response {
         return errors(400, &["input must be a SHA2-256 digest when prehashed"]);
     }
     let digest = if prehashed { input } else { Sha256::digest(&input).to_vec() };
-    let signer = state.impostor.lock().unwrap().clone().unwrap_or_else(|| key.clone());
+    let signer = state.recorder.signer(key);
     let signature = match (kind.as_str(), body["signature_algorithm"].as_str().unwrap_or("pss")) {
         (kind, _) if !kind.starts_with("rsa-") => {
             // An ECDSA signature is 64 bytes (r || s); a random one stands in.
@@ -261,7 +238,7 @@ fn sign(state: &State, name: &str, body: &[u8]) -> Response {
         }
         (_, other) => return errors(400, &[&format!("unsupported signature algorithm {other}")]),
     };
-    state.signed.fetch_add(1, Ordering::SeqCst);
+    state.recorder.signed_one();
     ok(json!({"signature": format!("vault:v1:{}", STANDARD.encode(signature)), "key_version": 1}))
 }
 
