@@ -5,7 +5,7 @@
 #   make demo         the whole flow against local stand-ins of KMS and GitHub
 #   make check        while editing: fmt, clippy, unit tests and doctests; no .wasm, under a minute
 #   make test         installs what is missing, builds, runs every check and test (what CI runs)
-#   make lint         formatting, clippy, and actionlint over every workflow
+#   make lint         formatting, clippy (the fuzz targets too), and actionlint over every workflow
 #   make action       regenerates the GitHub Action's generated sources and rebuilds its dist/
 #   make release      both components, dist/SHA256SUMS and the Action's dist/
 #   make publish OCI_REF=HOST/NAME:TAG   pushes the component as a Wasm OCI artifact
@@ -146,10 +146,12 @@ check: toolchain
 	cargo test --quiet --lib -p github-app-kms-token -p action-tests
 	cargo test --quiet --doc -p github-app-kms-token
 
-# STYLE, and every workflow in the repository, examples included, with zero
-# actionlint findings.
+# STYLE, the fuzz targets' (their own crate: built, not run), and every
+# workflow in the repository, examples included, with zero actionlint findings.
 lint: toolchain lint-tools
 	$(STYLE)
+	cargo fmt --manifest-path fuzz/Cargo.toml --check
+	cargo clippy --manifest-path fuzz/Cargo.toml --locked --all-targets -- -D warnings
 	$(VENV)/bin/actionlint $$(git ls-files '.github/workflows/*.yml' 'host-examples/*workflow*.yml')
 
 wit: build
@@ -247,12 +249,16 @@ bench: tools check-action
 # The parsers under libFuzzer (cargo-fuzz needs nightly): each target for
 # FUZZ_SECONDS, built with debug assertions and overflow checks (-a), so an
 # arithmetic overflow is a finding; findings land in fuzz/artifacts/TARGET/.
+# A target's fuzz/dicts/TARGET.dict, if any, gives libFuzzer the words of
+# its input's format.
 FUZZ_SECONDS ?= 60
 fuzz:
 	rustup toolchain install nightly --profile minimal
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
 	cd fuzz && for target in $$(cargo +nightly fuzz list); do \
-		cargo +nightly fuzz run -a $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+		dict=$(CURDIR)/fuzz/dicts/$$target.dict; \
+		cargo +nightly fuzz run -a $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			$$(test -f $$dict && echo -dict=$$dict) || exit 1; \
 	done
 
 clean:

@@ -75,10 +75,10 @@ pub fn read_id_token(url: &Url, response: &Response, request_token: &Secret) -> 
     }
     let answer = Object::parse(&response.body).ok();
     let value = answer.as_ref().and_then(|a| a.str("value").ok().flatten()).ok_or_else(|| {
-        malformed(Service::Oidc, url, response, "the ID token answer has no string `value`")
+        malformed(Service::Oidc, url, response, &[request_token], "the ID token answer has no string `value`")
     })?;
     if value.split('.').count() != 3 {
-        return Err(malformed(Service::Oidc, url, response, "the ID token is not a JWT"));
+        return Err(malformed(Service::Oidc, url, response, &[request_token], "the ID token is not a JWT"));
     }
     Ok(Secret::new(value))
 }

@@ -46,7 +46,7 @@ pub fn read_access_token(
         error.hint = refused(response).then(|| hint.to_owned());
         return Err(Error::Sts(error));
     }
-    let not_expected = |what: String| malformed(service, url, response, what);
+    let not_expected = |what: String| malformed(service, url, response, secrets, what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("token answer: {e}")))?;
     let token =
         answer.required_str("access_token").map_err(|e| not_expected(format!("token answer: {e}")))?;
@@ -77,7 +77,7 @@ pub fn service_error(response: &Response, service: Service, secrets: &[&Secret])
     });
     let mut error = ServiceError::quoted(response, service, text("error"), &message, secrets);
     if error.request_id.is_none() {
-        error.request_id = text("trace_id").map(crate::secret::plain);
+        error.request_id = text("trace_id").map(|id| crate::secret::quote(id, secrets));
     }
     error
 }

@@ -54,6 +54,71 @@ fn api() -> Url {
     Url::parse("https://api.github.com").unwrap()
 }
 
+/// Answers in every service's shapes, each text of them `@@`: where a
+/// service that echoes what it was sent would put the credential.
+const ECHOING_BODIES: &[&str] = &[
+    r#"{"__type":"@@","message":"@@","Message":"@@"}"#,
+    "<ErrorResponse><Error><Code>@@</Code><Message>@@</Message></Error><RequestId>@@</RequestId></ErrorResponse>",
+    r#"{"Signature":"@@","KeyId":"@@"}"#,
+    r#"{"message":"@@","documentation_url":"@@","errors":[{"message":"@@"}]}"#,
+    r#"{"id":"@@","app_slug":"@@","token":"@@","expires_at":"@@","repository_selection":"@@"}"#,
+    r#"{"value":"@@"}"#,
+    r#"{"error":{"code":"@@","status":"@@","message":"@@","innererror":{"code":"@@"}}}"#,
+    r#"{"algorithm":"@@","pem":"@@","name":"@@","signature":"@@","verifiedDigestCrc32c":true}"#,
+    r#"{"key":{"kty":"@@","kid":"@@","key_ops":["sign"],"n":"@@","e":"@@"},"attributes":{"enabled":true},"kid":"@@","value":"@@"}"#,
+    r#"{"errors":["@@"],"request_id":"@@"}"#,
+    r#"{"request_id":"@@","data":{"type":"@@","latest_version":1,"keys":{"1":{"public_key":"@@"}},"signature":"@@"}}"#,
+    r#"{"request_id":"@@","auth":{"client_token":"@@"}}"#,
+    r#"{"error":"@@","error_description":"@@","trace_id":"@@","access_token":"@@","accessToken":"@@"}"#,
+    "@@",
+];
+
+/// Every reader of an answer to a request that carried `secret`: the
+/// message and `Debug` text of each error they make of `response`.
+fn errors_of_every_reader(response: &Response, secret: &Secret) -> Vec<String> {
+    use github_app_kms_token::azure::entra::{self, Entra, Proof};
+    use github_app_kms_token::error::Error;
+    let mut errors = Vec::new();
+    let mut keep = |result: Result<(), Error>| {
+        if let Err(e) = result {
+            errors.push(format!("{}\n{e:?}", e.message()));
+        }
+    };
+    let aws = AwsCredentials {
+        access_key_id: "AKIA".into(),
+        secret_access_key: secret.clone(),
+        session_token: Some(secret.clone()),
+    };
+    keep(kms::read_sign_response(&api(), response, &aws).map(drop));
+    keep(sts::read_credentials(&api(), response, secret).map(drop));
+    keep(oidc::read_id_token(&api(), response, secret).map(drop));
+    keep(github::read_installation(&api(), response, secret).map(drop));
+    keep(github::read_installations(&api(), response, secret).map(drop));
+    keep(github::read_access_token(&api(), response, 1, secret).map(drop));
+    keep(github::read_revoke(response, secret));
+    keep(Err(github::read_error(response, secret)));
+    let version = "projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1";
+    let gcp_key = cloud_kms::KeyVersion::new("key", version, api()).unwrap();
+    keep(cloud_kms::read_public_key(&gcp_key, response, secret).map(drop));
+    keep(cloud_kms::read_signature(&gcp_key, response, secret).map(drop));
+    keep(google::read_impersonation(&api(), response, secret).map(drop));
+    keep(oauth::read_access_token(Service::GoogleSts, &api(), response, &[secret], "hint").map(drop));
+    let vault = Url::parse("https://acme.vault.azure.net").unwrap();
+    let azure_key = keyvault::Key::new("key", vault, "app", None).unwrap();
+    keep(keyvault::read_key(&azure_key, response, secret).map(drop));
+    keep(keyvault::read_signature(&azure_key, response, secret).map(drop));
+    let client = ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555");
+    let entra =
+        Entra::new(api(), ("AZURE_TENANT_ID", "contoso"), client, Proof::Secret(secret.clone())).unwrap();
+    keep(entra::read_token(&entra, response, secret).map(drop));
+    let server = Server { address: api(), namespace: Some("team".into()) };
+    let transit_key = transit::Key::new("key", "app", "m", "transit", server.clone()).unwrap();
+    keep(transit::read_key(&transit_key, response, secret).map(drop));
+    keep(transit::read_signature(&transit_key, response, secret, 1).map(drop));
+    keep(login::read_login(&server, response, secret).map(drop));
+    errors
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -183,6 +248,24 @@ proptest! {
                 _ => oauth::service_error(&response, Service::EntraId, &[&token]),
             };
             prop_assert!(!e.message.contains(&secret), "{kind}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn answers_that_echo_the_credential_never_pass_it_on(
+        secret in "[A-Za-z0-9._~-]{16,40}",
+        around in "[ a-z=:]{0,6}",
+        body in proptest::sample::select(ECHOING_BODIES),
+        status in proptest::sample::select(vec![200u16, 201, 400, 401, 403, 404, 409, 429, 500, 503]),
+    ) {
+        let echo = |text: &str| text.replace("@@", &format!("{around}{secret}{around}"));
+        let headers = ["x-amzn-requestid", "x-github-request-id", "x-ms-request-id", "content-type", "www-authenticate"]
+            .iter()
+            .map(|name| (name.to_string(), echo("@@")))
+            .collect();
+        let response = answer(status, headers, echo(body).into_bytes());
+        for error in errors_of_every_reader(&response, &Secret::new(secret.clone())) {
+            prop_assert!(!error.contains(&secret), "{error}");
         }
     }
 

@@ -2,9 +2,9 @@
 //! revocations, errors, and the clock in the `Date` header.
 #![no_main]
 
-use github_app_kms_token::secret::Secret;
 use github_app_kms_token::github::api as github;
 use github_app_kms_token::net::retry;
+use github_app_kms_token::secret::Secret;
 use github_app_kms_token_fuzz::{answer, url};
 use libfuzzer_sys::fuzz_target;
 

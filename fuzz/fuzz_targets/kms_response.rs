@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = kms::read_sign_response(&url(), &response, &credentials) {
         assert!(!e.message().contains("fuzz-secret") && !e.message().contains("fuzz-session"));
     }
-    let _ = aws::service_error(&response, github_app_kms_token::api::Service::Kms, &credentials.secrets(), |_| None);
+    let _ = aws::service_error(
+        &response,
+        github_app_kms_token::api::Service::Kms,
+        &credentials.secrets(),
+        |_| None,
+    );
     let _ = retry::verdict(github_app_kms_token::api::Service::Kms, &response, 0);
 });

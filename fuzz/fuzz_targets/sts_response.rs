@@ -1,9 +1,9 @@
 //! STS `AssumeRoleWithWebIdentity` answers (XML) and the OIDC token endpoint's.
 #![no_main]
 
-use github_app_kms_token::secret::Secret;
 use github_app_kms_token::aws::sts;
 use github_app_kms_token::identity as oidc;
+use github_app_kms_token::secret::Secret;
 use github_app_kms_token_fuzz::{answer, url};
 use libfuzzer_sys::fuzz_target;
 

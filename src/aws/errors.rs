@@ -4,7 +4,7 @@
 use crate::error::{Error, Service, ServiceError};
 use crate::json::Object;
 use crate::net::http::{Response, aws_error_code};
-use crate::secret::{Secret, plain};
+use crate::secret::{Secret, quote};
 
 /// AWS error codes that mean the credentials themselves were refused.
 const CREDENTIAL_ERRORS: &[&str] = &[
@@ -64,7 +64,7 @@ pub fn service_error(
     let mut error = ServiceError::quoted(response, service, code.as_deref(), &message, secrets);
     if error.request_id.is_none() {
         error.request_id =
-            xml_text(&String::from_utf8_lossy(&response.body), "RequestId").map(|id| plain(&id));
+            xml_text(&String::from_utf8_lossy(&response.body), "RequestId").map(|id| quote(&id, secrets));
     }
     error.hint = error.code.as_deref().and_then(hint).map(str::to_owned);
     error

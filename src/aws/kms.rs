@@ -155,20 +155,29 @@ pub fn read_sign_response(
     response: &Response,
     credentials: &AwsCredentials,
 ) -> Result<Vec<u8>> {
+    let secrets = &credentials.secrets();
     if !response.is_success() {
-        return Err(refusal(service_error(response, Service::Kms, &credentials.secrets(), hint), Error::Kms));
+        return Err(refusal(service_error(response, Service::Kms, secrets, hint), Error::Kms));
     }
-    let not_expected =
-        |e| malformed(Service::Kms, endpoint, response, format!("Sign answer is not the expected JSON: {e}"));
+    let not_expected = |e| {
+        malformed(
+            Service::Kms,
+            endpoint,
+            response,
+            secrets,
+            format!("Sign answer is not the expected JSON: {e}"),
+        )
+    };
     let answer = Object::parse(&response.body).map_err(not_expected)?;
     let signature = STANDARD
         .decode(answer.required_str("Signature").map_err(not_expected)?)
-        .map_err(|_| malformed(Service::Kms, endpoint, response, "Signature is not base64"))?;
+        .map_err(|_| malformed(Service::Kms, endpoint, response, secrets, "Signature is not base64"))?;
     if signature.len() != SIGNATURE_LEN {
         return Err(malformed(
             Service::Kms,
             endpoint,
             response,
+            secrets,
             format!("Signature is {} bytes, not the {SIGNATURE_LEN} of an RSA-2048 key", signature.len()),
         ));
     }

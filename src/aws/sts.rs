@@ -51,8 +51,9 @@ pub fn read_credentials(
     }
     let xml = String::from_utf8_lossy(&response.body);
     let field = |tag: &str| {
-        errors::xml_text(&xml, tag)
-            .ok_or_else(|| malformed(Service::Sts, endpoint, response, format!("the answer has no {tag}")))
+        errors::xml_text(&xml, tag).ok_or_else(|| {
+            malformed(Service::Sts, endpoint, response, &[web_identity], format!("the answer has no {tag}"))
+        })
     };
     Ok(AwsCredentials {
         access_key_id: field("AccessKeyId")?,

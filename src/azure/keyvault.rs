@@ -115,7 +115,7 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     if !response.is_success() {
         return Err(refusal(errors::service_error(response, &[token])));
     }
-    let not_expected = |what: String| malformed(Service::KeyVault, &key.vault, response, what);
+    let not_expected = |what: String| malformed(Service::KeyVault, &key.vault, response, &[token], what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("key answer: {e}")))?;
     let jwk = answer.value("key").ok_or_else(|| not_expected("the key answer has no `key`".into()))?;
     let text = |name: &str| jwk.get(name).and_then(|v| v.as_str());
@@ -123,6 +123,7 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     if !matches!(kty, "RSA" | "RSA-HSM") {
         return Err(unusable(
             response,
+            token,
             &format!("{} is a {} key, not RSA: an App JWT is RS256", key.describe(), plain(kty)),
         ));
     }
@@ -130,11 +131,12 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     if !ops.is_some_and(|ops| ops.iter().any(|op| op == "sign")) {
         return Err(unusable(
             response,
+            token,
             &format!("{} does not allow the sign operation (key_ops)", key.describe()),
         ));
     }
     if answer.value("attributes").and_then(|a| a.get("enabled")).and_then(|e| e.as_bool()) == Some(false) {
-        return Err(unusable(response, &format!("{} is disabled", key.describe())));
+        return Err(unusable(response, token, &format!("{} is disabled", key.describe())));
     }
     let kid = text("kid").ok_or_else(|| not_expected("the key has no kid".into()))?;
     // Key names are case-insensitive in Key Vault.
@@ -164,7 +166,7 @@ pub fn read_signature(key: &Key, response: &Response, token: &Secret) -> Result<
     if !response.is_success() {
         return Err(refusal(errors::service_error(response, &[token])));
     }
-    let not_expected = |what: String| malformed(Service::KeyVault, &key.vault, response, what);
+    let not_expected = |what: String| malformed(Service::KeyVault, &key.vault, response, &[token], what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("sign answer: {e}")))?;
     let value = answer.required_str("value").map_err(|e| not_expected(format!("sign answer: {e}")))?;
     URL_SAFE_NO_PAD
@@ -197,9 +199,9 @@ fn refusal(mut error: ServiceError) -> Error {
 }
 
 /// A key that cannot sign an App JWT: a `kms` error naming it.
-fn unusable(response: &Response, message: &str) -> Error {
+fn unusable(response: &Response, token: &Secret, message: &str) -> Error {
     let hint = "import the App's private key as an RSA key with the sign operation: az keyvault key import … --ops sign";
-    unsupported_key(Service::KeyVault, response, message, hint)
+    unsupported_key(Service::KeyVault, response, message, hint, &[token])
 }
 
 #[cfg(test)]

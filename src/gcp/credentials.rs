@@ -230,7 +230,7 @@ pub fn read_impersonation(url: &Url, response: &Response, federated: &Secret) ->
         });
         return Err(Error::Sts(error));
     }
-    let not_expected = |what: String| malformed(Service::GoogleIam, url, response, what);
+    let not_expected = |what: String| malformed(Service::GoogleIam, url, response, &[federated], what);
     let answer =
         Object::parse(&response.body).map_err(|e| not_expected(format!("generateAccessToken: {e}")))?;
     let token =

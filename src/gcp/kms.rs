@@ -76,7 +76,7 @@ pub fn read_public_key(key: &KeyVersion, response: &Response, token: &Secret) ->
     if !response.is_success() {
         return Err(refusal(errors::service_error(response, Service::GoogleKms, &[token])));
     }
-    let not_expected = |what: String| malformed(Service::GoogleKms, &key.endpoint, response, what);
+    let not_expected = |what: String| malformed(Service::GoogleKms, &key.endpoint, response, &[token], what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("publicKey answer: {e}")))?;
     let field = |name| answer.required_str(name).map_err(|e| not_expected(format!("publicKey answer: {e}")));
     let algorithm = field("algorithm")?;
@@ -84,7 +84,7 @@ pub fn read_public_key(key: &KeyVersion, response: &Response, token: &Secret) ->
         let message =
             format!("{} is {}, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256", key.name, plain(algorithm));
         let hint = "import the App's private key into a key whose algorithm is RSA_SIGN_PKCS1_2048_SHA256 (docs/keys.md)";
-        return Err(unsupported_key(Service::GoogleKms, response, &message, hint));
+        return Err(unsupported_key(Service::GoogleKms, response, &message, hint, &[token]));
     }
     let pem = field("pem")?;
     if answer.str("pemCrc32c").ok().flatten().is_some_and(|crc| crc != crc32c(pem.as_bytes()).to_string()) {
@@ -109,7 +109,7 @@ pub fn read_signature(key: &KeyVersion, response: &Response, token: &Secret) -> 
     if !response.is_success() {
         return Err(refusal(errors::service_error(response, Service::GoogleKms, &[token])));
     }
-    let not_expected = |what: String| malformed(Service::GoogleKms, &key.endpoint, response, what);
+    let not_expected = |what: String| malformed(Service::GoogleKms, &key.endpoint, response, &[token], what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("sign answer: {e}")))?;
     if answer.value("verifiedDigestCrc32c").and_then(|v| v.as_bool()) != Some(true) {
         return Err(not_expected("KMS did not confirm the digest's CRC32C: corrupted on the way".into()));

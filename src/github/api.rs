@@ -10,7 +10,7 @@ use crate::json::{self, Object};
 use crate::net::http::{Method, Request, Response, malformed};
 use crate::net::retry::{RateLimit, rate_limit};
 use crate::net::url::Url;
-use crate::secret::{Secret, plain};
+use crate::secret::{Secret, quote};
 use crate::time::{parse_http_date, parse_rfc3339, rfc3339};
 
 /// GitHub's public API.
@@ -142,7 +142,7 @@ pub fn read_installation(api: &Url, response: &Response, jwt: &Secret) -> Result
             &[(404, "the App is not installed on this account or repository, or it does not exist")],
         ));
     }
-    read(api, response, "installation", |answer| {
+    read(api, response, jwt, "installation", |answer| {
         let app_slug = answer.str("app_slug")?;
         if let Some(slug) = app_slug {
             check_app_slug("app_slug", slug).map_err(|_| json::wrong("app_slug", "an App slug"))?;
@@ -172,7 +172,7 @@ pub fn read_installations(
     }
     let page = match crate::json::parse(&response.body) {
         Ok(serde_json::Value::Array(page)) => page,
-        _ => return Err(not_expected(api, response, "installations", "not a JSON list")),
+        _ => return Err(not_expected(api, response, jwt, "installations", "not a JSON list")),
     };
     let next = response.header("link").is_some_and(|link| link.contains("rel=\"next\""));
     Ok((page, next))
@@ -208,7 +208,7 @@ pub fn read_access_token(
     // Every value passed on is checked: it reaches logs, outputs and
     // callers, and a hostile answer must not write lines into them. The
     // errors say which field is wrong without quoting it.
-    let minted = read(api, response, "access token", |answer| {
+    let minted = read(api, response, jwt, "access token", |answer| {
         let expires_at = answer.required_str("expires_at")?;
         if parse_rfc3339(expires_at).is_none() {
             return Err(json::wrong("expires_at", "an RFC 3339 time"));
@@ -245,8 +245,9 @@ pub fn read_access_token(
             app_slug: None,
         })
     })?;
-    check_token("token", minted.token.expose())
-        .map_err(|_| malformed(Service::Github, api, response, "the minted token is not visible ASCII"))?;
+    check_token("token", minted.token.expose()).map_err(|_| {
+        malformed(Service::Github, api, response, &[jwt], "the minted token is not visible ASCII")
+    })?;
     Ok(minted)
 }
 
@@ -292,20 +293,34 @@ pub fn read_revoke(response: &Response, token: &Secret) -> Result<()> {
     }
 }
 
-/// The `fields` of the `what` answer, a JSON object.
+/// The `fields` of the `what` answer, a JSON object, to the request `jwt`
+/// authorised.
 fn read<T>(
     api: &Url,
     response: &Response,
+    jwt: &Secret,
     what: &str,
     fields: impl FnOnce(&Object) -> json::Result<T>,
 ) -> Result<T> {
     Object::parse(&response.body)
         .and_then(|answer| fields(&answer))
-        .map_err(|e| not_expected(api, response, what, e))
+        .map_err(|e| not_expected(api, response, jwt, what, e))
 }
 
-fn not_expected(api: &Url, response: &Response, what: &str, why: impl std::fmt::Display) -> Error {
-    malformed(Service::Github, api, response, format!("the {what} answer is not the expected JSON: {why}"))
+fn not_expected(
+    api: &Url,
+    response: &Response,
+    jwt: &Secret,
+    what: &str,
+    why: impl std::fmt::Display,
+) -> Error {
+    malformed(
+        Service::Github,
+        api,
+        response,
+        &[jwt],
+        format!("the {what} answer is not the expected JSON: {why}"),
+    )
 }
 
 /// A GitHub error answer as a typed error. `hints` are the call's own hints
@@ -323,7 +338,7 @@ fn service_error(response: &Response, secrets: &[&Secret], hints: &[(u16, &'stat
         str::to_owned,
     );
     let mut error = ServiceError::quoted(response, Service::Github, None, &message, secrets);
-    error.documentation_url = text("documentation_url").map(plain);
+    error.documentation_url = text("documentation_url").map(|url| quote(url, secrets));
     error.hint = rate_limit_hint(response).or_else(|| {
         hints
             .iter()

@@ -223,7 +223,7 @@ impl Signer {
                 let response = http.send(cloud_kms::sign_request(key, token, &digest))?;
                 let signature = cloud_kms::read_signature(key, &response, token)?;
                 let by = || (Service::GoogleKms, &key.endpoint, key.name.clone());
-                verified(signature, public_key, message, &response, by)
+                verified(signature, public_key, message, &response, token, by)
             }
             Signer::AzureKeyVault { key, token, signing } => {
                 let response = http.send(keyvault::sign_request(key, token, &signing.version, &digest))?;
@@ -235,7 +235,7 @@ impl Signer {
                         format!("version {} of {}", signing.version, key.describe()),
                     )
                 };
-                verified(signature, &signing.public_key, message, &response, by)
+                verified(signature, &signing.public_key, message, &response, token, by)
             }
             Signer::VaultTransit { key, token, signing } => {
                 let response = http.send(transit::sign_request(key, token, signing.version, &digest))?;
@@ -247,20 +247,22 @@ impl Signer {
                         format!("version {} of {}", signing.version, key.path()),
                     )
                 };
-                verified(signature, &signing.public_key, message, &response, by)
+                verified(signature, &signing.public_key, message, &response, token, by)
             }
         }
     }
 }
 
 /// `signature` if `public_key` verifies it over `message`; else a
-/// `malformed-response` from the store `by` names (its service, endpoint
-/// and the key that should have signed), before GitHub sees it.
+/// `malformed-response` about the `response` to the request `token`
+/// authorised, from the store `by` names (its service, endpoint and the key
+/// that should have signed), before GitHub sees it.
 fn verified<'a>(
     signature: Vec<u8>,
     public_key: &PublicKey,
     message: &[u8],
     response: &Response,
+    token: &Secret,
     by: impl FnOnce() -> (Service, &'a Url, String),
 ) -> Result<Vec<u8>> {
     if public_key.verify(message, &signature) {
@@ -268,7 +270,7 @@ fn verified<'a>(
     }
     let (service, endpoint, key) = by();
     let what = format!("the signature does not verify under {key}: refused before GitHub sees it");
-    Err(malformed(service, endpoint, response, what))
+    Err(malformed(service, endpoint, response, &[token], what))
 }
 
 /// A key reference, parsed: the store, and the key's name there. The

@@ -140,9 +140,10 @@ impl TransportError {
 }
 
 impl ServiceError {
-    /// `service`'s error answer, its texts quoted (see [`quote`]): `message`
-    /// with `secrets` scrubbed; `code` and the request id as plain text.
-    /// The caller adds a hint and documentation URL where it has them.
+    /// `service`'s error answer, every text of it quoted (see [`quote`])
+    /// with `secrets` scrubbed: a service may echo what it was sent in any
+    /// of them. The caller adds a hint and documentation URL where it has
+    /// them.
     pub fn quoted(
         response: &Response,
         service: Service,
@@ -153,9 +154,9 @@ impl ServiceError {
         ServiceError {
             service,
             status: response.status,
-            code: code.map(plain),
+            code: code.map(|code| quote(code, secrets)),
             message: quote(message, secrets),
-            request_id: response.request_id(service).map(plain),
+            request_id: response.request_id(service).map(|id| quote(id, secrets)),
             documentation_url: None,
             hint: None,
             attempts: response.attempts,
@@ -165,21 +166,37 @@ impl ServiceError {
 
 /// A key the store holds that cannot sign an App JWT (not RSA, may not
 /// sign, disabled): a `kms` error coded `UnsupportedKeyType`, `message`
-/// naming the key and `hint` saying how to import the App's key.
-pub fn unsupported_key(service: Service, response: &Response, message: &str, hint: &str) -> Error {
-    let mut error = ServiceError::quoted(response, service, Some("UnsupportedKeyType"), message, &[]);
+/// naming the key (`secrets` scrubbed from what it quotes of the answer)
+/// and `hint` saying how to import the App's key.
+pub fn unsupported_key(
+    service: Service,
+    response: &Response,
+    message: &str,
+    hint: &str,
+    secrets: &[&Secret],
+) -> Error {
+    let mut error = ServiceError::quoted(response, service, None, message, secrets);
+    error.code = Some("UnsupportedKeyType".to_owned());
     error.hint = Some(hint.to_owned());
     Error::Kms(error)
 }
 
-/// `response`, from `service` at `url`, did not have the expected shape.
-pub fn malformed(service: Service, url: &Url, response: &Response, what: impl Into<String>) -> Error {
+/// `response`, from `service` at `url`, did not have the expected shape:
+/// `what` says how, and `secrets` (what the request carried) are scrubbed
+/// from it and from the request id the answer gives.
+pub fn malformed(
+    service: Service,
+    url: &Url,
+    response: &Response,
+    secrets: &[&Secret],
+    what: impl Into<String>,
+) -> Error {
     Error::MalformedResponse(MalformedAnswer {
         service,
         endpoint: url.endpoint(),
         status: response.status,
-        request_id: response.request_id(service).map(plain),
-        message: plain(&what.into()),
+        request_id: response.request_id(service).map(|id| quote(id, secrets)),
+        message: quote(&what.into(), secrets),
         attempts: response.attempts,
     })
 }
@@ -203,11 +220,35 @@ mod tests {
             body: b"<html>".to_vec(),
             attempts: 2,
         };
-        let e = malformed(Service::Github, &url, &answer, "not JSON");
+        let e = malformed(Service::Github, &url, &answer, &[], "not JSON");
         assert_eq!(e.attempts(), Some(2));
         assert_eq!(
             e.message(),
             "unexpected answer from GitHub at https://api.github.com (HTTP 200, request id GH:1): not JSON (2 attempts)"
         );
+    }
+
+    #[test]
+    fn every_text_taken_from_an_answer_is_scrubbed() {
+        let url = Url::parse("https://acme.vault.azure.net").unwrap();
+        let token = Secret::new("eyJ0eXAi.access-token");
+        let echo = format!("id {}", token.expose());
+        let answer = Response {
+            status: 403,
+            headers: vec![("x-ms-request-id".into(), echo.clone())],
+            body: vec![],
+            attempts: 1,
+        };
+        let e = ServiceError::quoted(&answer, Service::KeyVault, Some(&echo), &echo, &[&token]);
+        let texts = [e.code.clone(), Some(e.message.clone()), e.request_id.clone()];
+        assert!(texts.iter().all(|t| t.as_deref() == Some("id [redacted]")), "{texts:?}");
+        let e = unsupported_key(Service::KeyVault, &answer, &echo, "import an RSA key", &[&token]);
+        assert!(
+            !e.message().contains(token.expose()) && e.message().contains("UnsupportedKeyType"),
+            "{}",
+            e.message()
+        );
+        let e = malformed(Service::KeyVault, &url, &answer, &[&token], "not JSON");
+        assert!(e.message().contains("request id id [redacted]"), "{}", e.message());
     }
 }

@@ -159,6 +159,7 @@ fn read_response(request: &Request, response: IncomingResponse, deadline: Instan
             request.service,
             &request.url,
             answer,
+            &[],
             format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
         )
     };

@@ -69,7 +69,7 @@ pub fn read_login(server: &Server, response: &Response, jwt: &Secret) -> Result<
         });
         return Err(Error::Sts(error));
     }
-    let not_expected = |what: String| malformed(Service::Vault, &server.address, response, what);
+    let not_expected = |what: String| malformed(Service::Vault, &server.address, response, &[jwt], what);
     let answer = Object::parse(&response.body).map_err(|e| not_expected(format!("login answer: {e}")))?;
     let auth = answer
         .value("auth")

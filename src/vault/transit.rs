@@ -11,7 +11,7 @@ use crate::error::{Error, Result, Service, ServiceError, invalid};
 use crate::json::Object;
 use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::rs256::PublicKey;
-use crate::secret::{Secret, plain};
+use crate::secret::{Secret, plain, quote};
 use crate::vault::{Server, errors, is_path, request};
 
 /// Transit's mount when `VAULT_TRANSIT_MOUNT` does not say.
@@ -74,13 +74,14 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     if !response.is_success() {
         return Err(refusal(key, errors::service_error(response, &[token]), "read"));
     }
-    let not_expected = |what: String| malformed(Service::Vault, &key.server.address, response, what);
+    let not_expected =
+        |what: String| malformed(Service::Vault, &key.server.address, response, &[token], what);
     let data = data(response).map_err(|e| not_expected(format!("key answer: {e}")))?;
     let kind = data.required_str("type").map_err(|e| not_expected(format!("key answer: {e}")))?;
     if !RSA_TYPES.contains(&kind) {
         let message =
             format!("{} is a {} key, not RSA: an App JWT is RS256 (rsa-2048)", key.path(), plain(kind));
-        return Err(unusable(key, response, &message));
+        return Err(unusable(key, response, token, &message));
     }
     let version =
         data.required_u64("latest_version").map_err(|e| not_expected(format!("key answer: {e}")))?;
@@ -116,7 +117,8 @@ pub fn read_signature(key: &Key, response: &Response, token: &Secret, version: u
     if !response.is_success() {
         return Err(refusal(key, errors::service_error(response, &[token]), "update"));
     }
-    let not_expected = |what: String| malformed(Service::Vault, &key.server.address, response, what);
+    let not_expected =
+        |what: String| malformed(Service::Vault, &key.server.address, response, &[token], what);
     let data = data(response).map_err(|e| not_expected(format!("sign answer: {e}")))?;
     let text = data.required_str("signature").map_err(|e| not_expected(format!("sign answer: {e}")))?;
     let prefix = format!("vault:v{version}:");
@@ -158,15 +160,16 @@ fn refusal(key: &Key, mut error: ServiceError, capability: &str) -> Error {
 
 /// A key that cannot sign an App JWT: a `kms` error naming it, with
 /// Vault's request id.
-fn unusable(key: &Key, response: &Response, message: &str) -> Error {
+fn unusable(key: &Key, response: &Response, token: &Secret, message: &str) -> Error {
     let hint = format!(
         "import the App's private key as an rsa-2048 key: vault transit import {}/keys/NAME @KEY-FILE type=rsa-2048",
         key.mount
     );
-    let mut error = unsupported_key(Service::Vault, response, message, &hint);
+    let mut error = unsupported_key(Service::Vault, response, message, &hint, &[token]);
     if let Error::Kms(e) = &mut error {
-        e.request_id =
-            Object::parse(&response.body).ok().and_then(|b| b.str("request_id").ok().flatten().map(plain));
+        e.request_id = Object::parse(&response.body)
+            .ok()
+            .and_then(|b| b.str("request_id").ok().flatten().map(|id| quote(id, &[token])));
     }
     error
 }

@@ -50,17 +50,20 @@ fn reads_the_version_and_public_half_of_an_rsa_key() {
     assert_eq!(request.url.to_string(), "https://acme-ci.vault.azure.net/keys/github-app?api-version=7.4");
     assert!(request.headers.contains(&("authorization".into(), "Bearer eyJ".into())));
     let (private, body) = jwk("RSA-HSM", &["sign", "verify"], true);
-    let signing = read_key(&key(), &answer(200, &[], &body).unwrap(), &Secret::new("t")).unwrap();
+    let signing =
+        read_key(&key(), &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789")).unwrap();
     assert_eq!(signing.version, "0123abcd");
     assert_eq!(
         signing.public_key,
         PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap()
     );
     let other_case = Key::new("key", vault(), "GitHub-App", None).unwrap();
-    let read = read_key(&other_case, &answer(200, &[], &body).unwrap(), &Secret::new("t")).unwrap();
+    let read =
+        read_key(&other_case, &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789"))
+            .unwrap();
     assert_eq!(read.version, "0123abcd", "key names are case-insensitive");
     let pinned = Key::new("key", vault(), "github-app", Some("ffff")).unwrap();
-    let result = read_key(&pinned, &answer(200, &[], &body).unwrap(), &Secret::new("t"));
+    let result = read_key(&pinned, &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789"));
     assert!(matches!(result, Err(Error::MalformedResponse(_))), "another version than the one pinned");
 }
 
@@ -76,7 +79,7 @@ fn a_key_that_cannot_sign_rs256_is_refused_naming_it() {
         let result = read_key(
             &key(),
             &answer(200, &[("x-ms-request-id", "req-1")], &body).unwrap(),
-            &Secret::new("t"),
+            &Secret::new("test-token-0123456789"),
         );
         let Err(Error::Kms(e)) = result else { panic!("{says}") };
         assert_eq!((e.code.as_deref(), e.request_id.as_deref()), (Some("UnsupportedKeyType"), Some("req-1")));
@@ -90,7 +93,7 @@ fn a_key_that_cannot_sign_rs256_is_refused_naming_it() {
 
 #[test]
 fn signs_the_digest_with_rs256() {
-    let request = sign_request(&key(), &Secret::new("t"), "0123abcd", &[3; 32]);
+    let request = sign_request(&key(), &Secret::new("test-token-0123456789"), "0123abcd", &[3; 32]);
     assert_eq!(
         request.url.to_string(),
         "https://acme-ci.vault.azure.net/keys/github-app/0123abcd/sign?api-version=7.4"
@@ -99,7 +102,8 @@ fn signs_the_digest_with_rs256() {
     assert_eq!(body, serde_json::json!({"alg": "RS256", "value": URL_SAFE_NO_PAD.encode([3; 32])}));
     let signed = format!(r#"{{"kid":"x","value":"{}"}}"#, URL_SAFE_NO_PAD.encode([4; 256]));
     assert_eq!(
-        read_signature(&key(), &answer(200, &[], &signed).unwrap(), &Secret::new("t")).unwrap(),
+        read_signature(&key(), &answer(200, &[], &signed).unwrap(), &Secret::new("test-token-0123456789"))
+            .unwrap(),
         vec![4; 256]
     );
 }
@@ -107,12 +111,14 @@ fn signs_the_digest_with_rs256() {
 #[test]
 fn refusals_name_the_role_to_grant() {
     let denied = r#"{"error":{"code":"Forbidden","message":"Caller is not authorized","innererror":{"code":"ForbiddenByRbac"}}}"#;
-    let Err(Error::Kms(e)) = read_signature(&key(), &answer(403, &[], denied).unwrap(), &Secret::new("t"))
+    let Err(Error::Kms(e)) =
+        read_signature(&key(), &answer(403, &[], denied).unwrap(), &Secret::new("test-token-0123456789"))
     else {
         panic!()
     };
     assert!(e.hint.unwrap().contains("Key Vault Crypto User"));
     let unauthorized = r#"{"error":{"code":"Unauthorized","message":"AKV10022: Invalid audience."}}"#;
-    let result = read_key(&key(), &answer(401, &[], unauthorized).unwrap(), &Secret::new("t"));
+    let result =
+        read_key(&key(), &answer(401, &[], unauthorized).unwrap(), &Secret::new("test-token-0123456789"));
     assert!(matches!(result, Err(Error::CredentialsRejected(_))));
 }
