@@ -11,6 +11,12 @@ fn key() -> Key {
     Key::new("key", vault(), "github-app", None).unwrap()
 }
 
+/// The access token the requests carry: long enough that scrubbing it
+/// from an error leaves the error's own words alone.
+fn token() -> Secret {
+    Secret::new("test-token-0123456789")
+}
+
 fn jwk(kty: &str, ops: &[&str], enabled: bool) -> (rsa::RsaPrivateKey, String) {
     let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
     let b64 = |n: &rsa::BigUint| URL_SAFE_NO_PAD.encode(n.to_bytes_be());
@@ -50,20 +56,17 @@ fn reads_the_version_and_public_half_of_an_rsa_key() {
     assert_eq!(request.url.to_string(), "https://acme-ci.vault.azure.net/keys/github-app?api-version=7.4");
     assert!(request.headers.contains(&("authorization".into(), "Bearer eyJ".into())));
     let (private, body) = jwk("RSA-HSM", &["sign", "verify"], true);
-    let signing =
-        read_key(&key(), &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789")).unwrap();
+    let signing = read_key(&key(), &answer(200, &[], &body).unwrap(), &token()).unwrap();
     assert_eq!(signing.version, "0123abcd");
     assert_eq!(
         signing.public_key,
         PublicKey::new(&private.n().to_bytes_be(), &private.e().to_bytes_be()).unwrap()
     );
     let other_case = Key::new("key", vault(), "GitHub-App", None).unwrap();
-    let read =
-        read_key(&other_case, &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789"))
-            .unwrap();
+    let read = read_key(&other_case, &answer(200, &[], &body).unwrap(), &token()).unwrap();
     assert_eq!(read.version, "0123abcd", "key names are case-insensitive");
     let pinned = Key::new("key", vault(), "github-app", Some("ffff")).unwrap();
-    let result = read_key(&pinned, &answer(200, &[], &body).unwrap(), &Secret::new("test-token-0123456789"));
+    let result = read_key(&pinned, &answer(200, &[], &body).unwrap(), &token());
     assert!(matches!(result, Err(Error::MalformedResponse(_))), "another version than the one pinned");
 }
 
@@ -76,11 +79,8 @@ fn a_key_that_cannot_sign_rs256_is_refused_naming_it() {
         ("RSA", &["sign"][..], false, "is disabled"),
     ] {
         let (_, body) = jwk(kty, ops, enabled);
-        let result = read_key(
-            &key(),
-            &answer(200, &[("x-ms-request-id", "req-1")], &body).unwrap(),
-            &Secret::new("test-token-0123456789"),
-        );
+        let result =
+            read_key(&key(), &answer(200, &[("x-ms-request-id", "req-1")], &body).unwrap(), &token());
         let Err(Error::Kms(e)) = result else { panic!("{says}") };
         assert_eq!((e.code.as_deref(), e.request_id.as_deref()), (Some("UnsupportedKeyType"), Some("req-1")));
         assert!(
@@ -93,7 +93,7 @@ fn a_key_that_cannot_sign_rs256_is_refused_naming_it() {
 
 #[test]
 fn signs_the_digest_with_rs256() {
-    let request = sign_request(&key(), &Secret::new("test-token-0123456789"), "0123abcd", &[3; 32]);
+    let request = sign_request(&key(), &token(), "0123abcd", &[3; 32]);
     assert_eq!(
         request.url.to_string(),
         "https://acme-ci.vault.azure.net/keys/github-app/0123abcd/sign?api-version=7.4"
@@ -101,24 +101,17 @@ fn signs_the_digest_with_rs256() {
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body, serde_json::json!({"alg": "RS256", "value": URL_SAFE_NO_PAD.encode([3; 32])}));
     let signed = format!(r#"{{"kid":"x","value":"{}"}}"#, URL_SAFE_NO_PAD.encode([4; 256]));
-    assert_eq!(
-        read_signature(&key(), &answer(200, &[], &signed).unwrap(), &Secret::new("test-token-0123456789"))
-            .unwrap(),
-        vec![4; 256]
-    );
+    assert_eq!(read_signature(&key(), &answer(200, &[], &signed).unwrap(), &token()).unwrap(), vec![4; 256]);
 }
 
 #[test]
 fn refusals_name_the_role_to_grant() {
     let denied = r#"{"error":{"code":"Forbidden","message":"Caller is not authorized","innererror":{"code":"ForbiddenByRbac"}}}"#;
-    let Err(Error::Kms(e)) =
-        read_signature(&key(), &answer(403, &[], denied).unwrap(), &Secret::new("test-token-0123456789"))
-    else {
+    let Err(Error::Kms(e)) = read_signature(&key(), &answer(403, &[], denied).unwrap(), &token()) else {
         panic!()
     };
     assert!(e.hint.unwrap().contains("Key Vault Crypto User"));
     let unauthorized = r#"{"error":{"code":"Unauthorized","message":"AKV10022: Invalid audience."}}"#;
-    let result =
-        read_key(&key(), &answer(401, &[], unauthorized).unwrap(), &Secret::new("test-token-0123456789"));
+    let result = read_key(&key(), &answer(401, &[], unauthorized).unwrap(), &token());
     assert!(matches!(result, Err(Error::CredentialsRejected(_))));
 }

@@ -9,6 +9,12 @@ fn key() -> Key {
     Key::new("key", "github-app", "VAULT_TRANSIT_MOUNT", "transit", server).unwrap()
 }
 
+/// The access token the requests carry: long enough that scrubbing it
+/// from an error leaves the error's own words alone.
+fn token() -> Secret {
+    Secret::new("test-token-0123456789")
+}
+
 fn pem() -> (rsa::RsaPrivateKey, String) {
     let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
     let pem = private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
@@ -41,11 +47,7 @@ fn reads_the_latest_version_and_its_public_half() {
 fn a_key_that_is_not_rsa_is_refused_naming_it() {
     let (_, pem) = pem();
     for kind in ["ecdsa-p256", "ed25519", "aes256-gcm96"] {
-        let result = read_key(
-            &key(),
-            &answer(200, &[], &description(kind, &pem)).unwrap(),
-            &Secret::new("test-token-0123456789"),
-        );
+        let result = read_key(&key(), &answer(200, &[], &description(kind, &pem)).unwrap(), &token());
         let Err(Error::Kms(e)) = result else { panic!("{kind} accepted") };
         assert_eq!(e.code.as_deref(), Some("UnsupportedKeyType"));
         assert!(
@@ -56,8 +58,7 @@ fn a_key_that_is_not_rsa_is_refused_naming_it() {
         assert_eq!(e.request_id.as_deref(), Some("req-7"));
     }
     let missing = description("rsa-2048", &pem).replace("\"2\":", "\"3\":");
-    let result =
-        read_key(&key(), &answer(200, &[], &missing).unwrap(), &Secret::new("test-token-0123456789"));
+    let result = read_key(&key(), &answer(200, &[], &missing).unwrap(), &token());
     assert!(matches!(result, Err(Error::MalformedResponse(_))));
 }
 
@@ -73,13 +74,10 @@ fn signs_the_digest_as_pkcs1v15_with_that_version() {
     );
     let signed =
         format!(r#"{{"data":{{"signature":"vault:v2:{}","key_version":2}}}}"#, STANDARD.encode([1; 256]));
-    let signature =
-        read_signature(&key(), &answer(200, &[], &signed).unwrap(), &Secret::new("test-token-0123456789"), 2)
-            .unwrap();
+    let signature = read_signature(&key(), &answer(200, &[], &signed).unwrap(), &token(), 2).unwrap();
     assert_eq!(signature, vec![1; 256]);
     let other = signed.replace("vault:v2:", "vault:v1:");
-    let result =
-        read_signature(&key(), &answer(200, &[], &other).unwrap(), &Secret::new("test-token-0123456789"), 2);
+    let result = read_signature(&key(), &answer(200, &[], &other).unwrap(), &token(), 2);
     assert!(matches!(result, Err(Error::MalformedResponse(_))), "another version");
 }
 
