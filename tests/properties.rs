@@ -384,3 +384,23 @@ proptest! {
         }
     }
 }
+
+/// docs/reliability.md's table of fuzz targets lists those of
+/// fuzz/Cargo.toml, in its order.
+#[test]
+fn the_fuzz_target_table_is_current() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let manifest = std::fs::read_to_string(format!("{root}/fuzz/Cargo.toml")).unwrap();
+    let targets: Vec<&str> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|bin| bin.lines().find_map(|line| line.strip_prefix("name = \"")?.strip_suffix('"')))
+        .collect();
+    let doc = std::fs::read_to_string(format!("{root}/docs/reliability.md")).unwrap();
+    let (_, table) = doc.split_once("| target | what it reads |\n|---|---|\n").expect("the fuzz table");
+    let listed: Vec<&str> = table
+        .lines()
+        .map_while(|line| line.strip_prefix("| `")?.split_once('`').map(|(name, _)| name))
+        .collect();
+    assert_eq!(listed, targets, "docs/reliability.md's fuzz table");
+}
