@@ -146,8 +146,9 @@ check: toolchain
 	cargo test --quiet --lib -p github-app-kms-token -p action-tests
 	cargo test --quiet --doc -p github-app-kms-token
 
-# STYLE, the fuzz targets' (their own crate: built, not run), and every
-# workflow in the repository, examples included, with zero actionlint findings.
+# STYLE; the same for the fuzz targets (their own crate: checked by clippy,
+# not run); and every workflow in the repository, examples included, with
+# zero actionlint findings.
 lint: toolchain lint-tools
 	$(STYLE)
 	cargo fmt --manifest-path fuzz/Cargo.toml --check

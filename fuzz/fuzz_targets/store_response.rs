@@ -23,10 +23,14 @@ use libfuzzer_sys::fuzz_target;
 const SECRET: &str = "ya29.fuzz-credential_0123456789";
 
 /// An error must not quote the credential, in its message or its `Debug`.
+/// (Pieces of it, as a cut could leave, are the property test's to find,
+/// `answers_that_echo_the_credential_never_pass_it_on`: here the fuzzer
+/// could write pieces itself, learnt from the comparisons it watches.)
 fn clean<T>(result: Result<T, Error>) {
     if let Err(e) = result {
-        assert!(!e.message().contains(SECRET), "message quotes the credential: {}", e.message());
-        assert!(!format!("{e:?}").contains(SECRET), "Debug quotes the credential");
+        for text in [e.message(), format!("{e:?}")] {
+            assert!(!text.contains(SECRET), "an error quotes the credential: {text}");
+        }
     }
 }
 

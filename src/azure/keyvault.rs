@@ -12,7 +12,7 @@ use crate::json::Object;
 use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::net::url::Url;
 use crate::rs256::PublicKey;
-use crate::secret::{Secret, plain};
+use crate::secret::{Secret, quote};
 
 /// The keys API's version every request names (Key Vault and Managed HSM).
 pub const API_VERSION: &str = "7.4";
@@ -124,7 +124,7 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
         return Err(unusable(
             response,
             token,
-            &format!("{} is a {} key, not RSA: an App JWT is RS256", key.describe(), plain(kty)),
+            &format!("{} is a {} key, not RSA: an App JWT is RS256", key.describe(), quote(kty, &[token])),
         ));
     }
     let ops = jwk.get("key_ops").and_then(|o| o.as_array());

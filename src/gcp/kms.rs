@@ -13,7 +13,7 @@ use crate::json::Object;
 use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::net::url::Url;
 use crate::rs256::PublicKey;
-use crate::secret::{Secret, plain};
+use crate::secret::{Secret, quote};
 
 /// Cloud KMS's endpoint when `GOOGLE_KMS_ENDPOINT` does not say.
 pub const DEFAULT_ENDPOINT: &str = "https://cloudkms.googleapis.com";
@@ -81,8 +81,11 @@ pub fn read_public_key(key: &KeyVersion, response: &Response, token: &Secret) ->
     let field = |name| answer.required_str(name).map_err(|e| not_expected(format!("publicKey answer: {e}")));
     let algorithm = field("algorithm")?;
     if !RSA_ALGORITHMS.contains(&algorithm) {
-        let message =
-            format!("{} is {}, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256", key.name, plain(algorithm));
+        let message = format!(
+            "{} is {}, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256",
+            key.name,
+            quote(algorithm, &[token])
+        );
         let hint = "import the App's private key into a key whose algorithm is RSA_SIGN_PKCS1_2048_SHA256 (docs/keys.md)";
         return Err(unsupported_key(Service::GoogleKms, response, &message, hint, &[token]));
     }

@@ -176,6 +176,7 @@ pub fn unsupported_key(
     secrets: &[&Secret],
 ) -> Error {
     let mut error = ServiceError::quoted(response, service, None, message, secrets);
+    // The code is ours, not the answer's: nothing to scrub.
     error.code = Some("UnsupportedKeyType".to_owned());
     error.hint = Some(hint.to_owned());
     Error::Kms(error)

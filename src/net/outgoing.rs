@@ -9,8 +9,8 @@ use wasi::io::poll::{Pollable, poll};
 use wasi::io::streams::StreamError;
 use zeroize::Zeroize;
 
-use crate::error::{Error, Result, TransportError};
-use crate::net::http::{self, Request, Response, Transport, malformed};
+use crate::error::{Error, MalformedAnswer, Result, TransportError};
+use crate::net::http::{self, Request, Response, Transport};
 use crate::net::retry::{self, Retrying};
 use crate::net::url::Scheme;
 
@@ -154,14 +154,18 @@ fn read_response(request: &Request, response: IncomingResponse, deadline: Instan
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
     let mut answer = Response { status: response.status(), headers, body: Vec::new(), attempts: 1 };
+    // An answer too large to read quotes nothing of itself, not even its
+    // request id: it could echo a credential, and this layer cannot tell
+    // which of the request's texts are secrets.
     let too_large = |answer: &Response| {
-        malformed(
-            request.service,
-            &request.url,
-            answer,
-            &[],
-            format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
-        )
+        Error::MalformedResponse(MalformedAnswer {
+            service: request.service,
+            endpoint: request.url.endpoint(),
+            status: answer.status,
+            request_id: None,
+            message: format!("answer larger than {MAX_RESPONSE_BYTES} bytes"),
+            attempts: 1,
+        })
     };
     let announced = answer.header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
     if announced.is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result, Service, ServiceError, invalid};
 use crate::json::Object;
 use crate::net::http::{Method, Request, Response, malformed, unsupported_key};
 use crate::rs256::PublicKey;
-use crate::secret::{Secret, plain, quote};
+use crate::secret::{Secret, quote};
 use crate::vault::{Server, errors, is_path, request};
 
 /// Transit's mount when `VAULT_TRANSIT_MOUNT` does not say.
@@ -79,8 +79,11 @@ pub fn read_key(key: &Key, response: &Response, token: &Secret) -> Result<Signin
     let data = data(response).map_err(|e| not_expected(format!("key answer: {e}")))?;
     let kind = data.required_str("type").map_err(|e| not_expected(format!("key answer: {e}")))?;
     if !RSA_TYPES.contains(&kind) {
-        let message =
-            format!("{} is a {} key, not RSA: an App JWT is RS256 (rsa-2048)", key.path(), plain(kind));
+        let message = format!(
+            "{} is a {} key, not RSA: an App JWT is RS256 (rsa-2048)",
+            key.path(),
+            quote(kind, &[token])
+        );
         return Err(unusable(key, response, token, &message));
     }
     let version =
