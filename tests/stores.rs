@@ -35,6 +35,23 @@ fn times_out(env: &Env, server: &standins::server::Server) -> TransportError {
     }
 }
 
+/// Mints with `env`, which must end in a `kms` error (the store refused).
+fn kms_error(env: &Env) -> ServiceError {
+    match mint(env, &by_id()).0 {
+        Err(TokenError::Kms(e)) => e,
+        other => panic!("expected a kms error, got {other:?}"),
+    }
+}
+
+/// Mints with `env`, which must end in a `malformed-response` (an answer,
+/// or a signature, the component refused).
+fn malformed_error(env: &Env) -> MalformedAnswer {
+    match mint(env, &by_id()).0 {
+        Err(TokenError::MalformedResponse(e)) => e,
+        other => panic!("expected a malformed-response, got {other:?}"),
+    }
+}
+
 /// The JWT GitHub saw verifies under the App's public key.
 fn github_saw_a_valid_jwt(world: &World) {
     let jwts = world.github.jwts();
@@ -102,8 +119,7 @@ fn vault_checks_the_token_and_the_namespace() {
     assert_eq!((e.service, e.status), (Service::Vault, 403));
     // A good token, outside its namespace.
     let env = world.vault_env(&vault, None, &vault.token(SIGNER));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.status, e.message.as_str()), (403, "permission denied"));
     assert_eq!(vault.signed(), 0);
 }
@@ -113,8 +129,7 @@ fn vault_403_is_not_retried_and_names_the_policy_to_grant() {
     let world = World::start("");
     let vault = world.vault(None);
     let env = world.vault_env(&vault, None, &vault.token(Policy { read: true, sign: false }));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.service, e.status, e.attempts), (Service::Vault, 403, 1));
     let hint = e.hint.unwrap();
     assert!(hint.contains("update on transit/sign/github-app/sha2-256"), "{hint}");
@@ -136,8 +151,7 @@ fn vault_throttling_and_5xx_are_retried() {
     vault.set_fault_times(Fault { status: 503, errors: vec!["Vault is sealed".into()] }, 2);
     mint(&env, &by_id()).0.expect("a token after two 503s");
     vault.set_fault(Some(Fault { status: 503, errors: vec!["Vault is sealed".into()] }));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.status, e.message.as_str(), e.attempts), (503, "Vault is sealed", 3));
 }
 
@@ -149,8 +163,7 @@ fn vault_refuses_a_key_that_is_not_rsa() {
         &world.vault_env(&vault, None, &vault.token(SIGNER)),
         &[("KEY", Some(&format!("hashivault://{EC_KEY}")))],
     );
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!(e.code.as_deref(), Some("UnsupportedKeyType"));
     assert!(e.message.starts_with("transit/keys/ec-key is a ecdsa-p256 key, not RSA"), "{}", e.message);
     assert!(e.request_id.is_some(), "Vault's request id is quoted");
@@ -163,8 +176,7 @@ fn a_vault_signature_by_another_key_is_refused_before_github() {
     let vault = world.vault(None);
     vault.sign_with(Some(standins::issuer_key()));
     let env = world.vault_env(&vault, None, &vault.token(SIGNER));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::MalformedResponse(e)) = result else { panic!("{result:?}") };
+    let e = malformed_error(&env);
     assert_eq!(e.service, Service::Vault);
     assert!(
         e.message.starts_with("the signature does not verify under version 1 of transit/keys/github-app")
@@ -302,8 +314,7 @@ fn google_mints_keyless_with_workload_identity_federation() {
 fn google_without_impersonation_is_denied_and_says_what_to_grant() {
     let world = World::start("");
     let google = world.google();
-    let (result, _) = mint(&world.google_env(&google, &google.viewer_token()), &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&world.google_env(&google, &google.viewer_token()));
     assert_eq!(
         (e.service, e.status, e.code.as_deref(), e.attempts),
         (Service::GoogleKms, 403, Some("PERMISSION_DENIED"), 1)
@@ -324,8 +335,7 @@ fn google_throttling_and_5xx_are_retried() {
     google.set_fault_times(gcp_fault(503, "UNAVAILABLE"), 2);
     mint(&env, &by_id()).0.expect("a token after two 503s");
     google.set_fault(Some(gcp_fault(503, "UNAVAILABLE")));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.status, e.code.as_deref(), e.attempts), (503, Some("UNAVAILABLE"), 3));
 }
 
@@ -335,8 +345,7 @@ fn google_refuses_a_key_that_is_not_rsa() {
     let google = world.google();
     let key = format!("gcpkms://{}", standins::google::EC_KEY_VERSION);
     let env = with(&world.google_env(&google, &google.token()), &[("KEY", Some(&key))]);
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.service, e.code.as_deref()), (Service::GoogleKms, Some("UnsupportedKeyType")));
     assert!(
         e.message.ends_with("is EC_SIGN_P256_SHA256, not RSA_SIGN_PKCS1_*_SHA256: an App JWT is RS256"),
@@ -353,8 +362,7 @@ fn an_unknown_google_key_version_is_named() {
     let name = standins::google::KEY_VERSION.replace("cryptoKeyVersions/1", "cryptoKeyVersions/9");
     let env =
         with(&world.google_env(&google, &google.token()), &[("KEY", Some(&format!("gcpkms://{name}")))]);
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.status, e.code.as_deref()), (404, Some("NOT_FOUND")));
     assert!(e.message.contains(&name), "{}", e.message);
     assert!(e.hint.unwrap().contains("no such key version"));
@@ -365,8 +373,7 @@ fn a_google_signature_by_another_key_is_refused_before_github() {
     let world = World::start("");
     let google = world.google();
     google.sign_with(Some(standins::issuer_key()));
-    let (result, _) = mint(&world.google_env(&google, &google.token()), &by_id());
-    let Err(TokenError::MalformedResponse(e)) = result else { panic!("{result:?}") };
+    let e = malformed_error(&world.google_env(&google, &google.token()));
     assert_eq!(e.service, Service::GoogleKms);
     assert!(e.message.starts_with("the signature does not verify under projects/acme-ci/"), "{}", e.message);
     assert!(world.github.seen().is_empty());
@@ -503,8 +510,7 @@ fn azure_403_is_not_retried_and_names_the_role_to_grant() {
     let world = World::start("");
     let azure = world.azure();
     azure.grant_sign(false);
-    let (result, _) = mint(&world.azure_env(&azure), &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&world.azure_env(&azure));
     assert_eq!(
         (e.service, e.status, e.code.as_deref(), e.attempts),
         (Service::KeyVault, 403, Some("ForbiddenByRbac"), 1)
@@ -525,8 +531,7 @@ fn azure_throttling_and_5xx_are_retried() {
     azure.set_fault_times(azure_fault(503, "ServiceUnavailable"), 2);
     mint(&env, &by_id()).0.expect("a token after two 503s");
     azure.set_fault(Some(azure_fault(500, "InternalError")));
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.status, e.code.as_deref(), e.attempts), (500, Some("InternalError"), 3));
 }
 
@@ -536,8 +541,7 @@ fn azure_refuses_a_key_that_is_not_rsa() {
     let azure = world.azure();
     let key = format!("azurekms://{}/{}", azure.authority(), standins::azure::EC_KEY);
     let env = with(&world.azure_env(&azure), &[("KEY", Some(&key))]);
-    let (result, _) = mint(&env, &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&env);
     assert_eq!((e.service, e.code.as_deref()), (Service::KeyVault, Some("UnsupportedKeyType")));
     assert!(
         e.message.ends_with("/keys/ec-key is a EC-HSM key, not RSA: an App JWT is RS256"),
@@ -552,8 +556,7 @@ fn a_key_vault_signature_by_another_key_is_refused_before_github() {
     let world = World::start("");
     let azure = world.azure();
     azure.sign_with(Some(standins::issuer_key()));
-    let (result, _) = mint(&world.azure_env(&azure), &by_id());
-    let Err(TokenError::MalformedResponse(e)) = result else { panic!("{result:?}") };
+    let e = malformed_error(&world.azure_env(&azure));
     assert_eq!(e.service, Service::KeyVault);
     assert!(
         e.message
@@ -570,8 +573,7 @@ fn an_unknown_key_version_is_named_with_key_vaults_message() {
     let azure = world.azure();
     let version = "ffffffffffffffffffffffffffffffff";
     let key = format!("azurekms://{}/{}/{version}", azure.authority(), standins::azure::KEY);
-    let (result, _) = mint(&with(&world.azure_env(&azure), &[("KEY", Some(&key))]), &by_id());
-    let Err(TokenError::Kms(e)) = result else { panic!("{result:?}") };
+    let e = kms_error(&with(&world.azure_env(&azure), &[("KEY", Some(&key))]));
     assert_eq!((e.status, e.code.as_deref()), (404, Some("KeyNotFound")));
     assert!(e.message.contains(version), "{}", e.message);
     assert!(e.request_id.is_some());

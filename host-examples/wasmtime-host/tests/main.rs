@@ -70,13 +70,7 @@ fn broker(env: Vec<(String, String)>, allow: &[String]) -> Served {
 fn serve_mode_runs_the_broker_behind_the_allow_list() {
     let world = World::start("");
     let audience = "wasmtime-host-test";
-    let policy = serde_json::json!({"rules": [{
-        "issuer": world.oidc.issuer(),
-        "claims": {"repository_owner": "octo-org"},
-        "owner": "octo-org",
-        "repositories": ["widgets"],
-        "permissions": {"contents": "read"},
-    }]});
+    let policy = world.trust_policy();
     let mut env = world.env();
     env.push(("TRUST_POLICY".into(), policy.to_string()));
     env.push(("OIDC_AUDIENCE".into(), audience.into()));

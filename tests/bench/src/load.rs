@@ -36,7 +36,7 @@ impl Load {
 
 pub fn run(world: &World, wasm: &std::path::Path) -> Load {
     let audience = "bench";
-    let policy = json!({"rules": [{"issuer": world.oidc.issuer(), "claims": {"repository_owner": "octo-org"}, "owner": "octo-org", "repositories": ["widgets"], "permissions": {"contents": "read"}}]});
+    let policy = world.trust_policy();
     let mut env = world.env();
     env.push(("TRUST_POLICY".into(), policy.to_string()));
     env.push(("OIDC_AUDIENCE".into(), audience.into()));

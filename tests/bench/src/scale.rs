@@ -57,8 +57,7 @@ impl Mode {
 /// The Spin test host serving the Spin build with `extra` variables.
 fn host(root: &Path, world: &World, redis: &str, extra: &[(&str, &str)]) -> Served {
     let spin_host = standins::tool("spin-host", Some("SPIN_HOST"), "bench");
-    let policy = json!({"rules": [{"issuer": world.oidc.issuer(), "claims": {"repository_owner": "octo-org"},
-        "owner": "octo-org", "repositories": ["widgets"], "permissions": {"contents": "read"}}]});
+    let policy = world.trust_policy();
     let mut settings = world.env();
     settings.extend(
         [("TRUST_POLICY", policy.to_string().as_str()), ("OIDC_AUDIENCE", AUDIENCE)]

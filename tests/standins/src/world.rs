@@ -102,6 +102,18 @@ impl World {
         World { kms, oidc, sts, request_token, github, credential }
     }
 
+    /// The broker's trust policy most tests use: callers of the issuer from
+    /// octo-org get `contents: read` on octo-org/widgets.
+    pub fn trust_policy(&self) -> serde_json::Value {
+        serde_json::json!({"rules": [{
+            "issuer": self.oidc.issuer(),
+            "claims": {"repository_owner": "octo-org"},
+            "owner": "octo-org",
+            "repositories": ["widgets"],
+            "permissions": {"contents": "read"},
+        }]})
+    }
+
     /// The environment that points the component at the stand-ins.
     pub fn env(&self) -> Vec<(String, String)> {
         let c = &self.credential;
